@@ -1,0 +1,75 @@
+# The common verbs. Everything real lives in CMake and scripts/.
+BUILD       ?= build
+BUILD_ASAN  ?= build-asan
+BUILD_COV   ?= build-cov
+STORE       ?= sqlite://var/daap.db
+JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build test test-unit test-integration test-asan test-valgrind coverage \
+        migrate migrate-down migrate-status run up down fuzz bench install clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/CMakeCache.txt:
+	@scripts/install-deps
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Every test: unit, both storage backends, kubesim, integration.
+test: build
+	scripts/run-tests $(BUILD)
+
+test-unit: build
+	cd $(BUILD) && ctest --output-on-failure -L unit -j $(JOBS)
+
+test-integration: build
+	scripts/run-tests $(BUILD) -L integration
+
+test-asan:
+	@scripts/install-deps
+	cmake -S . -B $(BUILD_ASAN) -DDAAP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)
+	cmake --build $(BUILD_ASAN) -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  scripts/run-tests $(BUILD_ASAN)
+
+test-valgrind: build
+	scripts/run-tests $(BUILD) -L unit -T memcheck
+
+coverage:
+	@scripts/install-deps
+	cmake -S . -B $(BUILD_COV) -DDAAP_COVERAGE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)
+	cmake --build $(BUILD_COV) -j $(JOBS)
+	scripts/run-tests $(BUILD_COV)
+	scripts/coverage $(BUILD_COV)
+
+migrate: build
+	@mkdir -p var
+	$(BUILD)/cli/daapctl --store $(STORE) migrate up
+
+migrate-down: build
+	@mkdir -p var
+	$(BUILD)/cli/daapctl --store $(STORE) migrate down
+
+migrate-status: build
+	$(BUILD)/cli/daapctl --store $(STORE) migrate status
+
+run: build
+	scripts/local-mode run $(BUILD)
+
+up: build
+	scripts/local-mode up $(BUILD)
+
+down:
+	scripts/local-mode down
+
+install: build
+	cmake --install $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_COV)

@@ -1,0 +1,274 @@
+/**
+ * @file daap/db.h
+ * @brief The database record and its lifecycle: create, get, list, update, delete.
+ */
+#ifndef DAAP_DB_H
+#define DAAP_DB_H
+
+#include "common.h"
+#include "types.h"
+#include "buffer.h"
+
+DAAP_BEGIN_DECL
+
+/** What a caller asks for. Zero fields take the context's defaults. */
+typedef struct {
+    unsigned int version;      /**< DAAP_DB_SPEC_VERSION */
+    const char  *name;         /**< required; see DESIGN naming rules */
+    const char  *owner_team;   /**< required */
+    const char  *purpose;      /**< required */
+    int32_t      instances;    /**< 0: default 1 */
+    const char  *storage_size; /**< NULL: "1Gi" */
+    int32_t      pg_version;   /**< 0: the context's default */
+} daap_db_spec;
+
+#define DAAP_DB_SPEC_VERSION 1
+#define DAAP_DB_SPEC_INIT { DAAP_DB_SPEC_VERSION }
+
+/** @return 0 or DAAP_EINVALID. @since 0.1 */
+DAAP_EXTERN(int) daap_db_spec_init(daap_db_spec *spec, unsigned int version);
+
+/**
+ * Validate a spec without creating anything.
+ *
+ * Every bad field is reported at once in daap_error_last()->fields.
+ *
+ * @return 0 or DAAP_EINVALID
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_db_validate(daap_ctx *ctx, const daap_db_spec *spec);
+
+/**
+ * Create a database: validate, record it as provisioning, create the CNPG
+ * Cluster and Pooler.
+ *
+ * When Kubernetes cannot be reached the record stays provisioning and the
+ * reconciler creates the objects later (see docs/adr/0002-create-semantics.md);
+ * the call still succeeds.
+ *
+ * @param[out] out  receives the new record; release with daap_db_free()
+ * @return 0, DAAP_EINVALID (field errors), DAAP_EEXISTS (name in use),
+ *         DAAP_EUNAVAILABLE (store down)
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_db_create(daap_db **out, daap_ctx *ctx, const daap_db_spec *spec);
+
+/**
+ * Create a database from a JSON request body ({"name", "owner_team",
+ * "purpose", "instances"?, "storage_size"?, "pg_version"?}).
+ *
+ * Malformed JSON, duplicate keys, unknown fields, wrong types, invalid UTF-8
+ * and control characters are all DAAP_EINVALID with field errors.
+ *
+ * @param[out] out  receives the new record; release with daap_db_free()
+ * @param json      the body (need not be NUL-terminated)
+ * @param len       its length in bytes
+ * @return as daap_db_create()
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_db_create_json(daap_db **out, daap_ctx *ctx, const char *json, size_t len);
+
+/**
+ * Fetch a live record. When it is ready, the connection details are
+ * decrypted and available through the getters.
+ *
+ * @param[out] out  receives the record; release with daap_db_free()
+ * @param id        the record id
+ * @return 0, DAAP_ENOTFOUND (unknown or soft-deleted), DAAP_ECRYPTO,
+ *         DAAP_EUNAVAILABLE
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_db_get(daap_db **out, daap_ctx *ctx, const char *id);
+
+/** Filters and paging for daap_db_list(). */
+typedef struct {
+    unsigned int version;      /**< DAAP_DB_LIST_OPTIONS_VERSION */
+    const char  *owner_team;   /**< NULL: any team */
+    unsigned int status_mask;  /**< OR of DAAP_DB_STATUS_BIT(); 0: any */
+    const char  *name_prefix;  /**< NULL: any name */
+    int32_t      include_deleted; /**< non-zero: include soft-deleted records */
+    uint32_t     limit;        /**< page size; 0: 20; at most 100 */
+    const char  *cursor;       /**< next_cursor of the previous page, or NULL */
+} daap_db_list_options;
+
+#define DAAP_DB_LIST_OPTIONS_VERSION 1
+#define DAAP_DB_LIST_OPTIONS_INIT { DAAP_DB_LIST_OPTIONS_VERSION }
+
+/** @return 0 or DAAP_EINVALID. @since 0.1 */
+DAAP_EXTERN(int) daap_db_list_options_init(daap_db_list_options *opts, unsigned int version);
+
+/** One page of records, owned by the caller. */
+typedef struct {
+    daap_db **items;   /**< count records */
+    size_t    count;
+    char     *next_cursor; /**< opaque; NULL on the last page */
+} daap_db_page;
+
+/**
+ * List records in (created_at, id) order, one keyset page at a time.
+ *
+ * @param[out] out  receives the page; release with daap_db_page_dispose()
+ * @param opts      filters, or NULL for the first page of everything
+ * @return 0, DAAP_EINVALID (bad limit or cursor), DAAP_EUNAVAILABLE
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_db_list(daap_db_page *out, daap_ctx *ctx, const daap_db_list_options *opts);
+
+/**
+ * Render a list page straight to JSON ({"items": [...], "next_cursor": ...})
+ * without building records, for the fast list path of servers.
+ *
+ * @param[out] out  receives the JSON; release with daap_buf_dispose()
+ * @return as daap_db_list()
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_db_list_json(daap_buf *out, daap_ctx *ctx, const daap_db_list_options *opts);
+
+/** Free a page's records and cursor. Accepts NULL. @since 0.1 */
+DAAP_EXTERN(void) daap_db_page_dispose(daap_db_page *page);
+
+/** The mutable fields. NULL means unchanged. */
+typedef struct {
+    unsigned int version;    /**< DAAP_DB_UPDATE_VERSION */
+    const char  *owner_team;
+    const char  *purpose;
+} daap_db_update_spec;
+
+#define DAAP_DB_UPDATE_VERSION 1
+#define DAAP_DB_UPDATE_INIT { DAAP_DB_UPDATE_VERSION }
+
+/** @return 0 or DAAP_EINVALID. @since 0.1 */
+DAAP_EXTERN(int) daap_db_update_spec_init(daap_db_update_spec *spec, unsigned int version);
+
+/**
+ * Change owner_team and/or purpose. The caller's team must own the record.
+ *
+ * @param[out] out   receives the updated record (may be NULL)
+ * @param id         the record id
+ * @param caller_team the team making the change
+ * @return 0, DAAP_ENOTFOUND, DAAP_EFORBIDDEN, DAAP_EINVALID, DAAP_ECONFLICT
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_db_update(daap_db **out, daap_ctx *ctx, const char *id,
+                                const char *caller_team, const daap_db_update_spec *spec);
+
+/**
+ * Update from a JSON body. Fields other than owner_team and purpose are
+ * rejected as "immutable"; unknown ones as "unknown_field".
+ *
+ * @return as daap_db_update()
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_db_update_json(daap_db **out, daap_ctx *ctx, const char *id,
+                                     const char *caller_team, const char *json, size_t len);
+
+/**
+ * Delete a database: soft-delete the record (status deleting), remove the
+ * Pooler, then the Cluster. The record becomes deleted once both are gone,
+ * here or in a later reconcile pass.
+ *
+ * @param[out] out   receives the record as it is after the call (may be NULL)
+ * @param id         the record id
+ * @param caller_team the team making the change
+ * @return 0, DAAP_ENOTFOUND (unknown; or already deleted: out is still set),
+ *         DAAP_EFORBIDDEN
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_db_delete(daap_db **out, daap_ctx *ctx, const char *id, const char *caller_team);
+
+/** Free a record. Accepts NULL. @since 0.1 */
+DAAP_EXTERN(void) daap_db_free(daap_db *db);
+
+/** @name Getters. Strings are borrowed from the record; NULL when unset.
+ *  @{ */
+DAAP_EXTERN(const char *) daap_db_id(const daap_db *db);
+DAAP_EXTERN(const char *) daap_db_name(const daap_db *db);
+DAAP_EXTERN(const char *) daap_db_owner_team(const daap_db *db);
+DAAP_EXTERN(const char *) daap_db_purpose(const daap_db *db);
+DAAP_EXTERN(const char *) daap_db_namespace(const daap_db *db);
+DAAP_EXTERN(const char *) daap_db_cluster_name(const daap_db *db);
+DAAP_EXTERN(const char *) daap_db_pooler_name(const daap_db *db);
+DAAP_EXTERN(int32_t)      daap_db_instances(const daap_db *db);
+DAAP_EXTERN(const char *) daap_db_storage_size(const daap_db *db);
+DAAP_EXTERN(int32_t)      daap_db_pg_version(const daap_db *db);
+DAAP_EXTERN(int)          daap_db_status(const daap_db *db);
+DAAP_EXTERN(const char *) daap_db_status_reason(const daap_db *db);
+DAAP_EXTERN(int64_t)      daap_db_revision(const daap_db *db);
+/** Timestamps: milliseconds since the Unix epoch, UTC; 0 when unset. */
+DAAP_EXTERN(int64_t)      daap_db_created_at(const daap_db *db);
+DAAP_EXTERN(int64_t)      daap_db_updated_at(const daap_db *db);
+DAAP_EXTERN(int64_t)      daap_db_ready_at(const daap_db *db);
+DAAP_EXTERN(int64_t)      daap_db_deleted_at(const daap_db *db);
+/** Pooled (PgBouncer) endpoint; set once ready. */
+DAAP_EXTERN(const char *) daap_db_host(const daap_db *db);
+DAAP_EXTERN(int32_t)      daap_db_port(const daap_db *db);
+DAAP_EXTERN(const char *) daap_db_dbname(const daap_db *db);
+DAAP_EXTERN(const char *) daap_db_username(const daap_db *db);
+/** The password: only for ready records fetched with daap_db_get(). */
+DAAP_EXTERN(const char *) daap_db_password(const daap_db *db);
+/** Direct endpoint at <cluster>-rw, for sessions that need session state. */
+DAAP_EXTERN(const char *) daap_db_direct_host(const daap_db *db);
+DAAP_EXTERN(int32_t)      daap_db_direct_port(const daap_db *db);
+/** @} */
+
+/**
+ * The pooled connection URI, postgresql://user:password@host:port/dbname.
+ *
+ * @param[out] out  receives the URI; release with daap_buf_dispose()
+ * @return 0, or DAAP_ENOTFOUND when the record is not ready or has no password
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_db_uri(daap_buf *out, const daap_db *db);
+
+/** Flags for daap_db_to_json(). */
+typedef enum {
+    DAAP_JSON_PRETTY      = (1u << 0), /**< indent for people */
+    DAAP_JSON_NO_SECRETS  = (1u << 1)  /**< omit the connection object */
+} daap_json_flag;
+
+/**
+ * Render a record as the API's JSON. The "connection" object appears only
+ * for ready records that carry a password, unless DAAP_JSON_NO_SECRETS.
+ *
+ * @param[out] out  receives the JSON (appended); release with daap_buf_dispose()
+ * @param flags     OR of daap_json_flag
+ * @return 0 or DAAP_ERROR (out of memory)
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_db_to_json(daap_buf *out, const daap_db *db, unsigned int flags);
+
+/**
+ * Render a page as {"items": [...], "next_cursor": "..."|null}.
+ * @return 0 or DAAP_ERROR
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_db_page_to_json(daap_buf *out, const daap_db_page *page, unsigned int flags);
+
+/**
+ * Render the calling thread's last error as an RFC 9457 problem document
+ * ({type, title, status, detail, errors[]}), with the HTTP status from
+ * daap_error_http_status().
+ *
+ * @param[out] out  receives the JSON; release with daap_buf_dispose()
+ * @param instance  the request path or id for "instance", or NULL
+ * @return 0 or DAAP_ERROR
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_error_to_problem_json(daap_buf *out, const daap_error *err, const char *instance);
+
+/**
+ * Parse the query string of GET /databases (owner_team, status, name, limit,
+ * cursor, include_deleted) into options. Strings in opts point into storage
+ * owned by `scratch`, which the caller disposes after use.
+ *
+ * @param[out] opts     filled options
+ * @param[out] scratch  holds the decoded strings; release with daap_buf_dispose()
+ * @param query         the raw query string (without '?'), may be NULL
+ * @return 0 or DAAP_EINVALID with a field error naming the parameter
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_db_list_options_parse(daap_db_list_options *opts, daap_buf *scratch, const char *query);
+
+DAAP_END_DECL
+
+#endif

@@ -1,0 +1,130 @@
+/**
+ * @file daap/sys/storage.h
+ * @brief The storage backend vtable, for backend authors.
+ *
+ * A backend keeps database records. Implementations embed
+ * daap_storage_backend as their first member. The core calls backends only
+ * through its own wrappers, which check the version and required methods
+ * when the backend is installed. Every write is a compare-and-set on the
+ * record's revision.
+ */
+#ifndef DAAP_SYS_STORAGE_H
+#define DAAP_SYS_STORAGE_H
+
+#include "../common.h"
+#include "../types.h"
+#include "../migrate.h"
+#include "../ctx.h"
+#include "db.h"
+
+DAAP_BEGIN_DECL
+
+/** A list query, already validated by the core. */
+typedef struct {
+    unsigned int version;       /**< DAAP_STORAGE_QUERY_VERSION */
+    const char  *owner_team;    /**< NULL: any */
+    unsigned int status_mask;   /**< OR of DAAP_DB_STATUS_BIT(); 0: any */
+    const char  *name_prefix;   /**< NULL: any; matched literally (no LIKE wildcards) */
+    int32_t      include_deleted; /**< 0: only rows with deleted_at unset */
+    int64_t      after_created_at; /**< keyset: rows strictly after (created_at, id) */
+    const char  *after_id;      /**< NULL: from the start */
+    uint32_t     limit;         /**< max rows; 0: no limit */
+} daap_storage_query;
+
+#define DAAP_STORAGE_QUERY_VERSION 1
+
+/** The vtable. Methods are appended only. */
+struct daap_storage_backend {
+    unsigned int version;  /**< DAAP_STORAGE_BACKEND_VERSION */
+    const char  *name;     /**< "sqlite", "postgres": for messages */
+
+    /** Required. Insert a new record (revision as given, normally 1).
+     *  @return 0, DAAP_EEXISTS (id, or a name held by a record whose status
+     *  is not deleted), DAAP_EUNAVAILABLE */
+    int  (*insert)(daap_storage_backend *be, const daap_db *db);
+
+    /** Required. Fetch by id, soft-deleted records included.
+     *  @return 0 or DAAP_ENOTFOUND */
+    int  (*get)(daap_db **out, daap_storage_backend *be, const char *id);
+
+    /** Required. Rows matching `q` in (created_at, id) order, appended to `out`.
+     *  Must use an index and never sort the whole table. */
+    int  (*list)(daap_db_array *out, daap_storage_backend *be, const daap_storage_query *q);
+
+    /** Required. Write every field of `db` where id matches and revision
+     *  equals `expected_revision`. `db`'s revision must be expected+1.
+     *  @return 0, DAAP_ENOTFOUND, DAAP_ECONFLICT (revision moved on),
+     *  DAAP_EEXISTS (the name is held by another live record) */
+    int  (*update)(daap_storage_backend *be, const daap_db *db, int64_t expected_revision);
+
+    /** Required. Release the backend. */
+    void (*free)(daap_storage_backend *be);
+
+    /** Optional. Cheap round trip. NULL: assumed up. */
+    int  (*ping)(daap_storage_backend *be);
+
+    /** Optional. Migrate to `target` (-1: latest); see daap_migrate().
+     *  NULL: the backend needs no schema. */
+    int  (*migrate)(daap_storage_backend *be, int32_t target);
+
+    /** Optional. Report migrations; NULL: DAAP_ENOTSUPPORTED. */
+    int  (*migration_status)(daap_migration_status *out, daap_storage_backend *be);
+};
+
+#define DAAP_STORAGE_BACKEND_VERSION 1
+
+/**
+ * Factory for a URI scheme.
+ *
+ * @param[out] out  receives a backend the caller will own
+ * @param uri       the full store URI
+ * @param payload   the pointer given to daap_storage_register()
+ */
+typedef int (*daap_storage_factory)(daap_storage_backend **out, const char *uri, void *payload);
+
+/**
+ * Register a factory for a URI scheme ("sqlite", "postgres", ...). Do this
+ * before opening contexts. Registering a scheme again replaces it.
+ *
+ * @return 0, DAAP_EINVALID, DAAP_ERROR
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_storage_register(const char *scheme, daap_storage_factory factory, void *payload);
+
+/**
+ * Open the built-in SQLite backend.
+ *
+ * @param[out] out  receives the backend
+ * @param path      a file path, or ":memory:"
+ * @return 0, DAAP_EUNAVAILABLE (cannot open), DAAP_ERROR
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_storage_sqlite_new(daap_storage_backend **out, const char *path);
+
+/**
+ * Open the built-in PostgreSQL backend.
+ *
+ * @param[out] out  receives the backend
+ * @param conninfo  a libpq URI or keyword string
+ * @return 0, DAAP_EUNAVAILABLE, DAAP_EAUTH, DAAP_ENOTSUPPORTED (not built)
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_storage_postgres_new(daap_storage_backend **out, const char *conninfo);
+
+/**
+ * Open a context on backends you built. On success the context owns both
+ * backends and frees them; on failure the caller still owns them.
+ *
+ * @param[out] out  receives the context; release with daap_ctx_free()
+ * @param storage   required
+ * @param kube      may be NULL for storage-only use
+ * @param opts      options (store_uri and kubeconfig are ignored), or NULL
+ * @return 0 or DAAP_EINVALID (version or required methods missing)
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_ctx_open_backends(daap_ctx **out, daap_storage_backend *storage,
+                                        daap_kube_backend *kube, const daap_ctx_options *opts);
+
+DAAP_END_DECL
+
+#endif

@@ -1,0 +1,142 @@
+#include "common.h"
+
+#include <stdio.h>
+
+int daap__buf_grow(daap_buf *b, size_t extra)
+{
+    size_t need, nsize;
+    char *p;
+
+    if (extra > SIZE_MAX - b->size - 1)
+        return daap_error_set_oom();
+    need = b->size + extra + 1;
+    if (need <= b->asize)
+        return 0;
+    nsize = b->asize ? b->asize : 64;
+    while (nsize < need)
+        nsize = nsize > SIZE_MAX / 2 ? need : nsize * 2;
+    p = daap__realloc(b->ptr, nsize);
+    if (p == NULL)
+        return daap_error_set_oom();
+    if (b->ptr == NULL)
+        p[0] = '\0';
+    b->ptr = p;
+    b->asize = nsize;
+    return 0;
+}
+
+int daap__buf_put(daap_buf *b, const char *data, size_t len)
+{
+    DAAP_TRY(daap__buf_grow(b, len));
+    if (len)
+        memcpy(b->ptr + b->size, data, len);
+    b->size += len;
+    b->ptr[b->size] = '\0';
+    return 0;
+}
+
+int daap__buf_puts(daap_buf *b, const char *s)
+{
+    return daap__buf_put(b, s, strlen(s));
+}
+
+int daap__buf_putc(daap_buf *b, char c)
+{
+    return daap__buf_put(b, &c, 1);
+}
+
+int daap__buf_vprintf(daap_buf *b, const char *fmt, va_list ap)
+{
+    va_list cp;
+    int n;
+
+    va_copy(cp, ap);
+    n = vsnprintf(NULL, 0, fmt, cp);
+    va_end(cp);
+    if (n < 0)
+        return daap_error_set(DAAP_ERROR, DAAP_ERRCLASS_OS, "bad format string");
+    DAAP_TRY(daap__buf_grow(b, (size_t)n));
+    vsnprintf(b->ptr + b->size, (size_t)n + 1, fmt, ap);
+    b->size += (size_t)n;
+    return 0;
+}
+
+int daap__buf_printf(daap_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = daap__buf_vprintf(b, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int daap__buf_put_json_strn(daap_buf *b, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i, start = 0;
+
+    DAAP_TRY(daap__buf_grow(b, len + 2));
+    DAAP_TRY(daap__buf_putc(b, '"'));
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[7];
+        size_t elen = 0;
+
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\'; esc[1] = (char)c; elen = 2;
+        } else if (c == '\n') {
+            esc[0] = '\\'; esc[1] = 'n'; elen = 2;
+        } else if (c == '\r') {
+            esc[0] = '\\'; esc[1] = 'r'; elen = 2;
+        } else if (c == '\t') {
+            esc[0] = '\\'; esc[1] = 't'; elen = 2;
+        } else if (c < 0x20 || c == 0x7f) {
+            memcpy(esc, "\\u00", 4);
+            esc[4] = hex[c >> 4]; esc[5] = hex[c & 15]; elen = 6;
+        } else {
+            continue;
+        }
+        DAAP_TRY(daap__buf_put(b, s + start, i - start));
+        DAAP_TRY(daap__buf_put(b, esc, elen));
+        start = i + 1;
+    }
+    DAAP_TRY(daap__buf_put(b, s + start, len - start));
+    return daap__buf_putc(b, '"');
+}
+
+int daap__buf_put_json_str(daap_buf *b, const char *s)
+{
+    if (s == NULL)
+        return daap__buf_put(b, "null", 4);
+    return daap__buf_put_json_strn(b, s, strlen(s));
+}
+
+void daap__buf_clear(daap_buf *b)
+{
+    b->size = 0;
+    if (b->ptr)
+        b->ptr[0] = '\0';
+}
+
+char *daap__buf_detach(daap_buf *b)
+{
+    char *p;
+
+    if (b->ptr == NULL && daap__buf_grow(b, 0) < 0)
+        return NULL;
+    p = b->ptr;
+    b->ptr = NULL;
+    b->size = b->asize = 0;
+    return p;
+}
+
+void daap_buf_dispose(daap_buf *b)
+{
+    if (b == NULL)
+        return;
+    daap__free(b->ptr);
+    b->ptr = NULL;
+    b->size = b->asize = 0;
+}

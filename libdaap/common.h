@@ -1,0 +1,46 @@
+/* Internal umbrella header: every library source includes this first. */
+#ifndef DAAP_INTERNAL_COMMON_H
+#define DAAP_INTERNAL_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <daap/daap.h>
+#include <daap/sys/errors.h>
+#include <daap/sys/alloc.h>
+#include <daap/sys/db.h>
+
+#include "alloc.h"
+#include "buf.h"
+
+/* Misuse of the API: an assert in debug builds, DAAP_EINVALID in release. */
+#define DAAP_ASSERT_ARG(expr) do { \
+        if (!(expr)) \
+            return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID, \
+                                  "invalid argument: %s", #expr); \
+    } while (0)
+
+#define DAAP_ERROR_CHECK_ALLOC(ptr) do { \
+        if ((ptr) == NULL) return daap_error_set_oom(); \
+    } while (0)
+
+/* Propagate a negative return code. */
+#define DAAP_TRY(expr) do { int daap__rc = (expr); if (daap__rc < 0) return daap__rc; } while (0)
+
+/* Check a versioned options struct: version 0 and future versions are misuse. */
+#define DAAP_CHECK_VERSION(ptr, max, what) do { \
+        if ((ptr) != NULL && ((ptr)->version == 0 || (ptr)->version > (max))) \
+            return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID, \
+                                  "unsupported %s version %u", (what), (ptr)->version); \
+    } while (0)
+
+#define DAAP_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Wall clock, milliseconds since the epoch (UTC). */
+int64_t daap__now_ms(void);
+/* Monotonic clock in milliseconds, for deadlines. */
+int64_t daap__mono_ms(void);
+
+#endif

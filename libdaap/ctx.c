@@ -1,0 +1,294 @@
+/* Opening and closing contexts: configuration, backends, templates, key. */
+#include "ctx.h"
+#include "storage.h"
+#include "kube.h"
+#include "template.h"
+#include "remote.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define DEFAULT_NAMESPACE      "daap"
+#define DEFAULT_CLUSTER_DOMAIN "cluster.local"
+#define DEFAULT_PG_VERSION     17
+#define DEFAULT_MAX_INSTANCES  9
+#define DEFAULT_DEADLINE_MS    (15 * 60 * 1000)
+#define DEFAULT_STORE          "sqlite://var/daap.db"
+
+/* CNPG 1.30 supports PostgreSQL 14-18. Operators should pin their own tags
+ * with the image map; these are the operator-default minimal images. */
+#define DEFAULT_IMAGE_MAP \
+    "14=ghcr.io/cloudnative-pg/postgresql:14.19-system-trixie," \
+    "15=ghcr.io/cloudnative-pg/postgresql:15.14-system-trixie," \
+    "16=ghcr.io/cloudnative-pg/postgresql:16.10-system-trixie," \
+    "17=ghcr.io/cloudnative-pg/postgresql:17.6-system-trixie," \
+    "18=ghcr.io/cloudnative-pg/postgresql:18.4-system-trixie"
+
+int daap_ctx_options_init(daap_ctx_options *opts, unsigned int version)
+{
+    DAAP_ASSERT_ARG(opts);
+    if (version == 0 || version > DAAP_CTX_OPTIONS_VERSION)
+        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID, "unsupported daap_ctx_options version %u", version);
+    memset(opts, 0, sizeof(*opts));
+    opts->version = version;
+    return 0;
+}
+
+static const char *pick(const char *value, const char *env, const char *fallback)
+{
+    const char *e;
+    if (value && *value)
+        return value;
+    e = env ? getenv(env) : NULL;
+    return (e && *e) ? e : fallback;
+}
+
+const char *daap__ctx_image(const daap_ctx *ctx, int32_t major)
+{
+    size_t i;
+    for (i = 0; i < ctx->image_count; i++)
+        if (ctx->images[i].major == major)
+            return ctx->images[i].image;
+    return NULL;
+}
+
+static int has_pg_version(const void *payload, int32_t v)
+{
+    return daap__ctx_image(payload, v) != NULL;
+}
+
+/* "16=repo/image:16.9,17=repo/image:17.6" */
+static int parse_image_map(daap_ctx *ctx, const char *map)
+{
+    const char *p = map;
+
+    while (*p) {
+        const char *comma = strchr(p, ','), *end = comma ? comma : p + strlen(p);
+        const char *eq = memchr(p, '=', (size_t)(end - p));
+        char *num_end;
+        long major = eq ? strtol(p, &num_end, 10) : 0;
+
+        if (eq == NULL || num_end != eq || major < 10 || major > 99 || eq + 1 == end)
+            return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_CONFIG,
+                                  "bad image map entry '%.*s' (want MAJOR=IMAGE, e.g. 17=ghcr.io/cloudnative-pg/postgresql:17.6)",
+                                  (int)(end - p), p);
+        if (ctx->image_count == DAAP__MAX_IMAGES)
+            return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_CONFIG, "image map has more than %d entries", DAAP__MAX_IMAGES);
+        ctx->images[ctx->image_count].major = (int32_t)major;
+        ctx->images[ctx->image_count].image = daap__strndup(eq + 1, (size_t)(end - eq - 1));
+        DAAP_ERROR_CHECK_ALLOC(ctx->images[ctx->image_count].image);
+        ctx->image_count++;
+        p = comma ? comma + 1 : end;
+    }
+    return 0;
+}
+
+static int configure(daap_ctx *ctx, const daap_ctx_options *o)
+{
+    static const daap_ctx_options defaults = DAAP_CTX_OPTIONS_INIT;
+    const char *env_deadline = getenv("DAAP_PROVISIONING_DEADLINE_MS");
+
+    if (o == NULL)
+        o = &defaults;
+    ctx->namespace_ = daap__strdup(pick(o->namespace_, "DAAP_NAMESPACE", DEFAULT_NAMESPACE));
+    ctx->cluster_domain = daap__strdup(pick(o->cluster_domain, "DAAP_CLUSTER_DOMAIN", DEFAULT_CLUSTER_DOMAIN));
+    DAAP_ERROR_CHECK_ALLOC(ctx->namespace_);
+    DAAP_ERROR_CHECK_ALLOC(ctx->cluster_domain);
+    DAAP_TRY(parse_image_map(ctx, pick(o->image_map, "DAAP_IMAGE_MAP", DEFAULT_IMAGE_MAP)));
+    ctx->default_pg_version = o->default_pg_version ? o->default_pg_version : DEFAULT_PG_VERSION;
+    ctx->max_instances = o->max_instances ? o->max_instances : DEFAULT_MAX_INSTANCES;
+    ctx->deadline_ms = o->provisioning_deadline_ms ? o->provisioning_deadline_ms
+                     : (env_deadline && *env_deadline) ? strtoll(env_deadline, NULL, 10) : DEFAULT_DEADLINE_MS;
+    if (ctx->deadline_ms <= 0 || ctx->max_instances < 1)
+        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_CONFIG, "provisioning deadline and max instances must be positive");
+    if (daap__ctx_image(ctx, ctx->default_pg_version) == NULL)
+        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_CONFIG,
+                              "default pg_version %d has no image in the image map", (int)ctx->default_pg_version);
+    ctx->limits.max_instances = ctx->max_instances;
+    ctx->limits.has_pg_version = has_pg_version;
+    ctx->limits.payload = ctx;
+    return 0;
+}
+
+static int load_key(daap_ctx *ctx, const daap_ctx_options *o)
+{
+    const char *path = pick(o ? o->secret_key_file : NULL, "DAAP_SECRET_KEY_FILE", NULL);
+    if (path == NULL)
+        return ctx->kube ? daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_CONFIG,
+                               "no secret key for credentials at rest: set DAAP_SECRET_KEY_FILE") : 0;
+    if (o && (o->flags & DAAP_CTX_CREATE_KEY))
+        DAAP_TRY(daap_secret_key_create(path));
+    return daap__key_load(&ctx->key, path);
+}
+
+static int open_kube(daap_kube_backend **out, const daap_ctx_options *o)
+{
+    daap_kube_rest_options ro = DAAP_KUBE_REST_OPTIONS_INIT;
+
+    *out = NULL;
+    if (o && (o->flags & DAAP_CTX_NO_KUBE))
+        return 0;
+    if (o && o->kubeconfig && strcmp(o->kubeconfig, "fake") == 0)
+        return daap_kube_fake_new(out);
+    ro.kubeconfig = o ? o->kubeconfig : NULL;
+    ro.context = o ? o->kube_context : NULL;
+    ro.timeout_ms = o ? o->kube_timeout_ms : 0;
+    ro.flags = o ? o->flags : 0;
+    return daap_kube_rest_new(out, &ro);
+}
+
+/* Refuse to work on a store whose schema this library does not match. */
+static int check_schema(daap_ctx *ctx, const daap_ctx_options *o)
+{
+    daap_migration_status st;
+    int rc;
+
+    if (o && (o->flags & DAAP_CTX_NO_SCHEMA_CHECK))
+        return 0;
+    rc = daap__storage_migration_status(&st, ctx->storage);
+    if (rc == DAAP_ENOTSUPPORTED)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if (st.current < st.latest)
+        rc = daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_STORAGE,
+                            "store schema is at version %d but this daap needs %d: run 'daapctl migrate up'",
+                            (int)st.current, (int)st.latest);
+    else if (st.current > st.latest)
+        rc = daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_STORAGE,
+                            "store schema version %d is newer than this daap knows (%d): upgrade daap",
+                            (int)st.current, (int)st.latest);
+    daap_migration_status_dispose(&st);
+    return rc;
+}
+
+static int finish_open(daap_ctx *ctx, const daap_ctx_options *o)
+{
+    DAAP_TRY(configure(ctx, o));
+    DAAP_TRY(daap__templates_load(&ctx->templates, pick(o ? o->template_dir : NULL, "DAAP_TEMPLATE_DIR", NULL)));
+    DAAP_TRY(load_key(ctx, o));
+    return check_schema(ctx, o);
+}
+
+int daap_ctx_open_backends(daap_ctx **out, daap_storage_backend *storage,
+                           daap_kube_backend *kube, const daap_ctx_options *opts)
+{
+    daap_ctx *ctx;
+    int rc;
+
+    DAAP_ASSERT_ARG(out && storage);
+    *out = NULL;
+    DAAP_CHECK_VERSION(opts, DAAP_CTX_OPTIONS_VERSION, "daap_ctx_options");
+    DAAP_TRY(daap__storage_check(storage));
+    if (kube)
+        DAAP_TRY(daap__kube_check(kube));
+    ctx = daap__calloc(1, sizeof(*ctx));
+    DAAP_ERROR_CHECK_ALLOC(ctx);
+    ctx->storage = storage;
+    ctx->kube = kube;
+    if ((rc = finish_open(ctx, opts)) < 0) {
+        ctx->storage = NULL; /* the caller keeps its backends on failure */
+        ctx->kube = NULL;
+        daap_ctx_free(ctx);
+        return rc;
+    }
+    *out = ctx;
+    return 0;
+}
+
+static bool is_remote_uri(const char *uri)
+{
+    return strncmp(uri, "http://", 7) == 0 || strncmp(uri, "https://", 8) == 0;
+}
+
+int daap_ctx_open(daap_ctx **out, const daap_ctx_options *opts)
+{
+    daap_storage_backend *storage = NULL;
+    daap_kube_backend *kube = NULL;
+    const char *uri;
+    int rc;
+
+    DAAP_ASSERT_ARG(out);
+    *out = NULL;
+    DAAP_CHECK_VERSION(opts, DAAP_CTX_OPTIONS_VERSION, "daap_ctx_options");
+    uri = pick(opts ? opts->store_uri : NULL, "DAAP_STORE", DEFAULT_STORE);
+    if (is_remote_uri(uri))
+        return daap__remote_open(out, uri, opts);
+    DAAP_TRY(daap__storage_open(&storage, uri));
+    if ((rc = open_kube(&kube, opts)) < 0) {
+        daap__storage_free(storage);
+        return rc;
+    }
+    if ((rc = daap_ctx_open_backends(out, storage, kube, opts)) < 0) {
+        daap__storage_free(storage);
+        daap__kube_free(kube);
+    }
+    return rc;
+}
+
+int daap_ctx_open_uri(daap_ctx **out, const char *store_uri)
+{
+    daap_ctx_options o = DAAP_CTX_OPTIONS_INIT;
+    o.store_uri = store_uri;
+    return daap_ctx_open(out, &o);
+}
+
+void daap_ctx_free(daap_ctx *ctx)
+{
+    size_t i;
+    if (ctx == NULL)
+        return;
+    daap__remote_free(ctx->remote);
+    daap__storage_free(ctx->storage);
+    daap__kube_free(ctx->kube);
+    daap__templates_free(ctx->templates);
+    daap__key_wipe(&ctx->key);
+    for (i = 0; i < ctx->image_count; i++)
+        daap__free(ctx->images[i].image);
+    daap__free(ctx->namespace_);
+    daap__free(ctx->cluster_domain);
+    daap__free(ctx);
+}
+
+int daap__ctx_need_kube(const daap_ctx *ctx)
+{
+    if (ctx->kube == NULL)
+        return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_CONFIG,
+                              "this context was opened without Kubernetes");
+    return 0;
+}
+
+int daap_ctx_ping(daap_ctx *ctx)
+{
+    DAAP_ASSERT_ARG(ctx);
+    if (ctx->remote)
+        return daap__remote_ping(ctx->remote);
+    DAAP_TRY(daap__storage_ping(ctx->storage));
+    return ctx->kube ? daap__kube_ping(ctx->kube) : 0;
+}
+
+const char *daap_ctx_namespace(const daap_ctx *ctx)
+{
+    return ctx ? ctx->namespace_ : NULL;
+}
+
+int daap_ctx_is_remote(const daap_ctx *ctx)
+{
+    return ctx && ctx->remote != NULL;
+}
+
+int daap_migrate(daap_ctx *ctx, int32_t target)
+{
+    DAAP_ASSERT_ARG(ctx);
+    if (ctx->remote)
+        return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_CONFIG, "migrations run against a store, not a daap-server");
+    return daap__storage_migrate(ctx->storage, target);
+}
+
+int daap_migration_status_get(daap_migration_status *out, daap_ctx *ctx)
+{
+    DAAP_ASSERT_ARG(out && ctx);
+    if (ctx->remote)
+        return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_CONFIG, "migrations run against a store, not a daap-server");
+    return daap__storage_migration_status(out, ctx->storage);
+}

@@ -1,0 +1,321 @@
+/* The one JSON rendering of records, pages and errors, shared by every
+ * front-end. Written straight into a buffer: a json-c tree per record costs
+ * more than the query that produced it (reference/perf.md). */
+#include "lifecycle.h"
+#include "ids.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static int put_time(daap_buf *b, int64_t ms)
+{
+    struct tm tm;
+    time_t secs;
+    char text[64];
+
+    if (ms == 0)
+        return daap__buf_put(b, "null", 4);
+    secs = (time_t)(ms / 1000);
+    gmtime_r(&secs, &tm);
+    snprintf(text, sizeof(text), "\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (int)(ms % 1000));
+    return daap__buf_puts(b, text);
+}
+
+/* Percent-encode a URI userinfo or path component. */
+static int put_uri_part(daap_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
+            DAAP_TRY(daap__buf_putc(b, (char)c));
+        } else {
+            char esc[3] = { '%', hex[c >> 4], hex[c & 15] };
+            DAAP_TRY(daap__buf_put(b, esc, 3));
+        }
+    }
+    return 0;
+}
+
+static int uri_for(daap_buf *out, const daap_db *db, const char *host, int32_t port)
+{
+    DAAP_TRY(daap__buf_puts(out, "postgresql://"));
+    DAAP_TRY(put_uri_part(out, daap_db_username(db)));
+    DAAP_TRY(daap__buf_putc(out, ':'));
+    DAAP_TRY(put_uri_part(out, daap_db_password(db)));
+    DAAP_TRY(daap__buf_printf(out, "@%s:%d/", host, (int)port));
+    DAAP_TRY(put_uri_part(out, daap_db_dbname(db)));
+    return daap__buf_puts(out, "?sslmode=prefer");
+}
+
+static bool has_connection(const daap_db *db)
+{
+    return daap_db_status(db) == DAAP_DB_READY && daap_db_password(db) && daap_db_host(db) &&
+           daap_db_username(db) && daap_db_dbname(db);
+}
+
+int daap_db_uri(daap_buf *out, const daap_db *db)
+{
+    DAAP_ASSERT_ARG(out && db);
+    if (!has_connection(db))
+        return daap_error_set(DAAP_ENOTFOUND, DAAP_ERRCLASS_INVALID,
+                              "database %s has no connection details until it is ready", daap_db_name(db));
+    return uri_for(out, db, daap_db_host(db), daap_db_port(db));
+}
+
+static int put_uri_field(daap_buf *b, const daap_db *db, const char *host, int32_t port)
+{
+    daap_buf uri = DAAP_BUF_INIT;
+    int rc = uri_for(&uri, db, host, port);
+    if (rc == 0)
+        rc = daap__buf_put_json_str(b, uri.ptr);
+    if (uri.ptr)
+        memset(uri.ptr, 0, uri.size);
+    daap_buf_dispose(&uri);
+    return rc;
+}
+
+static int put_connection(daap_buf *b, const daap_db *db)
+{
+    DAAP_TRY(daap__buf_puts(b, ",\"connection\":{\"host\":"));
+    DAAP_TRY(daap__buf_put_json_str(b, daap_db_host(db)));
+    DAAP_TRY(daap__buf_printf(b, ",\"port\":%d,\"dbname\":", (int)daap_db_port(db)));
+    DAAP_TRY(daap__buf_put_json_str(b, daap_db_dbname(db)));
+    DAAP_TRY(daap__buf_puts(b, ",\"user\":"));
+    DAAP_TRY(daap__buf_put_json_str(b, daap_db_username(db)));
+    DAAP_TRY(daap__buf_puts(b, ",\"password\":"));
+    DAAP_TRY(daap__buf_put_json_str(b, daap_db_password(db)));
+    DAAP_TRY(daap__buf_puts(b, ",\"uri\":"));
+    DAAP_TRY(put_uri_field(b, db, daap_db_host(db), daap_db_port(db)));
+    DAAP_TRY(daap__buf_puts(b, ",\"sslmode\":\"prefer\""));
+    if (daap_db_direct_host(db)) {
+        DAAP_TRY(daap__buf_puts(b, ",\"direct\":{\"host\":"));
+        DAAP_TRY(daap__buf_put_json_str(b, daap_db_direct_host(db)));
+        DAAP_TRY(daap__buf_printf(b, ",\"port\":%d,\"uri\":", (int)daap_db_direct_port(db)));
+        DAAP_TRY(put_uri_field(b, db, daap_db_direct_host(db), daap_db_direct_port(db)));
+        DAAP_TRY(daap__buf_putc(b, '}'));
+    }
+    return daap__buf_putc(b, '}');
+}
+
+static int put_str_member(daap_buf *b, const char *key, const char *value)
+{
+    DAAP_TRY(daap__buf_printf(b, ",\"%s\":", key));
+    return daap__buf_put_json_str(b, value);
+}
+
+static int put_time_member(daap_buf *b, const char *key, int64_t ms)
+{
+    DAAP_TRY(daap__buf_printf(b, ",\"%s\":", key));
+    return put_time(b, ms);
+}
+
+static int render_compact(daap_buf *b, const daap_db *db, unsigned int flags)
+{
+    DAAP_TRY(daap__buf_puts(b, "{\"id\":"));
+    DAAP_TRY(daap__buf_put_json_str(b, daap_db_id(db)));
+    DAAP_TRY(put_str_member(b, "name", daap_db_name(db)));
+    DAAP_TRY(put_str_member(b, "owner_team", daap_db_owner_team(db)));
+    DAAP_TRY(put_str_member(b, "purpose", daap_db_purpose(db)));
+    DAAP_TRY(put_str_member(b, "namespace", daap_db_namespace(db)));
+    DAAP_TRY(put_str_member(b, "cluster_name", daap_db_cluster_name(db)));
+    DAAP_TRY(put_str_member(b, "pooler_name", daap_db_pooler_name(db)));
+    DAAP_TRY(daap__buf_printf(b, ",\"instances\":%d", (int)daap_db_instances(db)));
+    DAAP_TRY(put_str_member(b, "storage_size", daap_db_storage_size(db)));
+    DAAP_TRY(daap__buf_printf(b, ",\"pg_version\":%d", (int)daap_db_pg_version(db)));
+    DAAP_TRY(put_str_member(b, "status", daap_db_status_name(daap_db_status(db))));
+    DAAP_TRY(put_str_member(b, "status_reason", daap_db_status_reason(db)));
+    DAAP_TRY(put_time_member(b, "created_at", daap_db_created_at(db)));
+    DAAP_TRY(put_time_member(b, "updated_at", daap_db_updated_at(db)));
+    DAAP_TRY(put_time_member(b, "ready_at", daap_db_ready_at(db)));
+    DAAP_TRY(put_time_member(b, "deleted_at", daap_db_deleted_at(db)));
+    DAAP_TRY(daap__buf_printf(b, ",\"revision\":%lld", (long long)daap_db_revision(db)));
+    if (!(flags & DAAP_JSON_NO_SECRETS) && has_connection(db))
+        DAAP_TRY(put_connection(b, db));
+    return daap__buf_putc(b, '}');
+}
+
+/* Re-indent compact JSON for people: strings are copied verbatim. */
+static int pretty_print(daap_buf *out, const char *json, size_t len)
+{
+    int depth = 0;
+    bool in_string = false;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        char c = json[i];
+        if (in_string) {
+            DAAP_TRY(daap__buf_putc(out, c));
+            if (c == '\\' && i + 1 < len)
+                DAAP_TRY(daap__buf_putc(out, json[++i]));
+            else if (c == '"')
+                in_string = false;
+            continue;
+        }
+        switch (c) {
+        case '"': in_string = true; DAAP_TRY(daap__buf_putc(out, c)); break;
+        case '{': case '[':
+            depth++;
+            DAAP_TRY(daap__buf_printf(out, "%c\n%*s", c, depth * 2, ""));
+            break;
+        case '}': case ']':
+            depth--;
+            DAAP_TRY(daap__buf_printf(out, "\n%*s%c", depth * 2, "", c));
+            break;
+        case ',': DAAP_TRY(daap__buf_printf(out, ",\n%*s", depth * 2, "")); break;
+        case ':': DAAP_TRY(daap__buf_puts(out, ": ")); break;
+        default:  DAAP_TRY(daap__buf_putc(out, c)); break;
+        }
+    }
+    return 0;
+}
+
+static int finish(daap_buf *out, daap_buf *tmp, unsigned int flags)
+{
+    int rc = (flags & DAAP_JSON_PRETTY) ? pretty_print(out, tmp->ptr, tmp->size)
+                                        : daap__buf_put(out, tmp->ptr, tmp->size);
+    if (tmp->ptr)
+        memset(tmp->ptr, 0, tmp->size); /* may hold a password */
+    daap_buf_dispose(tmp);
+    return rc;
+}
+
+int daap_db_to_json(daap_buf *out, const daap_db *db, unsigned int flags)
+{
+    daap_buf tmp = DAAP_BUF_INIT;
+    int rc;
+
+    DAAP_ASSERT_ARG(out && db);
+    if (!(flags & DAAP_JSON_PRETTY))
+        return render_compact(out, db, flags);
+    rc = render_compact(&tmp, db, flags);
+    if (rc < 0) {
+        daap_buf_dispose(&tmp);
+        return rc;
+    }
+    return finish(out, &tmp, flags);
+}
+
+static int render_page(daap_buf *b, const daap_db_page *page, unsigned int flags)
+{
+    size_t i;
+    DAAP_TRY(daap__buf_puts(b, "{\"items\":["));
+    for (i = 0; i < page->count; i++) {
+        if (i)
+            DAAP_TRY(daap__buf_putc(b, ','));
+        DAAP_TRY(render_compact(b, page->items[i], flags | DAAP_JSON_NO_SECRETS));
+    }
+    DAAP_TRY(daap__buf_puts(b, "],\"next_cursor\":"));
+    DAAP_TRY(daap__buf_put_json_str(b, page->next_cursor));
+    return daap__buf_putc(b, '}');
+}
+
+int daap_db_page_to_json(daap_buf *out, const daap_db_page *page, unsigned int flags)
+{
+    daap_buf tmp = DAAP_BUF_INIT;
+    int rc;
+
+    DAAP_ASSERT_ARG(out && page);
+    if (!(flags & DAAP_JSON_PRETTY))
+        return render_page(out, page, flags);
+    rc = render_page(&tmp, page, flags);
+    if (rc < 0) {
+        daap_buf_dispose(&tmp);
+        return rc;
+    }
+    return finish(out, &tmp, flags);
+}
+
+int daap_error_to_problem_json(daap_buf *out, const daap_error *err, const char *instance)
+{
+    size_t i;
+    int status;
+
+    DAAP_ASSERT_ARG(out && err);
+    status = daap_error_http_status(err->code);
+    DAAP_TRY(daap__buf_printf(out, "{\"type\":\"urn:daap:error:%s\",\"title\":", daap_error_code_name(err->code)));
+    DAAP_TRY(daap__buf_put_json_str(out, daap_strerror(err->code)));
+    DAAP_TRY(daap__buf_printf(out, ",\"status\":%d,\"code\":\"%s\",\"detail\":", status, daap_error_code_name(err->code)));
+    DAAP_TRY(daap__buf_put_json_str(out, err->message && *err->message ? err->message : daap_strerror(err->code)));
+    if (instance)
+        DAAP_TRY(put_str_member(out, "instance", instance));
+    if (err->field_count) {
+        DAAP_TRY(daap__buf_puts(out, ",\"errors\":["));
+        for (i = 0; i < err->field_count; i++) {
+            DAAP_TRY(daap__buf_puts(out, i ? ",{\"field\":" : "{\"field\":"));
+            DAAP_TRY(daap__buf_put_json_str(out, err->fields[i].field));
+            DAAP_TRY(put_str_member(out, "code", err->fields[i].code));
+            DAAP_TRY(put_str_member(out, "message", err->fields[i].message));
+            DAAP_TRY(daap__buf_putc(out, '}'));
+        }
+        DAAP_TRY(daap__buf_putc(out, ']'));
+    }
+    return daap__buf_putc(out, '}');
+}
+
+/* ---- keyset cursors: base64url("<created_at>.<id>") ---- */
+
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+int daap__cursor_encode(char **out, int64_t created_at, const char *id)
+{
+    char plain[96];
+    daap_buf b = DAAP_BUF_INIT;
+    size_t n, i;
+
+    n = (size_t)snprintf(plain, sizeof(plain), "%lld.%s", (long long)created_at, id);
+    for (i = 0; i < n; i += 3) {
+        unsigned v = (unsigned char)plain[i] << 16;
+        size_t left = n - i;
+        if (left > 1) v |= (unsigned char)plain[i + 1] << 8;
+        if (left > 2) v |= (unsigned char)plain[i + 2];
+        DAAP_TRY(daap__buf_putc(&b, b64url[(v >> 18) & 63]));
+        DAAP_TRY(daap__buf_putc(&b, b64url[(v >> 12) & 63]));
+        if (left > 1) DAAP_TRY(daap__buf_putc(&b, b64url[(v >> 6) & 63]));
+        if (left > 2) DAAP_TRY(daap__buf_putc(&b, b64url[v & 63]));
+    }
+    *out = daap__buf_detach(&b);
+    DAAP_ERROR_CHECK_ALLOC(*out);
+    return 0;
+}
+
+static int b64val(char c)
+{
+    const char *p = c ? strchr(b64url, c) : NULL;
+    return p ? (int)(p - b64url) : -1;
+}
+
+int daap__cursor_decode(int64_t *created_at, char *id, size_t idsize, const char *cursor)
+{
+    char plain[96];
+    size_t n = strlen(cursor), i, o = 0;
+    char *dot, *end;
+
+    if (n == 0 || n > 120 || n % 4 == 1)
+        return DAAP_EINVALID;
+    for (i = 0; i < n; i += 4) {
+        int a = b64val(cursor[i]), b = b64val(cursor[i + 1]);
+        int c = i + 2 < n ? b64val(cursor[i + 2]) : 0, d = i + 3 < n ? b64val(cursor[i + 3]) : 0;
+        unsigned v;
+        if (a < 0 || b < 0 || c < 0 || d < 0)
+            return DAAP_EINVALID;
+        v = (unsigned)a << 18 | (unsigned)b << 12 | (unsigned)c << 6 | (unsigned)d;
+        plain[o++] = (char)(v >> 16);
+        if (i + 2 < n) plain[o++] = (char)(v >> 8);
+        if (i + 3 < n) plain[o++] = (char)v;
+    }
+    plain[o] = '\0';
+    dot = strchr(plain, '.');
+    if (dot == NULL)
+        return DAAP_EINVALID;
+    *dot = '\0';
+    *created_at = strtoll(plain, &end, 10);
+    if (end == plain || *end != '\0' || *created_at < 0 || !daap__uuid_valid(dot + 1) || strlen(dot + 1) >= idsize)
+        return DAAP_EINVALID;
+    strcpy(id, dot + 1);
+    return 0;
+}

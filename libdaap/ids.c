@@ -1,0 +1,52 @@
+#include "ids.h"
+
+#include <stdio.h>
+#include <openssl/rand.h>
+
+/* Within one millisecond the 12-bit rand_a field counts up, so ids made by
+ * one thread stay in creation order (RFC 9562, method 1). */
+static _Thread_local int64_t last_ms;
+static _Thread_local uint16_t seq;
+
+int daap__uuid7(char out[DAAP__UUID_STRLEN + 1], int64_t ms)
+{
+    unsigned char b[16];
+    uint16_t rand_a;
+
+    if (RAND_bytes(b, sizeof(b)) != 1)
+        return daap_error_set(DAAP_ERROR, DAAP_ERRCLASS_OS, "no randomness for a UUID");
+    if (ms == last_ms && seq < 0x0fff) {
+        rand_a = ++seq;
+    } else {
+        seq = (uint16_t)((b[6] << 4 | b[7] >> 4) & 0x07ff); /* leave room to count up */
+        rand_a = seq;
+        last_ms = ms;
+    }
+    b[0] = (unsigned char)(ms >> 40); b[1] = (unsigned char)(ms >> 32);
+    b[2] = (unsigned char)(ms >> 24); b[3] = (unsigned char)(ms >> 16);
+    b[4] = (unsigned char)(ms >> 8);  b[5] = (unsigned char)ms;
+    b[6] = (unsigned char)(0x70 | ((rand_a >> 8) & 0x0f));
+    b[7] = (unsigned char)(rand_a & 0xff);
+    b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
+    snprintf(out, DAAP__UUID_STRLEN + 1,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+             b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    return 0;
+}
+
+bool daap__uuid_valid(const char *s)
+{
+    size_t i;
+    if (s == NULL || strlen(s) != DAAP__UUID_STRLEN)
+        return false;
+    for (i = 0; i < DAAP__UUID_STRLEN; i++) {
+        char c = s[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-') return false;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return false;
+        }
+    }
+    return true;
+}

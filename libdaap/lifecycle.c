@@ -1,0 +1,566 @@
+/* The database lifecycle on the request path: create, get, list, update, delete. */
+#include "lifecycle.h"
+#include "ids.h"
+#include "reqjson.h"
+#include "remote.h"
+#include "storage.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define DEFAULT_STORAGE_SIZE "1Gi"
+#define DEFAULT_INSTANCES    1
+#define LIST_DEFAULT_LIMIT   20
+#define LIST_MAX_LIMIT       100
+#define UPDATE_RETRIES       5
+
+int daap_db_spec_init(daap_db_spec *spec, unsigned int version)
+{
+    DAAP_ASSERT_ARG(spec);
+    if (version == 0 || version > DAAP_DB_SPEC_VERSION)
+        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID, "unsupported daap_db_spec version %u", version);
+    memset(spec, 0, sizeof(*spec));
+    spec->version = version;
+    return 0;
+}
+
+int daap_db_update_spec_init(daap_db_update_spec *spec, unsigned int version)
+{
+    DAAP_ASSERT_ARG(spec);
+    if (version == 0 || version > DAAP_DB_UPDATE_VERSION)
+        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID, "unsupported daap_db_update_spec version %u", version);
+    memset(spec, 0, sizeof(*spec));
+    spec->version = version;
+    return 0;
+}
+
+int daap_db_list_options_init(daap_db_list_options *opts, unsigned int version)
+{
+    DAAP_ASSERT_ARG(opts);
+    if (version == 0 || version > DAAP_DB_LIST_OPTIONS_VERSION)
+        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID, "unsupported daap_db_list_options version %u", version);
+    memset(opts, 0, sizeof(*opts));
+    opts->version = version;
+    return 0;
+}
+
+static daap_db_spec with_defaults(const daap_ctx *ctx, const daap_db_spec *spec)
+{
+    daap_db_spec s = *spec;
+    if (s.instances == 0) s.instances = DEFAULT_INSTANCES;
+    if (s.storage_size == NULL) s.storage_size = DEFAULT_STORAGE_SIZE;
+    if (s.pg_version == 0) s.pg_version = ctx->default_pg_version;
+    return s;
+}
+
+int daap__validate_spec(daap_ctx *ctx, const daap_db_spec *spec, daap__fields *f)
+{
+    daap_db_spec s = with_defaults(ctx, spec);
+
+    daap__check_name(f, "name", s.name);
+    daap__check_team(f, "owner_team", s.owner_team);
+    daap__check_purpose(f, "purpose", s.purpose);
+    daap__check_instances(f, "instances", s.instances, &ctx->limits);
+    daap__check_storage_size(f, "storage_size", s.storage_size);
+    daap__check_pg_version(f, "pg_version", s.pg_version, &ctx->limits);
+    return 0;
+}
+
+int daap_db_validate(daap_ctx *ctx, const daap_db_spec *spec)
+{
+    daap__fields f;
+
+    DAAP_ASSERT_ARG(ctx && spec);
+    DAAP_CHECK_VERSION(spec, DAAP_DB_SPEC_VERSION, "daap_db_spec");
+    daap__fields_init(&f);
+    daap__validate_spec(ctx, spec, &f);
+    return daap__fields_result(&f, "database spec");
+}
+
+static int build_record(daap_db **out, daap_ctx *ctx, const daap_db_spec *spec)
+{
+    daap_db_spec s = with_defaults(ctx, spec);
+    char id[DAAP__UUID_STRLEN + 1], cluster[64], pooler[80];
+    int64_t now = daap__now_ms();
+    daap_db *db;
+    int rc;
+
+    DAAP_TRY(daap__uuid7(id, now));
+    DAAP_TRY(daap_db_new(&db));
+    daap__cluster_name(cluster, sizeof(cluster), s.name);
+    daap__pooler_name(pooler, sizeof(pooler), s.name);
+    if ((rc = daap_db_set_text(db, DAAP_DB_F_ID, id)) < 0 ||
+        (rc = daap_db_set_text(db, DAAP_DB_F_NAME, s.name)) < 0 ||
+        (rc = daap_db_set_text(db, DAAP_DB_F_OWNER_TEAM, s.owner_team)) < 0 ||
+        (rc = daap_db_set_text(db, DAAP_DB_F_PURPOSE, s.purpose)) < 0 ||
+        (rc = daap_db_set_text(db, DAAP_DB_F_NAMESPACE, ctx->namespace_)) < 0 ||
+        (rc = daap_db_set_text(db, DAAP_DB_F_CLUSTER_NAME, cluster)) < 0 ||
+        (rc = daap_db_set_text(db, DAAP_DB_F_POOLER_NAME, pooler)) < 0 ||
+        (rc = daap_db_set_text(db, DAAP_DB_F_STORAGE_SIZE, s.storage_size)) < 0 ||
+        (rc = daap_db_set_text(db, DAAP_DB_F_STATUS_REASON, "creating the CNPG Cluster and Pooler")) < 0) {
+        daap_db_free(db);
+        return rc;
+    }
+    db->num[DAAP_DB_F_INSTANCES] = s.instances;
+    db->num[DAAP_DB_F_PG_VERSION] = s.pg_version;
+    db->num[DAAP_DB_F_STATUS] = DAAP_DB_PROVISIONING;
+    db->num[DAAP_DB_F_CREATED_AT] = now;
+    db->num[DAAP_DB_F_UPDATED_AT] = now;
+    db->num[DAAP_DB_F_REVISION] = 1;
+    *out = db;
+    return 0;
+}
+
+/* Kubernetes being down is not the caller's problem once the record exists:
+ * the reconciler creates the objects later (docs/adr/0002-create-semantics.md). */
+static bool is_transient(int rc)
+{
+    return rc == DAAP_EUNAVAILABLE || rc == DAAP_ETIMEOUT || rc == DAAP_EAUTH;
+}
+
+static int provision(daap_ctx *ctx, daap_db *db)
+{
+    static const int kinds[] = { DAAP_KUBE_CLUSTER, DAAP_KUBE_POOLER };
+    char reason[512];
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < DAAP_ARRAY_SIZE(kinds) && rc == 0; i++)
+        rc = daap__create_object(ctx, db, kinds[i]);
+    if (rc == 0)
+        return daap__set_reason(ctx, db, "waiting for CNPG to start the cluster");
+    snprintf(reason, sizeof(reason), "%s%s", is_transient(rc) ? "waiting for Kubernetes: " : "Kubernetes rejected the database: ",
+             daap_error_last()->message);
+    if (is_transient(rc))
+        return daap__set_reason(ctx, db, reason);
+    return daap__transition(ctx, db, DAAP_DB_ERROR, reason);
+}
+
+static int create_checked(daap_db **out, daap_ctx *ctx, const daap_db_spec *spec)
+{
+    daap_db *db;
+    int rc;
+
+    DAAP_TRY(build_record(&db, ctx, spec));
+    if ((rc = daap__storage_insert(ctx->storage, db)) < 0) {
+        if (rc == DAAP_EEXISTS)
+            daap_error_set(DAAP_EEXISTS, DAAP_ERRCLASS_STORAGE, "a database named '%s' already exists", spec->name);
+        daap_db_free(db);
+        return rc;
+    }
+    /* The record is durable now; failures past this point are the
+     * reconciler's to repair, so they do not fail the create. */
+    if (ctx->kube && (rc = provision(ctx, db)) < 0 && rc != DAAP_ECONFLICT && rc != DAAP_EUNAVAILABLE) {
+        daap_db_free(db);
+        return rc;
+    }
+    daap_error_clear();
+    if (out)
+        *out = db;
+    else
+        daap_db_free(db);
+    return 0;
+}
+
+int daap_db_create(daap_db **out, daap_ctx *ctx, const daap_db_spec *spec)
+{
+    DAAP_ASSERT_ARG(ctx && spec);
+    if (out) *out = NULL;
+    DAAP_CHECK_VERSION(spec, DAAP_DB_SPEC_VERSION, "daap_db_spec");
+    if (ctx->remote)
+        return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_CONFIG, "use daap_db_create_json on remote contexts");
+    DAAP_TRY(daap_db_validate(ctx, spec));
+    return create_checked(out, ctx, spec);
+}
+
+/* Request-body helpers: fill a string or integer field, or record why not. */
+static void take_string(daap__fields *f, const daap__rj_member *m, const char **dst)
+{
+    if (m->type == DAAP__RJ_STRING)
+        *dst = m->text ? m->text : "";
+    else
+        daap__fields_add(f, m->key, "type", "%s must be a string, not %s", m->key, daap__rj_type_name(m->type));
+}
+
+static void take_int(daap__fields *f, const daap__rj_member *m, int32_t *dst)
+{
+    char *end;
+    long long v;
+
+    if (m->type != DAAP__RJ_NUMBER) {
+        daap__fields_add(f, m->key, "type", "%s must be an integer, not %s", m->key, daap__rj_type_name(m->type));
+        return;
+    }
+    v = strtoll(m->text, &end, 10);
+    if (*end != '\0')
+        daap__fields_add(f, m->key, "type", "%s must be an integer", m->key);
+    else if (v < 1 || v > 1000000)
+        daap__fields_add(f, m->key, "out_of_range", "%s is out of range", m->key);
+    else
+        *dst = (int32_t)v;
+}
+
+/* Fields of the record that a request may mention but never change. */
+static bool is_record_field(const char *key)
+{
+    int i;
+    for (i = 0; i < DAAP_DB_F__COUNT; i++)
+        if (strcmp(daap_db_field_describe(i)->column, key) == 0)
+            return true;
+    return strcmp(key, "connection") == 0;
+}
+
+static void spec_from_members(daap__fields *f, const daap__rj_object *o, daap_db_spec *spec)
+{
+    size_t i;
+
+    for (i = 0; i < o->count; i++) {
+        const daap__rj_member *m = &o->members[i];
+        if (strcmp(m->key, "name") == 0) take_string(f, m, &spec->name);
+        else if (strcmp(m->key, "owner_team") == 0) take_string(f, m, &spec->owner_team);
+        else if (strcmp(m->key, "purpose") == 0) take_string(f, m, &spec->purpose);
+        else if (strcmp(m->key, "storage_size") == 0) take_string(f, m, &spec->storage_size);
+        else if (strcmp(m->key, "instances") == 0) take_int(f, m, &spec->instances);
+        else if (strcmp(m->key, "pg_version") == 0) take_int(f, m, &spec->pg_version);
+        else if (is_record_field(m->key))
+            daap__fields_add(f, m->key, "read_only", "%s is set by daap and cannot be given", m->key);
+        else
+            daap__fields_add(f, m->key, "unknown_field", "unknown field '%s'", m->key);
+    }
+}
+
+int daap_db_create_json(daap_db **out, daap_ctx *ctx, const char *json, size_t len)
+{
+    daap_db_spec spec = DAAP_DB_SPEC_INIT;
+    daap__rj_object obj;
+    daap__fields f;
+    int rc;
+
+    DAAP_ASSERT_ARG(ctx && (json || len == 0));
+    if (out) *out = NULL;
+    if (ctx->remote)
+        return daap__remote_create(out, ctx->remote, json, len);
+    DAAP_TRY(daap__reqjson_parse(&obj, json, len));
+    daap__fields_init(&f);
+    spec_from_members(&f, &obj, &spec);
+    daap__validate_spec(ctx, &spec, &f); /* one error per field: type errors win */
+    rc = daap__fields_result(&f, "request");
+    if (rc == 0)
+        rc = create_checked(out, ctx, &spec);
+    daap__reqjson_dispose(&obj);
+    return rc;
+}
+
+/* A live record: not soft-deleted. */
+static int get_live(daap_db **out, daap_ctx *ctx, const char *id)
+{
+    if (!daap__uuid_valid(id))
+        return daap_error_set(DAAP_ENOTFOUND, DAAP_ERRCLASS_INVALID, "no database with id '%.64s'", id);
+    DAAP_TRY(daap__storage_get(out, ctx->storage, id));
+    if (daap_db_get_int(*out, DAAP_DB_F_DELETED_AT) != 0) {
+        daap_db_free(*out);
+        *out = NULL;
+        return daap_error_set(DAAP_ENOTFOUND, DAAP_ERRCLASS_STORAGE, "database %s was deleted", id);
+    }
+    return 0;
+}
+
+int daap_db_get(daap_db **out, daap_ctx *ctx, const char *id)
+{
+    daap_db *db;
+    int rc;
+
+    DAAP_ASSERT_ARG(out && ctx && id);
+    *out = NULL;
+    if (ctx->remote)
+        return daap__remote_get(out, ctx->remote, id);
+    DAAP_TRY(get_live(&db, ctx, id));
+    if (daap_db_status(db) == DAAP_DB_READY && (rc = daap__unseal_password(ctx, db)) < 0) {
+        daap_db_free(db);
+        return rc;
+    }
+    *out = db;
+    return 0;
+}
+
+static int to_query(daap_storage_query *q, char *after_id, size_t idsize, const daap_db_list_options *o)
+{
+    memset(q, 0, sizeof(*q));
+    q->version = DAAP_STORAGE_QUERY_VERSION;
+    if (o == NULL) {
+        q->limit = LIST_DEFAULT_LIMIT;
+        return 0;
+    }
+    DAAP_CHECK_VERSION(o, DAAP_DB_LIST_OPTIONS_VERSION, "daap_db_list_options");
+    if (o->limit > LIST_MAX_LIMIT) {
+        daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID, "limit must be between 1 and %d", LIST_MAX_LIMIT);
+        daap_error_add_field("limit", "out_of_range", "limit must be between 1 and 100");
+        return DAAP_EINVALID;
+    }
+    if (o->cursor && *o->cursor) {
+        if (daap__cursor_decode(&q->after_created_at, after_id, idsize, o->cursor) < 0) {
+            daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID, "cursor is not one this server issued");
+            daap_error_add_field("cursor", "invalid", "cursor is not one this server issued");
+            return DAAP_EINVALID;
+        }
+        q->after_id = after_id;
+    }
+    q->owner_team = o->owner_team;
+    q->status_mask = o->status_mask;
+    q->name_prefix = o->name_prefix;
+    q->include_deleted = o->include_deleted;
+    q->limit = o->limit ? o->limit : LIST_DEFAULT_LIMIT;
+    return 0;
+}
+
+/* One more row than asked for tells whether another page exists. */
+static int fetch_page(daap_db_array *rows, bool *more, daap_ctx *ctx, const daap_db_list_options *opts)
+{
+    daap_storage_query q;
+    char after_id[DAAP__UUID_STRLEN + 1];
+    uint32_t want;
+
+    DAAP_TRY(to_query(&q, after_id, sizeof(after_id), opts));
+    want = q.limit;
+    q.limit = want + 1;
+    memset(rows, 0, sizeof(*rows));
+    DAAP_TRY(daap__storage_list(rows, ctx->storage, &q));
+    *more = rows->count > want;
+    if (*more) {
+        daap_db_free(rows->items[want]);
+        rows->count = want;
+    }
+    return 0;
+}
+
+int daap_db_list(daap_db_page *out, daap_ctx *ctx, const daap_db_list_options *opts)
+{
+    daap_db_array rows;
+    bool more;
+    int rc = 0;
+
+    DAAP_ASSERT_ARG(out && ctx);
+    memset(out, 0, sizeof(*out));
+    if (ctx->remote)
+        return daap__remote_list(out, ctx->remote, opts);
+    DAAP_TRY(fetch_page(&rows, &more, ctx, opts));
+    if (more && rows.count > 0) {
+        const daap_db *last = rows.items[rows.count - 1];
+        rc = daap__cursor_encode(&out->next_cursor, daap_db_created_at(last), daap_db_id(last));
+    }
+    if (rc < 0) {
+        daap_db_array_dispose(&rows);
+        return rc;
+    }
+    out->items = rows.items;
+    out->count = rows.count;
+    return 0;
+}
+
+int daap_db_list_json(daap_buf *out, daap_ctx *ctx, const daap_db_list_options *opts)
+{
+    daap_db_page page;
+    DAAP_ASSERT_ARG(out && ctx);
+    DAAP_TRY(daap_db_list(&page, ctx, opts));
+    {
+        int rc = daap_db_page_to_json(out, &page, 0);
+        daap_db_page_dispose(&page);
+        return rc;
+    }
+}
+
+void daap_db_page_dispose(daap_db_page *page)
+{
+    size_t i;
+    if (page == NULL)
+        return;
+    for (i = 0; i < page->count; i++)
+        daap_db_free(page->items[i]);
+    daap__free(page->items);
+    daap__free(page->next_cursor);
+    memset(page, 0, sizeof(*page));
+}
+
+static int check_owner(const daap_db *db, const char *caller_team)
+{
+    if (caller_team == NULL || strcmp(caller_team, daap_db_owner_team(db)) != 0)
+        return daap_error_set(DAAP_EFORBIDDEN, DAAP_ERRCLASS_INVALID,
+                              "only the owner team can change database %s (send its team in X-Daap-Team)",
+                              daap_db_name(db));
+    return 0;
+}
+
+static int validate_update(daap_ctx *ctx, const daap_db_update_spec *spec)
+{
+    daap__fields f;
+
+    (void)ctx;
+    daap__fields_init(&f);
+    if (spec->owner_team)
+        daap__check_team(&f, "owner_team", spec->owner_team);
+    if (spec->purpose)
+        daap__check_purpose(&f, "purpose", spec->purpose);
+    return daap__fields_result(&f, "update");
+}
+
+/* Re-read and retry on a lost compare-and-set: the reconciler may have moved
+ * the status meanwhile, which does not touch the fields we change. */
+static int apply_update(daap_db **out, daap_ctx *ctx, const char *id, const char *caller_team,
+                        const daap_db_update_spec *spec)
+{
+    int attempt, rc = DAAP_ECONFLICT;
+
+    for (attempt = 0; attempt < UPDATE_RETRIES && rc == DAAP_ECONFLICT; attempt++) {
+        daap_db *db;
+        int64_t rev;
+
+        DAAP_TRY(get_live(&db, ctx, id));
+        if ((rc = check_owner(db, caller_team)) < 0) {
+            daap_db_free(db);
+            return rc;
+        }
+        rev = daap_db_revision(db);
+        if ((spec->owner_team && (rc = daap_db_set_text(db, DAAP_DB_F_OWNER_TEAM, spec->owner_team)) < 0) ||
+            (spec->purpose && (rc = daap_db_set_text(db, DAAP_DB_F_PURPOSE, spec->purpose)) < 0)) {
+            daap_db_free(db);
+            return rc;
+        }
+        db->num[DAAP_DB_F_REVISION] = rev + 1;
+        db->num[DAAP_DB_F_UPDATED_AT] = daap__now_ms();
+        rc = daap__storage_update(ctx->storage, db, rev);
+        if (rc == 0 && daap_db_status(db) == DAAP_DB_READY)
+            rc = daap__unseal_password(ctx, db);
+        if (rc == 0 && out)
+            *out = db;
+        else
+            daap_db_free(db);
+    }
+    return rc;
+}
+
+int daap_db_update(daap_db **out, daap_ctx *ctx, const char *id, const char *caller_team,
+                   const daap_db_update_spec *spec)
+{
+    DAAP_ASSERT_ARG(ctx && id && spec);
+    if (out) *out = NULL;
+    DAAP_CHECK_VERSION(spec, DAAP_DB_UPDATE_VERSION, "daap_db_update_spec");
+    if (ctx->remote)
+        return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_CONFIG, "use daap_db_update_json on remote contexts");
+    DAAP_TRY(validate_update(ctx, spec));
+    return apply_update(out, ctx, id, caller_team, spec);
+}
+
+static void update_from_members(daap__fields *f, const daap__rj_object *o, daap_db_update_spec *spec)
+{
+    size_t i;
+
+    for (i = 0; i < o->count; i++) {
+        const daap__rj_member *m = &o->members[i];
+        if (strcmp(m->key, "owner_team") == 0) take_string(f, m, &spec->owner_team);
+        else if (strcmp(m->key, "purpose") == 0) take_string(f, m, &spec->purpose);
+        else if (is_record_field(m->key))
+            daap__fields_add(f, m->key, "immutable", "%s cannot be changed; only owner_team and purpose can", m->key);
+        else
+            daap__fields_add(f, m->key, "unknown_field", "unknown field '%s'", m->key);
+    }
+    if (spec->owner_team) daap__check_team(f, "owner_team", spec->owner_team);
+    if (spec->purpose) daap__check_purpose(f, "purpose", spec->purpose);
+}
+
+int daap_db_update_json(daap_db **out, daap_ctx *ctx, const char *id, const char *caller_team,
+                        const char *json, size_t len)
+{
+    daap_db_update_spec spec = DAAP_DB_UPDATE_INIT;
+    daap__rj_object obj;
+    daap__fields f;
+    daap_db *db;
+    int rc;
+
+    DAAP_ASSERT_ARG(ctx && id && (json || len == 0));
+    if (out) *out = NULL;
+    if (ctx->remote)
+        return daap__remote_update(out, ctx->remote, id, caller_team, json, len);
+    /* Existence and ownership come first: a stranger learns nothing from
+     * the validation of a body meant for someone else's database. */
+    DAAP_TRY(get_live(&db, ctx, id));
+    rc = check_owner(db, caller_team);
+    daap_db_free(db);
+    DAAP_TRY(rc);
+    DAAP_TRY(daap__reqjson_parse(&obj, json, len));
+    daap__fields_init(&f);
+    update_from_members(&f, &obj, &spec);
+    rc = daap__fields_result(&f, "update");
+    if (rc == 0)
+        rc = apply_update(out, ctx, id, caller_team, &spec);
+    daap__reqjson_dispose(&obj);
+    return rc;
+}
+
+/* Start a delete: the record goes to deleting and is soft-deleted at once. */
+static int mark_deleting(daap_ctx *ctx, daap_db *db)
+{
+    int64_t now = daap__now_ms();
+    db->num[DAAP_DB_F_DELETED_AT] = now;
+    return daap__transition(ctx, db, DAAP_DB_DELETING, "removing the Pooler, then the Cluster");
+}
+
+static int finish_delete_now(daap_ctx *ctx, daap_db *db)
+{
+    uint32_t deleted = 0;
+    int gone;
+
+    if (ctx->kube == NULL)
+        return 0;
+    gone = daap__remove_objects(ctx, db, &deleted);
+    if (gone == 1)
+        return daap__transition(ctx, db, DAAP_DB_DELETED, "the Pooler and the Cluster are gone");
+    if (gone < 0 && gone != DAAP_EUNAVAILABLE && gone != DAAP_ETIMEOUT)
+        return daap__set_reason(ctx, db, daap_error_last()->message);
+    return 0; /* under way; the reconciler finishes it */
+}
+
+/* Soft-delete under compare-and-set; an already deleted record is returned as is. */
+static int start_delete(daap_db **out, daap_ctx *ctx, const char *id, const char *caller_team)
+{
+    int attempt, rc;
+
+    for (attempt = 0; attempt < UPDATE_RETRIES; attempt++) {
+        daap_db *db;
+        DAAP_TRY(daap__storage_get(&db, ctx->storage, id));
+        rc = check_owner(db, caller_team);
+        if (rc == 0 && daap_db_deleted_at(db) == 0)
+            rc = mark_deleting(ctx, db);
+        if (rc == 0) {
+            *out = db;
+            return 0;
+        }
+        daap_db_free(db);
+        if (rc != DAAP_ECONFLICT)
+            return rc;
+    }
+    return rc;
+}
+
+int daap_db_delete(daap_db **out, daap_ctx *ctx, const char *id, const char *caller_team)
+{
+    daap_db *db;
+    int rc;
+
+    DAAP_ASSERT_ARG(ctx && id);
+    if (out) *out = NULL;
+    if (ctx->remote)
+        return daap__remote_delete(out, ctx->remote, id, caller_team);
+    if (!daap__uuid_valid(id))
+        return daap_error_set(DAAP_ENOTFOUND, DAAP_ERRCLASS_INVALID, "no database with id '%.64s'", id);
+    DAAP_TRY(start_delete(&db, ctx, id, caller_team));
+    if (daap_db_status(db) == DAAP_DB_DELETING && (rc = finish_delete_now(ctx, db)) < 0 && rc != DAAP_ECONFLICT) {
+        daap_db_free(db);
+        return rc;
+    }
+    daap_error_clear();
+    if (out)
+        *out = db;
+    else
+        daap_db_free(db);
+    return 0;
+}

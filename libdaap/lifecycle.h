@@ -1,0 +1,56 @@
+/* Steps shared by the request paths (create, delete) and the reconciler. */
+#ifndef DAAP_INTERNAL_LIFECYCLE_H
+#define DAAP_INTERNAL_LIFECYCLE_H
+
+#include "ctx.h"
+#include "db.h"
+
+#define DAAP__LABEL_MANAGED_BY "app.kubernetes.io/managed-by"
+#define DAAP__LABEL_DB_ID      "daap.dev/database-id"
+#define DAAP__SELECTOR         "app.kubernetes.io/managed-by=daap"
+
+/* Observed Kubernetes state of one record (objects owned by the caller). */
+typedef struct {
+    daap_kube_object *cluster;
+    daap_kube_object *pooler;
+    daap_kube_object *deployment;
+    bool              known; /* false: not observed (API down) */
+} daap__observed;
+
+void daap__observed_dispose(daap__observed *o);
+
+/* Write `db` with a new status and reason as a compare-and-set on its
+ * revision; on success `db` carries the new revision. */
+int daap__transition(daap_ctx *ctx, daap_db *db, int status, const char *reason);
+
+/* Change only the status_reason (CAS), when it differs. */
+int daap__set_reason(daap_ctx *ctx, daap_db *db, const char *reason);
+
+/* Create the Cluster (kind DAAP_KUBE_CLUSTER) or Pooler for a record.
+ * An existing object with this record's id label counts as success. */
+int daap__create_object(daap_ctx *ctx, const daap_db *db, int kind);
+
+/* Remove the Pooler, then (once it is gone) the Cluster.
+ * @return 1 when both are gone, 0 when deletion is under way, or an error. */
+int daap__remove_objects(daap_ctx *ctx, const daap_db *db, uint32_t *deleted);
+
+/* Read the -app Secret and the pooler Service, seal the password into db. */
+int daap__read_credentials(daap_ctx *ctx, daap_db *db);
+
+/* Decrypt the password of a ready record into db->password. */
+int daap__unseal_password(daap_ctx *ctx, daap_db *db);
+
+/* The record id on a daap-labelled object, or NULL. */
+const char *daap__object_db_id(const daap_kube_object *obj);
+
+/* Render a Cluster or Pooler for a record. */
+int daap__render(daap_kube_object **out, daap_ctx *ctx, const daap_db *db, int kind);
+
+/* Apply defaults to a spec and collect every field error. */
+int daap__validate_spec(daap_ctx *ctx, const daap_db_spec *spec, daap__fields *fields);
+
+/* Keyset cursor: "<created_at>.<id>" in base64url. */
+int daap__cursor_encode(char **out, int64_t created_at, const char *id);
+int daap__cursor_decode(int64_t *created_at, char *id, size_t idsize, const char *cursor);
+
+#endif

@@ -1,0 +1,165 @@
+/* GET /databases query strings: strict, so a typo is an error, not a
+ * silently ignored filter. */
+#include "lifecycle.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define QUERY_MAX 2048
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Decode one percent-encoded component into dst (which has room for it). */
+static bool url_decode(char *dst, const char *src, size_t len)
+{
+    size_t i, o = 0;
+    for (i = 0; i < len; i++) {
+        if (src[i] == '%') {
+            int hi, lo;
+            if (i + 2 >= len) return false;
+            hi = hexval(src[i + 1]);
+            lo = hexval(src[i + 2]);
+            if (hi < 0 || lo < 0) return false;
+            dst[o++] = (char)(hi << 4 | lo);
+            i += 2;
+        } else {
+            dst[o++] = src[i] == '+' ? ' ' : src[i];
+        }
+    }
+    dst[o] = '\0';
+    return strlen(dst) == o; /* no %00 */
+}
+
+static int bad_param(const char *param, const char *code, const char *message)
+{
+    daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID, "query parameter %s: %s", param, message);
+    daap_error_add_field(param, code, message);
+    return DAAP_EINVALID;
+}
+
+static int parse_status(unsigned int *mask, const char *value)
+{
+    char item[32];
+    const char *p = value;
+
+    *mask = 0;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        int status;
+        if (n == 0 || n >= sizeof(item))
+            return bad_param("status", "invalid", "status must be one or more of provisioning, ready, error, deleting, deleted");
+        memcpy(item, p, n);
+        item[n] = '\0';
+        if (daap_db_status_parse(&status, item) < 0)
+            return bad_param("status", "invalid", "status must be one or more of provisioning, ready, error, deleting, deleted");
+        *mask |= DAAP_DB_STATUS_BIT(status);
+        p += n + (p[n] == ',');
+    }
+    return *mask ? 0 : bad_param("status", "invalid", "status must not be empty");
+}
+
+static int parse_limit(uint32_t *limit, const char *value)
+{
+    char *end;
+    long v = strtol(value, &end, 10);
+    if (*value == '\0' || *end != '\0' || v < 1 || v > 100 || strlen(value) > 3)
+        return bad_param("limit", "out_of_range", "limit must be an integer between 1 and 100");
+    *limit = (uint32_t)v;
+    return 0;
+}
+
+static int parse_bool(int32_t *out, const char *param, const char *value)
+{
+    if (strcmp(value, "true") == 0 || strcmp(value, "1") == 0) *out = 1;
+    else if (strcmp(value, "false") == 0 || strcmp(value, "0") == 0) *out = 0;
+    else return bad_param(param, "invalid", "must be true or false");
+    return 0;
+}
+
+static int check_prefix(const char *value)
+{
+    size_t i, n = strlen(value);
+    if (n > DAAP__NAME_MAX)
+        return bad_param("name", "too_long", "name prefix is longer than any database name");
+    for (i = 0; i < n; i++)
+        if (!((value[i] >= 'a' && value[i] <= 'z') || (value[i] >= '0' && value[i] <= '9') || value[i] == '-'))
+            return bad_param("name", "pattern", "name prefix may contain only lowercase letters, digits and hyphens");
+    return 0;
+}
+
+static int check_team_param(const char *value)
+{
+    daap__fields f;
+    daap__fields_init(&f);
+    daap__check_team(&f, "owner_team", value);
+    return daap__fields_result(&f, "query");
+}
+
+/* Apply one decoded key=value pair; `seen` catches repeated parameters. */
+static int apply_param(daap_db_list_options *opts, unsigned *seen, const char *key, const char *value)
+{
+    static const char *const names[] = { "owner_team", "status", "name", "limit", "cursor", "include_deleted" };
+    size_t i;
+
+    for (i = 0; i < DAAP_ARRAY_SIZE(names); i++)
+        if (strcmp(key, names[i]) == 0)
+            break;
+    if (i == DAAP_ARRAY_SIZE(names)) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "unknown query parameter '%.40s'", key);
+        return bad_param(key[0] ? key : "query", "unknown_parameter", msg);
+    }
+    if (*seen & (1u << i))
+        return bad_param(names[i], "duplicate", "parameter given more than once");
+    *seen |= 1u << i;
+    switch (i) {
+    case 0: opts->owner_team = value; return check_team_param(value);
+    case 1: return parse_status(&opts->status_mask, value);
+    case 2: opts->name_prefix = value; return check_prefix(value);
+    case 3: return parse_limit(&opts->limit, value);
+    case 4: opts->cursor = value; return 0;
+    default: return parse_bool(&opts->include_deleted, names[i], value);
+    }
+}
+
+int daap_db_list_options_parse(daap_db_list_options *opts, daap_buf *scratch, const char *query)
+{
+    size_t qlen = query ? strlen(query) : 0;
+    const char *p = query;
+    unsigned seen = 0;
+    char *out;
+
+    DAAP_ASSERT_ARG(opts && scratch);
+    DAAP_TRY(daap_db_list_options_init(opts, DAAP_DB_LIST_OPTIONS_VERSION));
+    if (qlen == 0)
+        return 0;
+    if (qlen > QUERY_MAX)
+        return bad_param("query", "too_long", "query string is too long");
+    /* One allocation for every decoded string: pointers into it stay valid. */
+    daap__buf_clear(scratch);
+    DAAP_TRY(daap__buf_grow(scratch, qlen * 2 + 2));
+    out = scratch->ptr;
+    while (*p) {
+        size_t n = strcspn(p, "&"), klen = strcspn(p, "=");
+        char *key = out, *value;
+        if (n == 0) { p++; continue; }
+        if (klen > n) klen = n;
+        if (!url_decode(key, p, klen))
+            return bad_param("query", "malformed", "bad percent-encoding in the query string");
+        value = key + strlen(key) + 1;
+        if (!url_decode(value, p + klen + (klen < n), n - klen - (klen < n)))
+            return bad_param("query", "malformed", "bad percent-encoding in the query string");
+        if (!daap__is_clean_text(value, strlen(value), false))
+            return bad_param(key, "invalid_text", "value is not valid UTF-8 or has control characters");
+        out = value + strlen(value) + 1;
+        DAAP_TRY(apply_param(opts, &seen, key, value));
+        p += n + (p[n] == '&');
+    }
+    return 0;
+}

@@ -1,0 +1,463 @@
+/* The reconciler: level-triggered and idempotent. For each record that is
+ * not final it compares what should exist with what exists and takes the
+ * next step; every status change is a compare-and-set. */
+#include "lifecycle.h"
+#include "kube.h"
+#include "storage.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define PAGE_SIZE          500
+#define DEFAULT_TIMEOUT_MS 30000
+#define PHASE_HEALTHY      "Cluster in healthy state"
+
+/* CNPG phases that mean the cluster will not become ready by itself. */
+static const char *const failure_phases[] = {
+    "Cluster is unrecoverable and needs manual intervention",
+    "Invalid cluster definition",
+    "Cluster has incomplete or invalid image catalog",
+};
+
+int daap_reconcile_options_init(daap_reconcile_options *opts, unsigned int version)
+{
+    DAAP_ASSERT_ARG(opts);
+    if (version == 0 || version > DAAP_RECONCILE_OPTIONS_VERSION)
+        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID, "unsupported daap_reconcile_options version %u", version);
+    memset(opts, 0, sizeof(*opts));
+    opts->version = version;
+    return 0;
+}
+
+static bool is_failure_phase(const char *phase)
+{
+    size_t i;
+    for (i = 0; phase && i < DAAP_ARRAY_SIZE(failure_phases); i++)
+        if (strcmp(phase, failure_phases[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool cluster_ready(const daap_kube_object *cluster)
+{
+    return cluster && daap_kube_object_condition(cluster, "Ready") == 1;
+}
+
+static bool pooler_serving(const daap_kube_object *deployment)
+{
+    int64_t ready = 0;
+    return deployment && daap_kube_object_int(&ready, deployment, "status.readyReplicas") == 0 && ready >= 1;
+}
+
+static const char *cluster_phase(const daap_kube_object *cluster)
+{
+    const char *phase = cluster ? daap_kube_object_str(cluster, "status.phase") : NULL;
+    return (phase && *phase) ? phase : NULL;
+}
+
+/* ---- observing one record ---- */
+
+static int get_optional(daap_kube_object **out, daap_ctx *ctx, int kind, const char *ns, const char *name)
+{
+    daap_kube_ref ref = { kind, ns, name };
+    int rc = daap__kube_get(out, ctx->kube, &ref);
+    return rc == DAAP_ENOTFOUND ? 0 : rc;
+}
+
+static int observe(daap__observed *o, daap_ctx *ctx, const daap_db *db)
+{
+    const char *ns = daap_db_namespace(db);
+
+    memset(o, 0, sizeof(*o));
+    DAAP_TRY(get_optional(&o->cluster, ctx, DAAP_KUBE_CLUSTER, ns, daap_db_cluster_name(db)));
+    DAAP_TRY(get_optional(&o->pooler, ctx, DAAP_KUBE_POOLER, ns, daap_db_pooler_name(db)));
+    o->known = true;
+    return 0;
+}
+
+/* The pooler Deployment matters only until the record is first ready. */
+static int observe_deployment(daap__observed *o, daap_ctx *ctx, const daap_db *db)
+{
+    if (o->deployment || o->pooler == NULL)
+        return 0;
+    return get_optional(&o->deployment, ctx, DAAP_KUBE_DEPLOYMENT, daap_db_namespace(db), daap_db_pooler_name(db));
+}
+
+/* ---- deciding and acting for one record ---- */
+
+static int note(int rc, daap_reconcile_result *res)
+{
+    if (rc == DAAP_ECONFLICT)
+        res->conflicts++;
+    else if (rc < 0)
+        res->failures++;
+    return rc;
+}
+
+static int transition(daap_ctx *ctx, daap_db *db, int status, const char *reason, daap_reconcile_result *res)
+{
+    int rc = daap__transition(ctx, db, status, reason);
+    if (rc == 0)
+        res->transitions++;
+    return note(rc, res);
+}
+
+static int ensure_objects(daap_ctx *ctx, daap_db *db, const daap__observed *o, daap_reconcile_result *res)
+{
+    int rc;
+    if (o->cluster == NULL) {
+        if ((rc = daap__create_object(ctx, db, DAAP_KUBE_CLUSTER)) < 0)
+            return rc;
+        res->objects_created++;
+    }
+    if (o->pooler == NULL) {
+        if ((rc = daap__create_object(ctx, db, DAAP_KUBE_POOLER)) < 0)
+            return rc;
+        res->objects_created++;
+    }
+    return 0;
+}
+
+static int become_ready(daap_ctx *ctx, daap_db *db, daap_reconcile_result *res)
+{
+    int rc = daap__read_credentials(ctx, db);
+    if (rc < 0)
+        return note(rc, res);
+    return transition(ctx, db, DAAP_DB_READY, "the Cluster is healthy and the pooler is serving", res);
+}
+
+static void failure_reason(char *out, size_t size, const daap_kube_object *cluster)
+{
+    const char *why = daap_kube_object_str(cluster, "status.phaseReason");
+    snprintf(out, size, "CNPG: %s%s%s", cluster_phase(cluster), why && *why ? ": " : "", why && *why ? why : "");
+}
+
+static void progress_reason(char *out, size_t size, const daap__observed *o)
+{
+    const char *phase = cluster_phase(o->cluster);
+    if (cluster_ready(o->cluster))
+        snprintf(out, size, "the Cluster is healthy; waiting for the pooler to serve");
+    else
+        snprintf(out, size, "CNPG: %s", phase ? phase : "waiting for the operator to pick up the Cluster");
+}
+
+static int reconcile_provisioning(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_reconcile_result *res)
+{
+    char reason[512];
+    int64_t age = daap__now_ms() - daap_db_created_at(db);
+
+    if (o->cluster && is_failure_phase(cluster_phase(o->cluster))) {
+        failure_reason(reason, sizeof(reason), o->cluster);
+        return transition(ctx, db, DAAP_DB_ERROR, reason, res);
+    }
+    if (cluster_ready(o->cluster)) {
+        int rc = observe_deployment(o, ctx, db);
+        if (rc < 0)
+            return note(rc, res);
+        if (pooler_serving(o->deployment))
+            return become_ready(ctx, db, res);
+    }
+    if (age > ctx->deadline_ms) {
+        snprintf(reason, sizeof(reason), "not ready within the provisioning deadline of %lld s (last CNPG phase: %s)",
+                 (long long)(ctx->deadline_ms / 1000), cluster_phase(o->cluster) ? cluster_phase(o->cluster) : "none");
+        return transition(ctx, db, DAAP_DB_ERROR, reason, res);
+    }
+    progress_reason(reason, sizeof(reason), o);
+    return note(daap__set_reason(ctx, db, reason), res);
+}
+
+static int reconcile_error(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_reconcile_result *res)
+{
+    int rc;
+    if (!cluster_ready(o->cluster) || is_failure_phase(cluster_phase(o->cluster)))
+        return 0;
+    if ((rc = observe_deployment(o, ctx, db)) < 0)
+        return note(rc, res);
+    return pooler_serving(o->deployment) ? become_ready(ctx, db, res) : 0;
+}
+
+/* A ready database stays ready through switchovers and rolling updates;
+ * only CNPG's failure phases move it to error. */
+static int reconcile_ready(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_reconcile_result *res)
+{
+    char reason[512];
+    if (o->cluster && is_failure_phase(cluster_phase(o->cluster))) {
+        failure_reason(reason, sizeof(reason), o->cluster);
+        return transition(ctx, db, DAAP_DB_ERROR, reason, res);
+    }
+    if (cluster_ready(o->cluster))
+        snprintf(reason, sizeof(reason), "the Cluster is healthy and the pooler is serving");
+    else
+        snprintf(reason, sizeof(reason), "still usable; the Cluster is not Ready right now (CNPG: %s)",
+                 cluster_phase(o->cluster) ? cluster_phase(o->cluster) : "unknown");
+    return note(daap__set_reason(ctx, db, reason), res);
+}
+
+static int reconcile_deleting(daap_ctx *ctx, daap_db *db, daap_reconcile_result *res)
+{
+    int gone = daap__remove_objects(ctx, db, &res->objects_deleted);
+    if (gone < 0)
+        return note(gone, res);
+    if (gone == 0)
+        return 0;
+    return transition(ctx, db, DAAP_DB_DELETED, "the Pooler and the Cluster are gone", res);
+}
+
+/* One record against what was observed for it. */
+static int reconcile_record(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_reconcile_result *res)
+{
+    int status = daap_db_status(db), rc;
+
+    res->examined++;
+    if (status == DAAP_DB_DELETING)
+        return reconcile_deleting(ctx, db, res);
+    if (status == DAAP_DB_DELETED)
+        return 0;
+    if (!o->known && (rc = observe(o, ctx, db)) < 0)
+        return note(rc, res);
+    /* A rejected spec (error without a Cluster) is not retried blindly. */
+    if (status != DAAP_DB_ERROR && (rc = ensure_objects(ctx, db, o, res)) < 0) {
+        if (status == DAAP_DB_PROVISIONING && rc != DAAP_EUNAVAILABLE && rc != DAAP_ETIMEOUT && rc != DAAP_EAUTH) {
+            char reason[512];
+            snprintf(reason, sizeof(reason), "Kubernetes rejected the database: %s", daap_error_last()->message);
+            return transition(ctx, db, DAAP_DB_ERROR, reason, res);
+        }
+        return note(rc, res);
+    }
+    switch (status) {
+    case DAAP_DB_PROVISIONING: return reconcile_provisioning(ctx, db, o, res);
+    case DAAP_DB_ERROR:        return reconcile_error(ctx, db, o, res);
+    default:                   return reconcile_ready(ctx, db, o, res);
+    }
+}
+
+int daap_reconcile_db(daap_ctx *ctx, const char *id)
+{
+    daap_reconcile_result res = { DAAP_RECONCILE_RESULT_VERSION };
+    daap__observed o = { 0 };
+    daap_db *db;
+    int rc;
+
+    DAAP_ASSERT_ARG(ctx && id);
+    if (ctx->remote)
+        return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_CONFIG, "reconcile runs next to the store, not through a daap-server");
+    DAAP_TRY(daap__ctx_need_kube(ctx));
+    DAAP_TRY(daap__storage_get(&db, ctx->storage, id));
+    rc = reconcile_record(ctx, db, &o, &res);
+    daap__observed_dispose(&o);
+    daap_db_free(db);
+    return rc == DAAP_ECONFLICT ? 0 : rc;
+}
+
+/* ---- a full pass: one list per kind, then every record ---- */
+
+typedef struct {
+    daap_kube_list clusters;
+    daap_kube_list poolers;
+} snapshot;
+
+static int compare_names(const void *a, const void *b)
+{
+    const char *na = daap_kube_object_str(*(daap_kube_object *const *)a, "metadata.name");
+    const char *nb = daap_kube_object_str(*(daap_kube_object *const *)b, "metadata.name");
+    return strcmp(na ? na : "", nb ? nb : "");
+}
+
+static int take_snapshot(snapshot *s, daap_ctx *ctx)
+{
+    memset(s, 0, sizeof(*s));
+    DAAP_TRY(daap__kube_list(&s->clusters, ctx->kube, DAAP_KUBE_CLUSTER, ctx->namespace_, DAAP__SELECTOR));
+    DAAP_TRY(daap__kube_list(&s->poolers, ctx->kube, DAAP_KUBE_POOLER, ctx->namespace_, DAAP__SELECTOR));
+    qsort(s->clusters.items, s->clusters.count, sizeof(void *), compare_names);
+    qsort(s->poolers.items, s->poolers.count, sizeof(void *), compare_names);
+    return 0;
+}
+
+static void snapshot_dispose(snapshot *s)
+{
+    daap_kube_list_dispose(&s->clusters);
+    daap_kube_list_dispose(&s->poolers);
+}
+
+static daap_kube_object *find_object(const daap_kube_list *l, const char *name)
+{
+    size_t lo = 0, hi = l->count;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const char *n = daap_kube_object_str(l->items[mid], "metadata.name");
+        int c = strcmp(name, n ? n : "");
+        if (c == 0)
+            return l->items[mid];
+        if (c < 0) hi = mid; else lo = mid + 1;
+    }
+    return NULL;
+}
+
+/* Observation from the snapshot, for records in the snapshot's namespace. */
+static int observe_from(daap__observed *o, const snapshot *s, daap_ctx *ctx, const daap_db *db)
+{
+    daap_kube_object *c, *p;
+
+    memset(o, 0, sizeof(*o));
+    if (strcmp(daap_db_namespace(db), ctx->namespace_) != 0)
+        return 0; /* observed with GETs later */
+    c = find_object(&s->clusters, daap_db_cluster_name(db));
+    p = find_object(&s->poolers, daap_db_pooler_name(db));
+    if ((c && daap_kube_object_dup(&o->cluster, c) < 0) || (p && daap_kube_object_dup(&o->pooler, p) < 0))
+        return daap_error_set_oom();
+    o->known = true;
+    return 0;
+}
+
+/* Sorted ids of every record that may own objects. */
+typedef struct {
+    char  **ids;
+    size_t  count, alloc;
+} id_set;
+
+static int id_set_add(id_set *set, const char *id)
+{
+    if (set->count == set->alloc) {
+        size_t n = set->alloc ? set->alloc * 2 : 64;
+        char **ids = daap__realloc(set->ids, n * sizeof(*ids));
+        DAAP_ERROR_CHECK_ALLOC(ids);
+        set->ids = ids;
+        set->alloc = n;
+    }
+    set->ids[set->count] = daap__strdup(id);
+    DAAP_ERROR_CHECK_ALLOC(set->ids[set->count]);
+    set->count++;
+    return 0;
+}
+
+static int compare_ids(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool id_set_has(const id_set *set, const char *id)
+{
+    return bsearch(&id, set->ids, set->count, sizeof(char *), compare_ids) != NULL;
+}
+
+static void id_set_dispose(id_set *set)
+{
+    size_t i;
+    for (i = 0; i < set->count; i++)
+        daap__free(set->ids[i]);
+    daap__free(set->ids);
+}
+
+static bool out_of_time(int64_t deadline, const daap_reconcile_options *o, const daap_reconcile_result *res)
+{
+    return daap__mono_ms() > deadline || (o && o->max_records && res->examined >= o->max_records);
+}
+
+static int pass_records(daap_ctx *ctx, const snapshot *s, id_set *live, int64_t deadline,
+                        const daap_reconcile_options *opts, daap_reconcile_result *res)
+{
+    daap_storage_query q = { DAAP_STORAGE_QUERY_VERSION };
+    char after[64] = "";
+    bool more = true;
+
+    q.status_mask = DAAP_DB_STATUS_BIT(DAAP_DB_PROVISIONING) | DAAP_DB_STATUS_BIT(DAAP_DB_READY) |
+                    DAAP_DB_STATUS_BIT(DAAP_DB_ERROR) | DAAP_DB_STATUS_BIT(DAAP_DB_DELETING);
+    q.include_deleted = 1;
+    q.limit = PAGE_SIZE;
+    while (more && !out_of_time(deadline, opts, res)) {
+        daap_db_array rows = { 0 };
+        size_t i;
+        DAAP_TRY(daap__storage_list(&rows, ctx->storage, &q));
+        more = rows.count == PAGE_SIZE;
+        for (i = 0; i < rows.count; i++) {
+            daap_db *db = rows.items[i];
+            daap__observed o;
+            if (id_set_add(live, daap_db_id(db)) < 0 || observe_from(&o, s, ctx, db) < 0) {
+                daap_db_array_dispose(&rows);
+                return DAAP_ERROR;
+            }
+            if (!out_of_time(deadline, opts, res))
+                reconcile_record(ctx, db, &o, res);
+            daap__observed_dispose(&o);
+            if (daap_db_status(db) != DAAP_DB_DELETED && daap_db_status(db) != DAAP_DB_READY)
+                res->pending++;
+        }
+        if (rows.count) {
+            const daap_db *last = rows.items[rows.count - 1];
+            snprintf(after, sizeof(after), "%s", daap_db_id(last));
+            q.after_created_at = daap_db_created_at(last);
+            q.after_id = after;
+        }
+        daap_db_array_dispose(&rows);
+    }
+    return 0;
+}
+
+/* Is the record that labelled this object gone for good? Checked against the
+ * store again, because it may have been created after the record pass. */
+static bool owner_gone(daap_ctx *ctx, const id_set *live, const char *id)
+{
+    daap_db *db;
+    bool gone;
+    int rc;
+
+    if (id_set_has(live, id))
+        return false;
+    rc = daap__storage_get(&db, ctx->storage, id);
+    if (rc == DAAP_ENOTFOUND)
+        return true;
+    if (rc < 0)
+        return false;
+    gone = daap_db_status(db) == DAAP_DB_DELETED;
+    daap_db_free(db);
+    return gone;
+}
+
+static void remove_orphans_of(daap_ctx *ctx, const daap_kube_list *l, int kind, const id_set *live,
+                              const daap_kube_list *poolers, daap_reconcile_result *res)
+{
+    size_t i;
+    for (i = 0; i < l->count; i++) {
+        const char *id = daap__object_db_id(l->items[i]);
+        daap_kube_ref ref = { kind, ctx->namespace_, daap_kube_object_str(l->items[i], "metadata.name") };
+        char pooler[128];
+
+        if (id == NULL || ref.name == NULL || !owner_gone(ctx, live, id))
+            continue;
+        /* Never pull a Cluster out from under its Pooler. */
+        snprintf(pooler, sizeof(pooler), "%s-pooler", ref.name);
+        if (kind == DAAP_KUBE_CLUSTER && poolers && find_object(poolers, pooler))
+            continue;
+        if (note(daap__kube_remove(ctx->kube, &ref), res) == 0)
+            res->orphans_removed++;
+    }
+}
+
+int daap_reconcile_once(daap_reconcile_result *out, daap_ctx *ctx, const daap_reconcile_options *opts)
+{
+    daap_reconcile_result res = { DAAP_RECONCILE_RESULT_VERSION };
+    snapshot s;
+    id_set live = { 0 };
+    int64_t deadline;
+    int rc;
+
+    DAAP_ASSERT_ARG(ctx);
+    DAAP_CHECK_VERSION(opts, DAAP_RECONCILE_OPTIONS_VERSION, "daap_reconcile_options");
+    if (ctx->remote)
+        return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_CONFIG, "reconcile runs next to the store, not through a daap-server");
+    DAAP_TRY(daap__ctx_need_kube(ctx));
+    deadline = daap__mono_ms() + (opts && opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS);
+    /* Snapshot first: an object in it was created after its record. */
+    if ((rc = take_snapshot(&s, ctx)) == 0)
+        rc = pass_records(ctx, &s, &live, deadline, opts, &res);
+    if (rc == 0 && !(opts && opts->skip_orphans)) {
+        qsort(live.ids, live.count, sizeof(char *), compare_ids);
+        remove_orphans_of(ctx, &s.poolers, DAAP_KUBE_POOLER, &live, NULL, &res);
+        remove_orphans_of(ctx, &s.clusters, DAAP_KUBE_CLUSTER, &live, &s.poolers, &res);
+    }
+    snapshot_dispose(&s);
+    id_set_dispose(&live);
+    if (out)
+        *out = res;
+    return rc;
+}

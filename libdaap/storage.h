@@ -1,0 +1,26 @@
+/* The core's only way to call a storage backend: checked wrappers + registry. */
+#ifndef DAAP_INTERNAL_STORAGE_H
+#define DAAP_INTERNAL_STORAGE_H
+
+#include "common.h"
+#include <daap/sys/storage.h>
+
+/* Check version and required methods before a backend is installed. */
+int daap__storage_check(const daap_storage_backend *be);
+
+/* Build a backend for a store URI through the registry. */
+int daap__storage_open(daap_storage_backend **out, const char *uri);
+
+void daap__storage_register_builtins(void);
+void daap__storage_registry_clear(void);
+
+int  daap__storage_insert(daap_storage_backend *be, const daap_db *db);
+int  daap__storage_get(daap_db **out, daap_storage_backend *be, const char *id);
+int  daap__storage_list(daap_db_array *out, daap_storage_backend *be, const daap_storage_query *q);
+int  daap__storage_update(daap_storage_backend *be, const daap_db *db, int64_t expected_revision);
+int  daap__storage_ping(daap_storage_backend *be);
+int  daap__storage_migrate(daap_storage_backend *be, int32_t target);
+int  daap__storage_migration_status(daap_migration_status *out, daap_storage_backend *be);
+void daap__storage_free(daap_storage_backend *be);
+
+#endif

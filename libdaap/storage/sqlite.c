@@ -1,0 +1,449 @@
+/* The SQLite storage backend: one connection per backend instance, in WAL
+ * mode, with every statement prepared once and kept for the instance's life. */
+#include "common.h"
+#include "sqlgen.h"
+#include "sqlmig.h"
+
+#include <stdio.h>
+#include <sqlite3.h>
+
+#define BUSY_TIMEOUT_MS 5000
+
+/* Cached statements: the fixed ones, then one per list shape. */
+enum {
+    STMT_INSERT,
+    STMT_GET,
+    STMT_UPDATE,
+    STMT_REVISION,
+    STMT_LIST,
+    STMT_COUNT = STMT_LIST + DAAP__LIST_SHAPES
+};
+
+typedef struct {
+    daap_storage_backend parent;
+    sqlite3      *db;
+    sqlite3_stmt *stmts[STMT_COUNT];
+    daap__sqlmig  mig;
+} sqlite_backend;
+
+static const daap__sqlgen_dialect dialect = { '?', "", "", "", "" };
+
+static int code_for(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT:
+        return (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+            ? DAAP_EEXISTS : DAAP_EINVALID;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_CANTOPEN:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_READONLY:
+    case SQLITE_PROTOCOL:
+    case SQLITE_NOTADB:
+        return DAAP_EUNAVAILABLE;
+    default:
+        return DAAP_ERROR;
+    }
+}
+
+static int fail(sqlite_backend *be, int rc, const char *op)
+{
+    return daap_error_set(code_for(rc), DAAP_ERRCLASS_STORAGE, "sqlite %s: %s (%s)",
+                          op, sqlite3_errmsg(be->db), sqlite3_errstr(rc));
+}
+
+static int build_sql(daap_buf *sql, int which)
+{
+    switch (which) {
+    case STMT_INSERT:   return daap__sqlgen_insert(sql, &dialect);
+    case STMT_GET:      return daap__sqlgen_select_by_id(sql, &dialect);
+    case STMT_UPDATE:   return daap__sqlgen_update(sql, &dialect);
+    case STMT_REVISION: return daap__sqlgen_revision_of(sql, &dialect);
+    default:            return daap__sqlgen_list(sql, &dialect, (unsigned int)(which - STMT_LIST));
+    }
+}
+
+static int statement(sqlite3_stmt **out, sqlite_backend *be, int which)
+{
+    daap_buf sql = DAAP_BUF_INIT;
+    int rc;
+
+    if (be->stmts[which] == NULL) {
+        rc = build_sql(&sql, which);
+        if (rc == 0 && (rc = sqlite3_prepare_v3(be->db, sql.ptr, -1, SQLITE_PREPARE_PERSISTENT,
+                                                &be->stmts[which], NULL)) != SQLITE_OK)
+            rc = fail(be, rc, "prepare");
+        daap_buf_dispose(&sql);
+        DAAP_TRY(rc);
+    }
+    *out = be->stmts[which];
+    return 0;
+}
+
+static int bind_values(sqlite_backend *be, sqlite3_stmt *st, const daap__sqlvalue *v, size_t n)
+{
+    size_t i;
+    int rc = SQLITE_OK;
+
+    for (i = 0; i < n && rc == SQLITE_OK; i++) {
+        int at = (int)i + 1;
+        switch (v[i].kind) {
+        case DAAP__SQL_NULL: rc = sqlite3_bind_null(st, at); break;
+        case DAAP__SQL_INT:  rc = sqlite3_bind_int64(st, at, v[i].i); break;
+        case DAAP__SQL_TEXT: rc = sqlite3_bind_text(st, at, v[i].p, (int)v[i].len, SQLITE_STATIC); break;
+        case DAAP__SQL_BLOB: rc = sqlite3_bind_blob(st, at, v[i].p, (int)v[i].len, SQLITE_STATIC); break;
+        }
+    }
+    return rc == SQLITE_OK ? 0 : fail(be, rc, "bind");
+}
+
+/* A cached statement, ready to step with `v` bound. */
+static int start(sqlite3_stmt **out, sqlite_backend *be, int which, const daap__sqlvalue *v, size_t n)
+{
+    int rc;
+
+    DAAP_TRY(statement(out, be, which));
+    if ((rc = bind_values(be, *out, v, n)) < 0)
+        sqlite3_clear_bindings(*out);
+    return rc;
+}
+
+static void finish(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+static void read_row(sqlite3_stmt *st, daap__sqlvalue *row, int ncols)
+{
+    int c;
+
+    for (c = 0; c < ncols; c++) {
+        daap__sqlvalue *v = &row[c];
+
+        memset(v, 0, sizeof(*v));
+        switch (sqlite3_column_type(st, c)) {
+        case SQLITE_NULL:
+            break;
+        case SQLITE_TEXT:
+            v->kind = DAAP__SQL_TEXT;
+            v->p = (const char *)sqlite3_column_text(st, c);
+            v->len = (size_t)sqlite3_column_bytes(st, c);
+            break;
+        case SQLITE_BLOB:
+            v->kind = DAAP__SQL_BLOB;
+            v->p = sqlite3_column_blob(st, c);
+            v->len = (size_t)sqlite3_column_bytes(st, c);
+            break;
+        default:
+            v->kind = DAAP__SQL_INT;
+            v->i = sqlite3_column_int64(st, c);
+            break;
+        }
+    }
+}
+
+static int row_to_db(daap_db **out, sqlite3_stmt *st)
+{
+    daap__sqlvalue row[DAAP_DB_F__COUNT];
+
+    read_row(st, row, DAAP_DB_F__COUNT);
+    return daap__sqlgen_db_from_row(out, row);
+}
+
+/* Step a write statement to completion. */
+static int write_one(sqlite_backend *be, int which, const daap__sqlvalue *v, size_t n,
+                     const char *op, const daap_db *db)
+{
+    sqlite3_stmt *st;
+    char where[32];
+    int rc, step;
+
+    DAAP_TRY(start(&st, be, which, v, n));
+    step = sqlite3_step(st);
+    if (step == SQLITE_DONE)
+        rc = 0;
+    else if (code_for(step) == DAAP_EEXISTS) {
+        snprintf(where, sizeof(where), "sqlite %s", op);
+        rc = daap__sql_exists_error(where, db, step == SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3_errmsg(be->db));
+    } else
+        rc = fail(be, step, op);
+    finish(st);
+    return rc;
+}
+
+static int sqlite_insert(daap_storage_backend *base, const daap_db *db)
+{
+    daap__sqlvalue v[DAAP__SQL_MAX_PARAMS];
+
+    DAAP_TRY(daap__sqlgen_db_params(v, db));
+    return write_one((sqlite_backend *)base, STMT_INSERT, v, DAAP_DB_F__COUNT, "insert", db);
+}
+
+/* Run a one-row query: 1 with the row, 0 with none. The caller finishes st. */
+static int query_one(sqlite3_stmt **st, sqlite_backend *be, int which, const char *id, const char *op)
+{
+    daap__sqlvalue key = { DAAP__SQL_TEXT, 0, id, strlen(id) };
+    int step;
+
+    DAAP_TRY(start(st, be, which, &key, 1));
+    step = sqlite3_step(*st);
+    if (step == SQLITE_ROW || step == SQLITE_DONE)
+        return step == SQLITE_ROW;
+    step = fail(be, step, op);
+    finish(*st);
+    return step;
+}
+
+static int sqlite_get(daap_db **out, daap_storage_backend *base, const char *id)
+{
+    sqlite_backend *be = (sqlite_backend *)base;
+    sqlite3_stmt *st;
+    int rc;
+
+    DAAP_ASSERT_ARG(out && id);
+    *out = NULL;
+    if ((rc = query_one(&st, be, STMT_GET, id, "get")) < 0)
+        return rc;
+    rc = rc ? row_to_db(out, st)
+            : daap_error_set(DAAP_ENOTFOUND, DAAP_ERRCLASS_STORAGE, "no database with id %s", id);
+    finish(st);
+    return rc;
+}
+
+/* The update matched no row: tell a missing record from a moved revision. */
+static int explain_missed_update(sqlite_backend *be, const char *id, int64_t expected)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if ((rc = query_one(&st, be, STMT_REVISION, id, "update")) < 0)
+        return rc;
+    if (rc == 0)
+        rc = daap_error_set(DAAP_ENOTFOUND, DAAP_ERRCLASS_STORAGE, "no database with id %s", id);
+    else
+        rc = daap_error_set(DAAP_ECONFLICT, DAAP_ERRCLASS_STORAGE,
+                            "database %s is at revision %lld, not %lld", id,
+                            (long long)sqlite3_column_int64(st, 0), (long long)expected);
+    finish(st);
+    return rc;
+}
+
+static int sqlite_update(daap_storage_backend *base, const daap_db *db, int64_t expected_revision)
+{
+    sqlite_backend *be = (sqlite_backend *)base;
+    daap__sqlvalue v[DAAP__SQL_MAX_PARAMS];
+
+    DAAP_TRY(daap__sqlgen_check_update(db, expected_revision));
+    DAAP_TRY(daap__sqlgen_db_params(v, db));
+    v[DAAP_DB_F__COUNT].kind = DAAP__SQL_INT;
+    v[DAAP_DB_F__COUNT].i = expected_revision;
+    DAAP_TRY(write_one(be, STMT_UPDATE, v, DAAP_DB_F__COUNT + 1, "update", db));
+    if (sqlite3_changes(be->db) == 1)
+        return 0;
+    return explain_missed_update(be, daap_db_get_text(db, DAAP_DB_F_ID), expected_revision);
+}
+
+static int sqlite_list(daap_db_array *out, daap_storage_backend *base, const daap_storage_query *q)
+{
+    sqlite_backend *be = (sqlite_backend *)base;
+    daap__sqlvalue params[DAAP__SQL_MAX_PARAMS];
+    sqlite3_stmt *st;
+    unsigned int shape;
+    size_t n;
+    int rc = 0, step = SQLITE_DONE;
+
+    DAAP_ASSERT_ARG(out);
+    DAAP_TRY(daap__sqlgen_list_shape(&shape, q));
+    n = daap__sqlgen_list_params(params, q);
+    DAAP_TRY(start(&st, be, STMT_LIST + (int)shape, params, n));
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        daap_db *db;
+        if ((rc = row_to_db(&db, st)) == 0)
+            rc = daap_db_array_push(out, db);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = fail(be, step, "list");
+    finish(st);
+    return rc;
+}
+
+static int sqlite_ping(daap_storage_backend *base)
+{
+    sqlite_backend *be = (sqlite_backend *)base;
+    int rc = sqlite3_exec(be->db, "SELECT 1 FROM sqlite_master LIMIT 1", NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : fail(be, rc, "ping");
+}
+
+/* Migration dialect. */
+
+static int mig_exec(void *conn, const char *sql)
+{
+    sqlite_backend *be = conn;
+    int rc = sqlite3_exec(be->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : fail(be, rc, "migrate");
+}
+
+static int has_migrations_table(sqlite_backend *be)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(be->db,
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'", -1, &st, NULL);
+
+    if (rc != SQLITE_OK)
+        return fail(be, rc, "migration status");
+    rc = sqlite3_step(st);
+    rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : fail(be, rc, "migration status");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int read_applied_rows(daap__sqlmig_applied *rows, size_t max, size_t *count, sqlite_backend *be)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(be->db,
+        "SELECT version, checksum, applied_at FROM schema_migrations ORDER BY version", -1, &st, NULL);
+
+    if (rc != SQLITE_OK)
+        return fail(be, rc, "migration status");
+    *count = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && *count < max) {
+        daap__sqlmig_applied *a = &rows[(*count)++];
+        a->version = sqlite3_column_int(st, 0);
+        snprintf(a->checksum, sizeof(a->checksum), "%s", (const char *)sqlite3_column_text(st, 1));
+        a->applied_at = sqlite3_column_int64(st, 2);
+    }
+    rc = (rc == SQLITE_DONE || rc == SQLITE_ROW) ? 0 : fail(be, rc, "migration status");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int count_applied(size_t *out, sqlite_backend *be)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(be->db, "SELECT count(*) FROM schema_migrations", -1, &st, NULL);
+
+    if (rc != SQLITE_OK)
+        return fail(be, rc, "migration status");
+    rc = sqlite3_step(st) == SQLITE_ROW ? 0 : fail(be, sqlite3_errcode(be->db), "migration status");
+    *out = rc == 0 ? (size_t)sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int mig_read_applied(daap__sqlmig_applied **out, size_t *count, void *conn)
+{
+    sqlite_backend *be = conn;
+    size_t n = 0;
+    int rc;
+
+    *out = NULL;
+    *count = 0;
+    if ((rc = has_migrations_table(be)) <= 0)
+        return rc;
+    DAAP_TRY(count_applied(&n, be));
+    *out = daap__calloc(n ? n : 1, sizeof(**out));
+    DAAP_ERROR_CHECK_ALLOC(*out);
+    if ((rc = read_applied_rows(*out, n, count, be)) < 0) {
+        daap__free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+static const daap__sqlmig_dialect mig_dialect = {
+    "sqlite",
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL,"
+    " checksum TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT",
+    "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
+    /* IMMEDIATE: take the write lock first, so two migrators serialise
+     * instead of both reading the same state. */
+    "BEGIN IMMEDIATE",
+    "COMMIT",
+    "ROLLBACK",
+    NULL,
+    NULL,
+    mig_exec,
+    mig_read_applied
+};
+
+static int sqlite_migrate(daap_storage_backend *base, int32_t target)
+{
+    return daap__sqlmig_run(&((sqlite_backend *)base)->mig, target);
+}
+
+static int sqlite_migration_status(daap_migration_status *out, daap_storage_backend *base)
+{
+    return daap__sqlmig_status(out, &((sqlite_backend *)base)->mig);
+}
+
+static void sqlite_free(daap_storage_backend *base)
+{
+    sqlite_backend *be = (sqlite_backend *)base;
+    int i;
+
+    if (be == NULL)
+        return;
+    for (i = 0; i < STMT_COUNT; i++)
+        sqlite3_finalize(be->stmts[i]);
+    sqlite3_close(be->db);
+    daap__sqlmig_dispose(&be->mig);
+    daap__free(be);
+}
+
+static const daap_storage_backend sqlite_vtable = {
+    DAAP_STORAGE_BACKEND_VERSION,
+    "sqlite",
+    sqlite_insert,
+    sqlite_get,
+    sqlite_list,
+    sqlite_update,
+    sqlite_free,
+    sqlite_ping,
+    sqlite_migrate,
+    sqlite_migration_status
+};
+
+static int open_database(sqlite_backend *be, const char *path)
+{
+    int rc = sqlite3_open_v2(path, &be->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+                             SQLITE_OPEN_EXRESCODE, NULL);
+
+    if (rc != SQLITE_OK)
+        return daap_error_set(DAAP_EUNAVAILABLE, DAAP_ERRCLASS_STORAGE, "sqlite: cannot open '%s': %s",
+                              path, be->db ? sqlite3_errmsg(be->db) : sqlite3_errstr(rc));
+    sqlite3_busy_timeout(be->db, BUSY_TIMEOUT_MS);
+    rc = sqlite3_exec(be->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return daap_error_set(DAAP_EUNAVAILABLE, DAAP_ERRCLASS_STORAGE, "sqlite: cannot use '%s': %s",
+                              path, sqlite3_errmsg(be->db));
+    return 0;
+}
+
+int daap_storage_sqlite_new(daap_storage_backend **out, const char *path)
+{
+    sqlite_backend *be;
+    int rc;
+
+    DAAP_ASSERT_ARG(out && path && *path);
+    *out = NULL;
+    be = daap__calloc(1, sizeof(*be));
+    DAAP_ERROR_CHECK_ALLOC(be);
+    be->parent = sqlite_vtable;
+    rc = open_database(be, path);
+    if (rc == 0)
+        rc = daap__sqlmig_init(&be->mig, &mig_dialect, be);
+    /* Nobody else can ever reach an in-memory store, so it is born migrated. */
+    if (rc == 0 && strcmp(path, ":memory:") == 0)
+        rc = daap__sqlmig_run(&be->mig, -1);
+    if (rc < 0) {
+        sqlite_free(&be->parent);
+        return rc;
+    }
+    *out = &be->parent;
+    return 0;
+}

@@ -1,0 +1,50 @@
+/* CNPG object templates: YAML with {{MARKER}} values, rendered structurally
+ * (DESIGN.md section 2). A template is parsed once at load; rendering puts
+ * values into scalar nodes of that tree, so a value is always plain data and
+ * can never add keys, items or documents. */
+#ifndef DAAP_INTERNAL_TEMPLATE_H
+#define DAAP_INTERNAL_TEMPLATE_H
+
+#include "common.h"
+#include <daap/sys/kube.h>
+
+typedef struct daap__templates daap__templates;
+
+typedef enum {
+    DAAP__TEMPLATE_CLUSTER = 0,   /* cluster.yaml: a postgresql.cnpg.io/v1 Cluster */
+    DAAP__TEMPLATE_POOLER,        /* pooler.yaml: a postgresql.cnpg.io/v1 Pooler */
+    DAAP__TEMPLATE__COUNT
+} daap__template_kind;
+
+/* One marker value. name is the marker without braces ("INSTANCES").
+ * is_int: a scalar that is exactly the marker becomes a JSON integer (the
+ * value must then be a decimal integer); otherwise values are strings. */
+typedef struct {
+    const char *name;
+    const char *value;
+    int         is_int;
+} daap__template_value;
+
+/* Load the templates. dir NULL or "": the built-ins. Otherwise
+ * dir/cluster.yaml and dir/pooler.yaml replace the built-in of the same
+ * name; a missing file keeps the built-in, a missing dir is an error.
+ * @return 0 or DAAP_EINVALID ("file:line:col: reason" for a bad template) */
+int daap__templates_load(daap__templates **out, const char *dir);
+
+/* Render one template into a new object owned by the caller.
+ * @return 0, DAAP_EINVALID (a used marker without value, an unknown or
+ *         repeated value name, a bad integer, invalid UTF-8), DAAP_ERROR (OOM) */
+int daap__template_render(daap_kube_object **out, const daap__templates *t,
+                          daap__template_kind kind,
+                          const daap__template_value *values, size_t n);
+
+/* Accepts NULL. */
+void daap__templates_free(daap__templates *t);
+
+/* Where template `kind` came from: a file path or "<built-in>/templates/...". */
+const char *daap__template_origin(const daap__templates *t, daap__template_kind kind);
+
+/* The known marker names (without braces), in a fixed order. */
+const char *const *daap__template_markers(size_t *n);
+
+#endif

@@ -1,0 +1,253 @@
+/* Event-driven reconciliation: watches on daap-labelled Clusters and Poolers
+ * and on pooler Deployments; each event reconciles just the record it
+ * touches, so readiness shows within a second instead of at the next resync. */
+#include "lifecycle.h"
+#include "kube.h"
+
+#include <stdio.h>
+#include <time.h>
+
+#define POLL_SLICE_MS  10
+#define MAX_BATCH      256
+#define POOLER_SELECTOR "cnpg.io/poolerName"
+
+typedef struct {
+    int              kind;
+    const char      *selector;
+    daap_kube_watch *stream;
+    char            *rv;          /* resume point */
+    bool             need_relist; /* after 410 Gone */
+} stream_state;
+
+/* Deployments are not labelled by daap: map pooler names to record ids from
+ * the Pooler events, which are. */
+typedef struct {
+    char *pooler;
+    char *id;
+} pooler_entry;
+
+struct daap_watch {
+    daap_ctx     *ctx;
+    stream_state  streams[3];
+    pooler_entry *poolers;
+    size_t        npoolers, apoolers;
+    char         *batch[MAX_BATCH];
+    size_t        nbatch;
+};
+
+static int remember_pooler(daap_watch *w, const char *pooler, const char *id);
+
+static void set_rv(stream_state *s, const char *rv)
+{
+    if (rv == NULL || *rv == '\0')
+        return;
+    daap__free(s->rv);
+    s->rv = daap__strdup(rv);
+}
+
+/* A list gives the point to watch from; what happened before it is the
+ * resync's job. */
+static int relist(daap_watch *w, stream_state *s)
+{
+    daap_kube_list l = { 0 };
+    size_t i;
+    int rc = daap__kube_list(&l, w->ctx->kube, s->kind, w->ctx->namespace_, s->selector);
+    for (i = 0; rc == 0 && s->kind == DAAP_KUBE_POOLER && i < l.count; i++) {
+        const char *name = daap_kube_object_str(l.items[i], "metadata.name");
+        const char *id = daap__object_db_id(l.items[i]);
+        if (name && id)
+            rc = remember_pooler(w, name, id);
+    }
+    if (rc == 0) {
+        set_rv(s, l.resource_version);
+        s->need_relist = false;
+    }
+    daap_kube_list_dispose(&l);
+    return rc;
+}
+
+static int open_stream(daap_watch *w, stream_state *s)
+{
+    if (s->stream)
+        return 0;
+    if ((s->need_relist || s->rv == NULL))
+        DAAP_TRY(relist(w, s));
+    return daap__kube_watch(&s->stream, w->ctx->kube, s->kind, w->ctx->namespace_, s->selector, s->rv);
+}
+
+static void close_stream(daap_watch *w, stream_state *s)
+{
+    if (s->stream)
+        daap__kube_watch_free(w->ctx->kube, s->stream);
+    s->stream = NULL;
+}
+
+int daap_watch_open(daap_watch **out, daap_ctx *ctx)
+{
+    daap_watch *w;
+    size_t i;
+    int rc = 0;
+
+    DAAP_ASSERT_ARG(out && ctx);
+    *out = NULL;
+    DAAP_TRY(daap__ctx_need_kube(ctx));
+    if (!(ctx->kube->caps & DAAP_KUBE_CAP_WATCH))
+        return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_KUBE, "the Kubernetes backend cannot watch");
+    w = daap__calloc(1, sizeof(*w));
+    DAAP_ERROR_CHECK_ALLOC(w);
+    w->ctx = ctx;
+    w->streams[0] = (stream_state){ DAAP_KUBE_POOLER, DAAP__SELECTOR, NULL, NULL, false };
+    w->streams[1] = (stream_state){ DAAP_KUBE_CLUSTER, DAAP__SELECTOR, NULL, NULL, false };
+    w->streams[2] = (stream_state){ DAAP_KUBE_DEPLOYMENT, POOLER_SELECTOR, NULL, NULL, false };
+    for (i = 0; i < 3 && rc == 0; i++)
+        rc = open_stream(w, &w->streams[i]);
+    if (rc < 0) {
+        daap_watch_free(w);
+        return rc;
+    }
+    *out = w;
+    return 0;
+}
+
+static const char *pooler_owner(const daap_watch *w, const char *pooler)
+{
+    size_t i;
+    for (i = 0; i < w->npoolers; i++)
+        if (strcmp(w->poolers[i].pooler, pooler) == 0)
+            return w->poolers[i].id;
+    return NULL;
+}
+
+static int remember_pooler(daap_watch *w, const char *pooler, const char *id)
+{
+    pooler_entry *e;
+    if (pooler_owner(w, pooler))
+        return 0;
+    if (w->npoolers == w->apoolers) {
+        size_t n = w->apoolers ? w->apoolers * 2 : 32;
+        e = daap__realloc(w->poolers, n * sizeof(*e));
+        DAAP_ERROR_CHECK_ALLOC(e);
+        w->poolers = e;
+        w->apoolers = n;
+    }
+    e = &w->poolers[w->npoolers];
+    e->pooler = daap__strdup(pooler);
+    e->id = daap__strdup(id);
+    if (!e->pooler || !e->id) {
+        daap__free(e->pooler);
+        daap__free(e->id);
+        return daap_error_set_oom();
+    }
+    w->npoolers++;
+    return 0;
+}
+
+static void queue_record(daap_watch *w, const char *id)
+{
+    size_t i;
+    if (id == NULL)
+        return;
+    for (i = 0; i < w->nbatch; i++)
+        if (strcmp(w->batch[i], id) == 0)
+            return;
+    if (w->nbatch < MAX_BATCH && (w->batch[w->nbatch] = daap__strdup(id)) != NULL)
+        w->nbatch++;
+}
+
+static void handle_event(daap_watch *w, stream_state *s, const daap_kube_event *ev)
+{
+    const char *name = daap_kube_object_str(ev->object, "metadata.name");
+    const char *id;
+
+    set_rv(s, daap_kube_object_str(ev->object, "metadata.resourceVersion"));
+    if (ev->type == DAAP_KUBE_BOOKMARK || name == NULL)
+        return;
+    if (s->kind == DAAP_KUBE_DEPLOYMENT) {
+        queue_record(w, pooler_owner(w, name));
+        return;
+    }
+    id = daap__object_db_id(ev->object);
+    if (id && s->kind == DAAP_KUBE_POOLER)
+        remember_pooler(w, name, id);
+    queue_record(w, id);
+}
+
+/* Drain what one stream has now; reopen or relist when it ends. */
+static int poll_stream(daap_watch *w, stream_state *s, int32_t timeout_ms)
+{
+    daap_kube_event ev;
+    int rc;
+
+    DAAP_TRY(open_stream(w, s));
+    while ((rc = daap__kube_watch_next(&ev, w->ctx->kube, s->stream, timeout_ms)) == 0) {
+        handle_event(w, s, &ev);
+        daap_kube_object_free(ev.object);
+        timeout_ms = 0;
+    }
+    if (rc == DAAP_ETIMEOUT)
+        return 0;
+    close_stream(w, s);
+    if (rc == DAAP_EEXPIRED)
+        s->need_relist = true;
+    return rc == DAAP_ITEROVER || rc == DAAP_EEXPIRED ? 0 : rc;
+}
+
+static void reconcile_batch(daap_watch *w, daap_reconcile_result *res)
+{
+    size_t i;
+    for (i = 0; i < w->nbatch; i++) {
+        if (daap_reconcile_db(w->ctx, w->batch[i]) == 0)
+            res->examined++;
+        else
+            res->failures++;
+        daap__free(w->batch[i]);
+    }
+    w->nbatch = 0;
+}
+
+static void sleep_ms(int32_t ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+int daap_watch_step(daap_watch *w, int32_t timeout_ms, daap_reconcile_result *out)
+{
+    daap_reconcile_result res = { DAAP_RECONCILE_RESULT_VERSION };
+    int64_t deadline;
+    int rc = 0;
+    size_t i;
+
+    DAAP_ASSERT_ARG(w);
+    deadline = daap__mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    do {
+        for (i = 0; i < 3 && rc == 0; i++)
+            rc = poll_stream(w, &w->streams[i], POLL_SLICE_MS);
+        if (w->nbatch)
+            reconcile_batch(w, &res);
+    } while (rc == 0 && res.examined == 0 && daap__mono_ms() < deadline);
+    if (rc < 0 && daap__mono_ms() < deadline)
+        sleep_ms((int32_t)(deadline - daap__mono_ms())); /* API down: do not spin */
+    if (out)
+        *out = res;
+    return rc;
+}
+
+void daap_watch_free(daap_watch *w)
+{
+    size_t i;
+    if (w == NULL)
+        return;
+    for (i = 0; i < 3; i++) {
+        close_stream(w, &w->streams[i]);
+        daap__free(w->streams[i].rv);
+    }
+    for (i = 0; i < w->npoolers; i++) {
+        daap__free(w->poolers[i].pooler);
+        daap__free(w->poolers[i].id);
+    }
+    for (i = 0; i < w->nbatch; i++)
+        daap__free(w->batch[i]);
+    daap__free(w->poolers);
+    daap__free(w);
+}
