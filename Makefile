@@ -3,6 +3,7 @@ BUILD       ?= build
 BUILD_ASAN  ?= build-asan
 BUILD_COV   ?= build-cov
 STORE       ?= sqlite://var/daap.db
+FUZZ_SECONDS ?= 60
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
@@ -73,3 +74,12 @@ install: build
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_COV)
+
+# libFuzzer targets, FUZZ_SECONDS each (CI runs a short version).
+fuzz:
+	@scripts/install-deps
+	fuzz/run $(FUZZ_SECONDS)
+
+# Benchmarks: see bench/README.md; each script prints its figures.
+bench: build
+	bench/run-all $(BUILD)

@@ -72,7 +72,7 @@ int daap_kube_object_parse(daap_kube_object **out, const char *json, size_t len)
     *out = NULL;
     tok = json_tokener_new_ex(PARSE_DEPTH);
     DAAP_ERROR_CHECK_ALLOC(tok);
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS | JSON_TOKENER_VALIDATE_UTF8);
     root = len ? json_tokener_parse_ex(tok, json, (int)len) : NULL;
     end = json_tokener_get_parse_end(tok);
     if (root == NULL || !only_whitespace(json + end, len - end)) {

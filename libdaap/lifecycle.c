@@ -150,10 +150,8 @@ static int create_checked(daap_db **out, daap_ctx *ctx, const daap_db_spec *spec
     }
     /* The record is durable now; failures past this point are the
      * reconciler's to repair, so they do not fail the create. */
-    if (ctx->kube && (rc = provision(ctx, db)) < 0 && rc != DAAP_ECONFLICT && rc != DAAP_EUNAVAILABLE) {
-        daap_db_free(db);
-        return rc;
-    }
+    if (ctx->kube)
+        (void)provision(ctx, db);
     daap_error_clear();
     if (out)
         *out = db;

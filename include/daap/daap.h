@@ -15,5 +15,7 @@
 #include "db.h"
 #include "migrate.h"
 #include "reconcile.h"
+#include "config.h"
+#include "problem.h"
 
 #endif

@@ -34,7 +34,7 @@ int daap__watchparse_new(daap__watchparse **out)
         daap__free(p);
         return daap_error_set_oom();
     }
-    json_tokener_set_flags(p->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    json_tokener_set_flags(p->tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS | JSON_TOKENER_VALIDATE_UTF8);
     *out = p;
     return 0;
 }

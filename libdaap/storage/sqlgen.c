@@ -8,6 +8,14 @@
  * wanted status, so one statement serves every status mask. */
 #define STATUS_SLOTS 5
 
+const daap__sqlgen_dialect daap__sqlgen_sqlite = { '?', "", "", "", "" };
+
+const daap__sqlgen_dialect daap__sqlgen_postgres = {
+    '$',
+    "to_timestamp(", "::float8 / 1000)",
+    "floor(extract(epoch FROM ", ") * 1000)::int8"
+};
+
 static int put_param(daap_buf *b, const daap__sqlgen_dialect *d, int n)
 {
     return daap__buf_printf(b, "%c%d", d->placeholder, n);
@@ -48,14 +56,14 @@ static int put_select(daap_buf *b, const daap__sqlgen_dialect *d)
     return daap__buf_puts(b, " FROM " TABLE);
 }
 
-int daap__sqlgen_select_by_id(daap_buf *out, const daap__sqlgen_dialect *d)
+static int daap__sqlgen_select_by_id(daap_buf *out, const daap__sqlgen_dialect *d)
 {
     DAAP_TRY(put_select(out, d));
     DAAP_TRY(daap__buf_puts(out, " WHERE id = "));
     return put_param(out, d, 1);
 }
 
-int daap__sqlgen_insert(daap_buf *out, const daap__sqlgen_dialect *d)
+static int daap__sqlgen_insert(daap_buf *out, const daap__sqlgen_dialect *d)
 {
     int f;
 
@@ -70,7 +78,7 @@ int daap__sqlgen_insert(daap_buf *out, const daap__sqlgen_dialect *d)
     return daap__buf_putc(out, ')');
 }
 
-int daap__sqlgen_update(daap_buf *out, const daap__sqlgen_dialect *d)
+static int daap__sqlgen_update(daap_buf *out, const daap__sqlgen_dialect *d)
 {
     int f;
 
@@ -89,7 +97,7 @@ int daap__sqlgen_update(daap_buf *out, const daap__sqlgen_dialect *d)
     return put_param(out, d, DAAP_DB_F__COUNT + 1);
 }
 
-int daap__sqlgen_revision_of(daap_buf *out, const daap__sqlgen_dialect *d)
+static int daap__sqlgen_revision_of(daap_buf *out, const daap__sqlgen_dialect *d)
 {
     DAAP_TRY(daap__buf_puts(out, "SELECT revision FROM " TABLE " WHERE id = "));
     return put_param(out, d, 1);
@@ -127,6 +135,11 @@ int daap__sqlgen_list(daap_buf *out, const daap__sqlgen_dialect *d, unsigned int
     }
     if (shape & DAAP__LIST_STATUS) {
         DAAP_TRY(put_condition_start(out, &conds));
+        DAAP_TRY(daap__buf_puts(out, "status = "));
+        DAAP_TRY(put_param(out, d, n++));
+    }
+    if (shape & DAAP__LIST_STATUS_ANY) {
+        DAAP_TRY(put_condition_start(out, &conds));
         DAAP_TRY(put_status_in(out, d, &n));
     }
     if (shape & DAAP__LIST_PREFIX) {
@@ -152,6 +165,17 @@ int daap__sqlgen_list(daap_buf *out, const daap__sqlgen_dialect *d, unsigned int
     return put_param(out, d, n);
 }
 
+int daap__sqlgen_statement(daap_buf *out, const daap__sqlgen_dialect *d, int which)
+{
+    switch (which) {
+    case DAAP__STMT_INSERT:   return daap__sqlgen_insert(out, d);
+    case DAAP__STMT_GET:      return daap__sqlgen_select_by_id(out, d);
+    case DAAP__STMT_UPDATE:   return daap__sqlgen_update(out, d);
+    case DAAP__STMT_REVISION: return daap__sqlgen_revision_of(out, d);
+    default:                  return daap__sqlgen_list(out, d, (unsigned int)(which - DAAP__STMT_LIST));
+    }
+}
+
 int daap__sqlgen_list_shape(unsigned int *out, const daap_storage_query *q)
 {
     unsigned int shape = 0;
@@ -165,7 +189,7 @@ int daap__sqlgen_list_shape(unsigned int *out, const daap_storage_query *q)
     if (q->owner_team)
         shape |= DAAP__LIST_OWNER;
     if (q->status_mask && q->status_mask != all)
-        shape |= DAAP__LIST_STATUS;
+        shape |= (q->status_mask & (q->status_mask - 1)) ? DAAP__LIST_STATUS_ANY : DAAP__LIST_STATUS;
     if (q->name_prefix && *q->name_prefix)
         shape |= DAAP__LIST_PREFIX;
     if (!q->include_deleted)
@@ -199,8 +223,8 @@ static size_t utf8_length(const char *s)
     return n;
 }
 
-/* Fills the STATUS_SLOTS parameters of the status IN list. */
-static size_t put_status_params(daap__sqlvalue *out, unsigned int mask)
+/* The statuses in `mask`, repeating the last up to `slots` parameters. */
+static size_t put_status_params(daap__sqlvalue *out, unsigned int mask, size_t slots)
 {
     const char *last = NULL;
     size_t n = 0;
@@ -209,7 +233,7 @@ static size_t put_status_params(daap__sqlvalue *out, unsigned int mask)
     for (s = DAAP_DB_PROVISIONING; s <= DAAP_DB_DELETED; s++)
         if (mask & DAAP_DB_STATUS_BIT(s))
             out[n++] = text_value(last = daap_db_status_name(s));
-    while (n < STATUS_SLOTS)
+    while (n < slots)
         out[n++] = text_value(last);
     return n;
 }
@@ -222,8 +246,8 @@ size_t daap__sqlgen_list_params(daap__sqlvalue *out, const daap_storage_query *q
     daap__sqlgen_list_shape(&shape, q);
     if (shape & DAAP__LIST_OWNER)
         out[n++] = text_value(q->owner_team);
-    if (shape & DAAP__LIST_STATUS)
-        n += put_status_params(out + n, q->status_mask);
+    if (shape & (DAAP__LIST_STATUS | DAAP__LIST_STATUS_ANY))
+        n += put_status_params(out + n, q->status_mask, shape & DAAP__LIST_STATUS ? 1 : STATUS_SLOTS);
     if (shape & DAAP__LIST_PREFIX) {
         out[n++] = int_value((int64_t)utf8_length(q->name_prefix));
         out[n++] = text_value(q->name_prefix);
@@ -341,6 +365,12 @@ int daap__sqlgen_db_from_row(daap_db **out, const daap__sqlvalue *row)
     }
     *out = db;
     return 0;
+}
+
+void daap__sqlgen_array_truncate(daap_db_array *arr, size_t count)
+{
+    while (arr->count > count)
+        daap_db_free(arr->items[--arr->count]);
 }
 
 int daap__sqlgen_check_update(const daap_db *db, int64_t expected_revision)

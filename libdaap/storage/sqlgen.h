@@ -20,6 +20,10 @@ typedef struct {
     const char *time_out_post;
 } daap__sqlgen_dialect;
 
+/* The two dialects: SQLite keeps INTEGER ms; PostgreSQL has timestamptz. */
+extern const daap__sqlgen_dialect daap__sqlgen_sqlite;
+extern const daap__sqlgen_dialect daap__sqlgen_postgres;
+
 typedef enum {
     DAAP__SQL_NULL = 0,
     DAAP__SQL_INT,
@@ -39,21 +43,35 @@ typedef struct {
 #define DAAP__SQL_MAX_PARAMS (DAAP_DB_F__COUNT + 1)
 
 /* The list statements differ only by which filters are present; there are
- * DAAP__LIST_SHAPES of them, so a backend can cache each one. */
+ * DAAP__LIST_SHAPES of them, so a backend can cache each one. One status is
+ * `status = ?`, read in order from (status, created_at, id); several are an
+ * IN list, which needs a sort of just the rows with those statuses. */
 enum {
-    DAAP__LIST_OWNER    = 1u << 0,
-    DAAP__LIST_STATUS   = 1u << 1,
-    DAAP__LIST_PREFIX   = 1u << 2,
-    DAAP__LIST_LIVE     = 1u << 3,
-    DAAP__LIST_KEYSET   = 1u << 4,
-    DAAP__LIST_SHAPES   = 1u << 5
+    DAAP__LIST_OWNER      = 1u << 0,
+    DAAP__LIST_STATUS     = 1u << 1,
+    DAAP__LIST_STATUS_ANY = 1u << 2,
+    DAAP__LIST_PREFIX     = 1u << 3,
+    DAAP__LIST_LIVE       = 1u << 4,
+    DAAP__LIST_KEYSET     = 1u << 5,
+    DAAP__LIST_SHAPES     = 1u << 6
 };
 
-int daap__sqlgen_select_by_id(daap_buf *out, const daap__sqlgen_dialect *d);
-int daap__sqlgen_insert(daap_buf *out, const daap__sqlgen_dialect *d);
-/* SET every field but id WHERE id = P1 AND revision = P(count+1). */
-int daap__sqlgen_update(daap_buf *out, const daap__sqlgen_dialect *d);
-int daap__sqlgen_revision_of(daap_buf *out, const daap__sqlgen_dialect *d);
+/* Every statement a backend caches: the fixed ones, then one per list shape. */
+enum {
+    DAAP__STMT_INSERT,
+    DAAP__STMT_GET,
+    DAAP__STMT_UPDATE,
+    DAAP__STMT_REVISION,
+    DAAP__STMT_LIST,
+    DAAP__STMT_COUNT = DAAP__STMT_LIST + DAAP__LIST_SHAPES
+};
+
+/* The SQL of statement `which` (a DAAP__STMT_* value, or
+ * DAAP__STMT_LIST + shape). UPDATE sets every field but id WHERE id = P1
+ * AND revision = P(DAAP_DB_F__COUNT + 1). */
+int daap__sqlgen_statement(daap_buf *out, const daap__sqlgen_dialect *d, int which);
+
+/* The list statement of a shape (also for EXPLAIN in tests). */
 int daap__sqlgen_list(daap_buf *out, const daap__sqlgen_dialect *d, unsigned int shape);
 
 /* Check a query and find its shape. */
@@ -65,6 +83,9 @@ size_t daap__sqlgen_list_params(daap__sqlvalue *out, const daap_storage_query *q
 int daap__sqlgen_db_params(daap__sqlvalue *out, const daap_db *db);
 /* A record from DAAP_DB_F__COUNT column values in field order. */
 int daap__sqlgen_db_from_row(daap_db **out, const daap__sqlvalue *row);
+
+/* Free the records a failed list appended after the first `count`. */
+void daap__sqlgen_array_truncate(daap_db_array *arr, size_t count);
 
 /* Check an update's revisions before it reaches the store. */
 int daap__sqlgen_check_update(const daap_db *db, int64_t expected_revision);

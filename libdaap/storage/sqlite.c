@@ -9,24 +9,12 @@
 
 #define BUSY_TIMEOUT_MS 5000
 
-/* Cached statements: the fixed ones, then one per list shape. */
-enum {
-    STMT_INSERT,
-    STMT_GET,
-    STMT_UPDATE,
-    STMT_REVISION,
-    STMT_LIST,
-    STMT_COUNT = STMT_LIST + DAAP__LIST_SHAPES
-};
-
 typedef struct {
     daap_storage_backend parent;
     sqlite3      *db;
-    sqlite3_stmt *stmts[STMT_COUNT];
+    sqlite3_stmt *stmts[DAAP__STMT_COUNT];
     daap__sqlmig  mig;
 } sqlite_backend;
-
-static const daap__sqlgen_dialect dialect = { '?', "", "", "", "" };
 
 static int code_for(int rc)
 {
@@ -54,24 +42,13 @@ static int fail(sqlite_backend *be, int rc, const char *op)
                           op, sqlite3_errmsg(be->db), sqlite3_errstr(rc));
 }
 
-static int build_sql(daap_buf *sql, int which)
-{
-    switch (which) {
-    case STMT_INSERT:   return daap__sqlgen_insert(sql, &dialect);
-    case STMT_GET:      return daap__sqlgen_select_by_id(sql, &dialect);
-    case STMT_UPDATE:   return daap__sqlgen_update(sql, &dialect);
-    case STMT_REVISION: return daap__sqlgen_revision_of(sql, &dialect);
-    default:            return daap__sqlgen_list(sql, &dialect, (unsigned int)(which - STMT_LIST));
-    }
-}
-
 static int statement(sqlite3_stmt **out, sqlite_backend *be, int which)
 {
     daap_buf sql = DAAP_BUF_INIT;
     int rc;
 
     if (be->stmts[which] == NULL) {
-        rc = build_sql(&sql, which);
+        rc = daap__sqlgen_statement(&sql, &daap__sqlgen_sqlite, which);
         if (rc == 0 && (rc = sqlite3_prepare_v3(be->db, sql.ptr, -1, SQLITE_PREPARE_PERSISTENT,
                                                 &be->stmts[which], NULL)) != SQLITE_OK)
             rc = fail(be, rc, "prepare");
@@ -179,7 +156,7 @@ static int sqlite_insert(daap_storage_backend *base, const daap_db *db)
     daap__sqlvalue v[DAAP__SQL_MAX_PARAMS];
 
     DAAP_TRY(daap__sqlgen_db_params(v, db));
-    return write_one((sqlite_backend *)base, STMT_INSERT, v, DAAP_DB_F__COUNT, "insert", db);
+    return write_one((sqlite_backend *)base, DAAP__STMT_INSERT, v, DAAP_DB_F__COUNT, "insert", db);
 }
 
 /* Run a one-row query: 1 with the row, 0 with none. The caller finishes st. */
@@ -205,7 +182,7 @@ static int sqlite_get(daap_db **out, daap_storage_backend *base, const char *id)
 
     DAAP_ASSERT_ARG(out && id);
     *out = NULL;
-    if ((rc = query_one(&st, be, STMT_GET, id, "get")) < 0)
+    if ((rc = query_one(&st, be, DAAP__STMT_GET, id, "get")) < 0)
         return rc;
     rc = rc ? row_to_db(out, st)
             : daap_error_set(DAAP_ENOTFOUND, DAAP_ERRCLASS_STORAGE, "no database with id %s", id);
@@ -219,7 +196,7 @@ static int explain_missed_update(sqlite_backend *be, const char *id, int64_t exp
     sqlite3_stmt *st;
     int rc;
 
-    if ((rc = query_one(&st, be, STMT_REVISION, id, "update")) < 0)
+    if ((rc = query_one(&st, be, DAAP__STMT_REVISION, id, "update")) < 0)
         return rc;
     if (rc == 0)
         rc = daap_error_set(DAAP_ENOTFOUND, DAAP_ERRCLASS_STORAGE, "no database with id %s", id);
@@ -240,7 +217,7 @@ static int sqlite_update(daap_storage_backend *base, const daap_db *db, int64_t 
     DAAP_TRY(daap__sqlgen_db_params(v, db));
     v[DAAP_DB_F__COUNT].kind = DAAP__SQL_INT;
     v[DAAP_DB_F__COUNT].i = expected_revision;
-    DAAP_TRY(write_one(be, STMT_UPDATE, v, DAAP_DB_F__COUNT + 1, "update", db));
+    DAAP_TRY(write_one(be, DAAP__STMT_UPDATE, v, DAAP_DB_F__COUNT + 1, "update", db));
     if (sqlite3_changes(be->db) == 1)
         return 0;
     return explain_missed_update(be, daap_db_get_text(db, DAAP_DB_F_ID), expected_revision);
@@ -252,13 +229,14 @@ static int sqlite_list(daap_db_array *out, daap_storage_backend *base, const daa
     daap__sqlvalue params[DAAP__SQL_MAX_PARAMS];
     sqlite3_stmt *st;
     unsigned int shape;
-    size_t n;
+    size_t n, before;
     int rc = 0, step = SQLITE_DONE;
 
     DAAP_ASSERT_ARG(out);
+    before = out->count;
     DAAP_TRY(daap__sqlgen_list_shape(&shape, q));
     n = daap__sqlgen_list_params(params, q);
-    DAAP_TRY(start(&st, be, STMT_LIST + (int)shape, params, n));
+    DAAP_TRY(start(&st, be, DAAP__STMT_LIST + (int)shape, params, n));
     while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
         daap_db *db;
         if ((rc = row_to_db(&db, st)) == 0)
@@ -267,6 +245,8 @@ static int sqlite_list(daap_db_array *out, daap_storage_backend *base, const daa
     if (rc == 0 && step != SQLITE_DONE)
         rc = fail(be, step, "list");
     finish(st);
+    if (rc < 0)
+        daap__sqlgen_array_truncate(out, before);
     return rc;
 }
 
@@ -387,8 +367,13 @@ static void sqlite_free(daap_storage_backend *base)
 
     if (be == NULL)
         return;
-    for (i = 0; i < STMT_COUNT; i++)
+    for (i = 0; i < DAAP__STMT_COUNT; i++)
         sqlite3_finalize(be->stmts[i]);
+    /* Keeps the planner's statistics current, so a list over several
+     * statuses can choose between its two indexes (SQLite's advice for
+     * long-lived connections). Failure only costs a better plan. */
+    if (be->db)
+        sqlite3_exec(be->db, "PRAGMA optimize", NULL, NULL, NULL);
     sqlite3_close(be->db);
     daap__sqlmig_dispose(&be->mig);
     daap__free(be);

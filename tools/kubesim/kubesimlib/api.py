@@ -230,10 +230,13 @@ class Api:
         obj = self._field_validation(res, body, params, warnings)
         if res.crd or res is R.SERVICES:
             obj.pop("status", None)
+        obj["metadata"].pop("managedFields", None)
+        owned = deepcopy_json(obj)     # server-side defaults are not owned by the client
+        fieldmgr.record_update(None, owned, self._manager(params, ua), "", res.api_version)
         self._default(res, obj, None)
         self._validate(res, obj, None)
-        obj["metadata"].pop("managedFields", None)
-        fieldmgr.record_update(None, obj, self._manager(params, ua), "", res.api_version)
+        if "managedFields" in owned["metadata"]:
+            obj["metadata"]["managedFields"] = owned["metadata"]["managedFields"]
         return self.store.create(res, obj, dry_run=params.get("dryRun") == "All")
 
     # ------------------------------------------------------------------ update (PUT)

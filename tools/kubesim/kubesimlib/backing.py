@@ -105,23 +105,10 @@ class Backing:
         self.created = []       # (kind, name) created in this run, for cleanup of an external server
         self.bouncers = {}      # pooler key -> PgBouncer
         self.used_addrs = set()
-        self.psql = shutil.which("psql") or self._pgbin("psql")
         self.pgbouncer = next((p for p in PGBOUNCER_CANDIDATES if os.access(p, os.X_OK)), None) or \
             shutil.which("pgbouncer")
         self.host = self.port = self.user = self.password = None
-
-    @staticmethod
-    def _pgbin(name):
-        base = "/usr/lib/postgresql"
-        try:
-            vers = sorted(os.listdir(base), key=lambda v: [int(x) for x in v.split(".") if x.isdigit()])
-        except OSError:
-            return name
-        for v in reversed(vers):
-            p = os.path.join(base, v, "bin", name)
-            if os.access(p, os.X_OK):
-                return p
-        return name
+        self._conn = None
 
     # ------------------------------------------------------------------ PostgreSQL
     def start(self):
@@ -161,15 +148,30 @@ class Backing:
             p = os.path.dirname(p)
 
     def sql(self, sql, db="postgres", timeout=60):
-        env = dict(os.environ, PGCONNECT_TIMEOUT="10")
-        if self.password:
-            env["PGPASSWORD"] = self.password
-        conninfo = "host=%s port=%s user=%s dbname=%s" % (self.host, self.port, self.user, db)
-        r = subprocess.run([self.psql, "-X", "-q", "-w", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", conninfo,
-                            "-c", sql], capture_output=True, text=True, env=env, timeout=timeout)
-        if r.returncode != 0:
-            raise BackingError("psql: %s" % (r.stderr.strip() or "exit %d" % r.returncode))
-        return r.stdout
+        """Run SQL as the superuser on a kept-open connection; returns rows like psql -At."""
+        from .pgwire import PgConn, PgError
+        with self.lock:
+            for attempt in (0, 1):
+                try:
+                    if self._conn is None:
+                        self._conn = PgConn(self.host, self.port, self.user, self.password, db, timeout=timeout)
+                    rows = self._conn.query(sql)
+                    return "".join("|".join("" if v is None else v for v in r) + "\n" for r in rows)
+                except PgError as e:
+                    if e.code is None and attempt == 0:      # connection trouble: reconnect once
+                        self._close_conn()
+                        continue
+                    raise BackingError("SQL %r failed: %s" % (sql[:80], e))
+                except OSError as e:
+                    self._close_conn()
+                    if attempt == 0:
+                        continue
+                    raise BackingError("cannot reach PostgreSQL at %s:%s: %s" % (self.host, self.port, e))
+
+    def _close_conn(self):
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def _wipe(self):
         """Our own server: forget objects of earlier runs (kubesim's state is in memory only)."""
@@ -324,8 +326,8 @@ class Backing:
                     if _listening(b.addr, b.port):
                         self.used_addrs.add(b.addr)
                         self.bouncers[key] = b
-                        self.log("kubesim: pgbouncer for %s listening on %s:%d (pid %d, pool_mode=%s)" % (
-                            key, b.addr, b.port, b.proc.pid, pool_mode))
+                        self.log("kubesim: pgbouncer %s listening on %s:%d (pid %d, pool_mode=%s)" % (
+                            dirname, b.addr, b.port, b.proc.pid, pool_mode))
                         return b.addr, b.port
                     time.sleep(0.02)
                 if b.proc.poll() is None:
@@ -372,7 +374,7 @@ class Backing:
             return
         self._kill(b)
         self.used_addrs.discard(b.addr)
-        self.log("kubesim: pgbouncer for %s stopped" % key)
+        self.log("kubesim: pgbouncer %s stopped" % os.path.basename(b.dir))
 
     def pooler_info(self):
         with self.lock:
@@ -391,6 +393,7 @@ class Backing:
             except Exception as e:  # keep going: everything must be stopped
                 self.log("kubesim: stopping pgbouncer %s: %s" % (key, e))
         if self.own_pg:
+            self._close_conn()
             if os.path.exists(os.path.join(self.pg_dir, "data", "postmaster.pid")):
                 subprocess.run([PGTMP, "stop", self.pg_dir], capture_output=True, timeout=120)
         else:
@@ -402,3 +405,4 @@ class Backing:
                         self.sql("DROP ROLE IF EXISTS %s" % qident(name), timeout=20)
                 except Exception as e:
                     self.log("kubesim: cleanup of %s %s failed: %s" % (kind, name, e))
+            self._close_conn()

@@ -84,6 +84,8 @@ class KubeServer(ThreadingHTTPServer):
 
     def __init__(self, addr, app):
         self.app = app
+        if ":" in addr[0]:
+            self.address_family = socket.AF_INET6
         super().__init__(addr, Handler)
 
     def handle_error(self, request, client_address):
@@ -102,6 +104,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
+        try:
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
         if isinstance(self.connection, ssl.SSLSocket):
             self.connection.settimeout(30)
             self.connection.do_handshake()
@@ -125,9 +131,11 @@ class Handler(BaseHTTPRequestHandler):
         if self._warnings:
             for w in self._warnings:
                 self.send_header("Warning", '299 - "%s"' % w.replace('"', '\\"'))
-        self.end_headers()
+        # Headers and body in one write: two small writes hit Nagle + delayed ACK (40 ms stalls).
+        self._headers_buffer.append(b"\r\n")
         if self.command != "HEAD":
-            self.wfile.write(body)
+            self._headers_buffer.append(body)
+        self.flush_headers()
         self._code = code
 
     def _send_error(self, e):
@@ -226,6 +234,15 @@ class Handler(BaseHTTPRequestHandler):
         path = u.path
         params = {k: v[-1] for k, v in urllib.parse.parse_qs(u.query, keep_blank_values=True).items()}
         verb, resname = "get", "other"
+        try:
+            # Read the body first: a response sent with an unread body would corrupt the keep-alive stream.
+            self._raw = self._read_body()
+        except ApiError as e:
+            self.close_connection = True
+            return self._send_error(e)
+        except (ValueError, OSError):
+            self.close_connection = True
+            return
         try:
             if path.startswith("/kubesim/") or path == "/kubesim":
                 if not self._authenticated():
@@ -370,7 +387,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(200, R.table(res, [rec.obj], rec.md["resourceVersion"],
                                                params.get("includeObject", "Metadata")), TABLE_CT)
             return self._send(200, rec.raw())
-        raw = self._read_body()
+        raw = self._raw
         if verb == "create":
             if route.sub:
                 raise _route_not_found()

@@ -1,0 +1,43 @@
+/* daap-server configuration: flags, then DAAP_* environment variables, then
+ * the YAML file (libdaap's daap_config), then defaults. */
+#ifndef DAAP_SERVER_OPTIONS_H
+#define DAAP_SERVER_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+    char    listen_host[256];
+    int     listen_port;
+    int     listen_ipv6;
+    const char *store;
+    const char *kubeconfig;
+    const char *kube_context;
+    const char *namespace_;
+    const char *template_dir;
+    const char *secret_key_file;
+    const char *image_map;
+    const char *cluster_domain;
+    int64_t provisioning_deadline_ms;
+    int64_t resync_period_ms;
+    int64_t connection_timeout_ms;
+    int64_t request_timeout_ms;
+    int64_t shutdown_grace_ms;
+    int32_t max_instances;     /* 0: the library default */
+    int     threads;
+    int     max_connections;
+    int     log_level;
+    bool    migrate;
+    bool    create_secret_key;
+    bool    allow_insecure_tls;
+} server_options;
+
+typedef enum { OPTIONS_OK = 0, OPTIONS_EXIT_OK, OPTIONS_EXIT_USAGE } options_result;
+
+/* Fill `out` from argv, the environment and the config file. Prints --help
+ * or --version and returns OPTIONS_EXIT_OK, or prints the problem and
+ * returns OPTIONS_EXIT_USAGE. Strings in `out` stay valid until options_free(). */
+options_result options_load(server_options *out, int argc, char **argv);
+void options_free(void);
+
+#endif

@@ -1,0 +1,433 @@
+/* The whole lifecycle in the library, on SQLite and the in-memory kube
+ * backend with its simulated CNPG operator and fault injection. */
+#include "common.h"
+#include "support.h"
+#include "faulty_storage.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <daap/sys/kube.h>
+
+typedef struct {
+    daap_ctx *ctx;
+    daap_kube_backend *kube;       /* borrowed from ctx */
+    daap_storage_backend *storage; /* borrowed: the faulty decorator */
+    char dir[64];
+    char key[96];
+} fixture;
+
+static int open_fixture(fixture *f, const char *store_path)
+{
+    daap_storage_backend *inner;
+    daap_ctx_options o = DAAP_CTX_OPTIONS_INIT;
+    int rc;
+
+    snprintf(f->key, sizeof(f->key), "%s/secret.key", f->dir);
+    o.secret_key_file = f->key;
+    o.flags = DAAP_CTX_CREATE_KEY | DAAP_CTX_NO_SCHEMA_CHECK;
+    o.provisioning_deadline_ms = 60000;
+    if ((rc = daap_storage_sqlite_new(&inner, store_path)) < 0) return rc;
+    if ((rc = faulty_storage_new(&f->storage, inner)) < 0) return rc;
+    if ((rc = daap_kube_fake_new(&f->kube)) < 0) return rc;
+    if ((rc = daap_ctx_open_backends(&f->ctx, f->storage, f->kube, &o)) < 0) return rc;
+    return daap_migrate(f->ctx, -1);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    daap_init();
+    snprintf(f->dir, sizeof(f->dir), "/tmp/daap-lc-XXXXXX");
+    if (!mkdtemp(f->dir) || open_fixture(f, ":memory:") < 0) {
+        daap_test_print_error("setup", -1);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    char cmd[128];
+    daap_ctx_free(f->ctx);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+    if (system(cmd) != 0) return -1;
+    free(f);
+    daap_shutdown();
+    return 0;
+}
+
+static daap_db *create(fixture *f, const char *name, const char *team)
+{
+    daap_db_spec s = DAAP_DB_SPEC_INIT;
+    daap_db *db = NULL;
+    s.name = name;
+    s.owner_team = team;
+    s.purpose = "tests";
+    assert_ok(daap_db_create(&db, f->ctx, &s));
+    return db;
+}
+
+static int status_of(fixture *f, const char *id)
+{
+    daap_db *db;
+    int st;
+    assert_ok(daap_db_get(&db, f->ctx, id));
+    st = daap_db_status(db);
+    daap_db_free(db);
+    return st;
+}
+
+static void reconcile(fixture *f)
+{
+    daap_reconcile_result r;
+    assert_ok(daap_reconcile_once(&r, f->ctx, NULL));
+}
+
+static void test_create_ready_get_update_delete(void **state)
+{
+    fixture *f = *state;
+    daap_db *db = create(f, "orders", "payments"), *got, *upd;
+    daap_db_update_spec u = DAAP_DB_UPDATE_INIT;
+    char id[64];
+    daap_buf json = DAAP_BUF_INIT;
+
+    snprintf(id, sizeof(id), "%s", daap_db_id(db));
+    assert_int_equal(daap_db_status(db), DAAP_DB_PROVISIONING);
+    assert_string_equal(daap_db_cluster_name(db), "daap-orders");
+    assert_string_equal(daap_db_pooler_name(db), "daap-orders-pooler");
+    assert_int_equal(daap_kube_fake_count(f->kube, DAAP_KUBE_CLUSTER), 1);
+    assert_int_equal(daap_kube_fake_count(f->kube, DAAP_KUBE_POOLER), 1);
+    assert_null(daap_db_password(db));
+    daap_db_free(db);
+
+    reconcile(f); /* not ready yet: stays provisioning */
+    assert_int_equal(status_of(f, id), DAAP_DB_PROVISIONING);
+    assert_ok(daap_kube_fake_set_cluster_phase(f->kube, "daap", "daap-orders", NULL));
+    reconcile(f);
+    assert_ok(daap_db_get(&got, f->ctx, id));
+    assert_int_equal(daap_db_status(got), DAAP_DB_READY);
+    assert_non_null(daap_db_password(got));
+    assert_string_equal(daap_db_username(got), "orders");
+    assert_string_equal(daap_db_dbname(got), "orders");
+    assert_true(daap_db_ready_at(got) > 0);
+    assert_ok(daap_db_to_json(&json, got, 0));
+    assert_non_null(strstr(json.ptr, "\"connection\""));
+    daap_buf_dispose(&json);
+    daap_db_free(got);
+
+    u.purpose = "new purpose";
+    assert_int_equal(daap_db_update(&upd, f->ctx, id, "intruders", &u), DAAP_EFORBIDDEN);
+    assert_int_equal(daap_db_update(&upd, f->ctx, id, NULL, &u), DAAP_EFORBIDDEN);
+    assert_ok(daap_db_update(&upd, f->ctx, id, "payments", &u));
+    assert_string_equal(daap_db_purpose(upd), "new purpose");
+    daap_db_free(upd);
+
+    assert_int_equal(daap_db_delete(NULL, f->ctx, id, "intruders"), DAAP_EFORBIDDEN);
+    assert_ok(daap_db_delete(&got, f->ctx, id, "payments"));
+    assert_int_equal(daap_db_status(got), DAAP_DB_DELETED); /* the fake deletes at once */
+    daap_db_free(got);
+    assert_int_equal(daap_kube_fake_count(f->kube, DAAP_KUBE_CLUSTER), 0);
+    assert_int_equal(daap_kube_fake_count(f->kube, DAAP_KUBE_POOLER), 0);
+    assert_int_equal(daap_db_get(&got, f->ctx, id), DAAP_ENOTFOUND);
+    /* The name is free again. */
+    db = create(f, "orders", "payments");
+    daap_db_free(db);
+}
+
+static void test_duplicate_and_validation(void **state)
+{
+    fixture *f = *state;
+    daap_db_spec s = DAAP_DB_SPEC_INIT;
+    daap_db *db = create(f, "dupe", "t1"), *other = NULL;
+
+    daap_db_free(db);
+    s.name = "dupe"; s.owner_team = "t2"; s.purpose = "x";
+    assert_int_equal(daap_db_create(&other, f->ctx, &s), DAAP_EEXISTS);
+    assert_null(other);
+    s.name = "Bad"; s.owner_team = ""; s.purpose = ""; s.instances = 99; s.storage_size = "huge"; s.pg_version = 9;
+    assert_int_equal(daap_db_create(&other, f->ctx, &s), DAAP_EINVALID);
+    assert_int_equal(daap_error_last()->field_count, 6);
+    assert_int_equal(daap_kube_fake_count(f->kube, DAAP_KUBE_CLUSTER), 1);
+}
+
+static void test_create_json_and_update_json(void **state)
+{
+    fixture *f = *state;
+    daap_db *db = NULL;
+    const char *ok = "{\"name\":\"jsondb\",\"owner_team\":\"web\",\"purpose\":\"p\",\"instances\":2,\"storage_size\":\"5Gi\",\"pg_version\":16}";
+    const char *bad = "{\"name\":7,\"owner_team\":\"web\",\"purpose\":\"p\",\"colour\":\"red\",\"status\":\"ready\"}";
+    const char *immut = "{\"name\":\"other\",\"instances\":3,\"purpose\":\"fine\"}";
+
+    assert_ok(daap_db_create_json(&db, f->ctx, ok, strlen(ok)));
+    assert_int_equal(daap_db_instances(db), 2);
+    assert_int_equal(daap_db_pg_version(db), 16);
+    assert_int_equal(daap_db_create_json(NULL, f->ctx, bad, strlen(bad)), DAAP_EINVALID);
+    assert_int_equal(daap_error_last()->field_count, 3);
+    assert_string_equal(daap_error_last()->fields[0].code, "type");
+    assert_string_equal(daap_error_last()->fields[1].code, "unknown_field");
+    assert_string_equal(daap_error_last()->fields[2].code, "read_only");
+    assert_int_equal(daap_db_update_json(NULL, f->ctx, daap_db_id(db), "web", immut, strlen(immut)), DAAP_EINVALID);
+    assert_int_equal(daap_error_last()->field_count, 2);
+    assert_string_equal(daap_error_last()->fields[0].code, "immutable");
+    assert_int_equal(daap_db_update_json(NULL, f->ctx, daap_db_id(db), "nope", immut, strlen(immut)), DAAP_EFORBIDDEN);
+    assert_ok(daap_db_update_json(NULL, f->ctx, daap_db_id(db), "web", "{\"owner_team\":\"mobile\"}", 23));
+    daap_db_free(db);
+}
+
+static void test_kube_down_at_create_then_reconciler_finishes(void **state)
+{
+    fixture *f = *state;
+    daap_db *db;
+    char id[64];
+
+    daap_kube_fake_fail(f->kube, DAAP_KUBE_FAKE_CREATE, 0, DAAP_EUNAVAILABLE);
+    db = create(f, "offline", "ops");
+    snprintf(id, sizeof(id), "%s", daap_db_id(db));
+    assert_int_equal(daap_db_status(db), DAAP_DB_PROVISIONING);
+    assert_non_null(strstr(daap_db_status_reason(db), "waiting for Kubernetes"));
+    daap_db_free(db);
+    assert_int_equal(daap_kube_fake_count(f->kube, DAAP_KUBE_CLUSTER), 0);
+    daap_kube_fake_fail(f->kube, DAAP_KUBE_FAKE_CREATE, 0, 0);
+    reconcile(f);
+    assert_int_equal(daap_kube_fake_count(f->kube, DAAP_KUBE_CLUSTER), 1);
+    assert_int_equal(daap_kube_fake_count(f->kube, DAAP_KUBE_POOLER), 1);
+    daap_kube_fake_set_cluster_phase(f->kube, "daap", "daap-offline", NULL);
+    reconcile(f);
+    assert_int_equal(status_of(f, id), DAAP_DB_READY);
+}
+
+/* A crash between any two steps of create leaves a state that a pass repairs. */
+static void test_crash_between_create_steps(void **state)
+{
+    fixture *f = *state;
+    unsigned step;
+
+    for (step = 1; step <= 2; step++) {
+        char name[32], id[64];
+        daap_db *db;
+        snprintf(name, sizeof(name), "crash%u", step);
+        daap_kube_fake_fail(f->kube, DAAP_KUBE_FAKE_CREATE, step, DAAP_EUNAVAILABLE);
+        db = create(f, name, "ops");
+        snprintf(id, sizeof(id), "%s", daap_db_id(db));
+        daap_db_free(db);
+        reconcile(f);
+        {
+            char cluster[64];
+            snprintf(cluster, sizeof(cluster), "daap-%s", name);
+            assert_ok(daap_kube_fake_set_cluster_phase(f->kube, "daap", cluster, NULL));
+        }
+        reconcile(f);
+        assert_int_equal(status_of(f, id), DAAP_DB_READY);
+    }
+    /* Store write of the progress reason lost: the record still converges. */
+    faulty_storage_fail(f->storage, FAULTY_UPDATE, 1, DAAP_EUNAVAILABLE);
+    {
+        daap_db *db = create(f, "crash-store", "ops");
+        char id[64];
+        snprintf(id, sizeof(id), "%s", daap_db_id(db));
+        daap_db_free(db);
+        daap_kube_fake_set_cluster_phase(f->kube, "daap", "daap-crash-store", NULL);
+        reconcile(f);
+        assert_int_equal(status_of(f, id), DAAP_DB_READY);
+    }
+}
+
+static void test_crash_during_delete(void **state)
+{
+    fixture *f = *state;
+    daap_db *db = create(f, "gone", "ops"), *after;
+    char id[64];
+
+    snprintf(id, sizeof(id), "%s", daap_db_id(db));
+    daap_db_free(db);
+    daap_kube_fake_fail(f->kube, DAAP_KUBE_FAKE_REMOVE, 2, DAAP_EUNAVAILABLE); /* Cluster removal fails */
+    assert_ok(daap_db_delete(&after, f->ctx, id, "ops"));
+    assert_int_equal(daap_db_status(after), DAAP_DB_DELETING);
+    daap_db_free(after);
+    assert_int_equal(daap_kube_fake_count(f->kube, DAAP_KUBE_POOLER), 0);
+    assert_int_equal(daap_kube_fake_count(f->kube, DAAP_KUBE_CLUSTER), 1);
+    assert_int_equal(daap_db_get(&after, f->ctx, id), DAAP_ENOTFOUND); /* soft-deleted */
+    reconcile(f);
+    assert_int_equal(daap_kube_fake_count(f->kube, DAAP_KUBE_CLUSTER), 0);
+    {
+        daap_db_list_options o = DAAP_DB_LIST_OPTIONS_INIT;
+        daap_db_page page;
+        o.include_deleted = 1;
+        o.name_prefix = "gone";
+        assert_ok(daap_db_list(&page, f->ctx, &o));
+        assert_int_equal(page.count, 1);
+        assert_int_equal(daap_db_status(page.items[0]), DAAP_DB_DELETED);
+        daap_db_page_dispose(&page);
+    }
+}
+
+static void test_failure_phase_and_deadline(void **state)
+{
+    fixture *f = *state;
+    daap_db *db = create(f, "broken", "ops"), *got;
+    char id[64];
+
+    snprintf(id, sizeof(id), "%s", daap_db_id(db));
+    daap_db_free(db);
+    assert_ok(daap_kube_fake_set_cluster_phase(f->kube, "daap", "daap-broken",
+              "Cluster is unrecoverable and needs manual intervention"));
+    reconcile(f);
+    assert_ok(daap_db_get(&got, f->ctx, id));
+    assert_int_equal(daap_db_status(got), DAAP_DB_ERROR);
+    assert_non_null(strstr(daap_db_status_reason(got), "unrecoverable"));
+    daap_db_free(got);
+    /* error -> ready when the cluster heals */
+    daap_kube_fake_set_cluster_phase(f->kube, "daap", "daap-broken", NULL);
+    reconcile(f);
+    assert_int_equal(status_of(f, id), DAAP_DB_READY);
+}
+
+static void test_deadline(void **state)
+{
+    fixture *f = *state;
+    daap_ctx_options o = DAAP_CTX_OPTIONS_INIT;
+    daap_kube_backend *kube;
+    daap_storage_backend *st;
+    daap_ctx *ctx;
+    daap_db_spec s = DAAP_DB_SPEC_INIT;
+    daap_db *db, *got;
+    daap_reconcile_result r;
+
+    o.secret_key_file = f->key;
+    o.flags = DAAP_CTX_NO_SCHEMA_CHECK;
+    o.provisioning_deadline_ms = 1;
+    assert_ok(daap_storage_sqlite_new(&st, ":memory:"));
+    assert_ok(daap_kube_fake_new(&kube));
+    assert_ok(daap_ctx_open_backends(&ctx, st, kube, &o));
+    assert_ok(daap_migrate(ctx, -1));
+    s.name = "slow"; s.owner_team = "ops"; s.purpose = "p";
+    assert_ok(daap_db_create(&db, ctx, &s));
+    usleep(5000);
+    assert_ok(daap_reconcile_once(&r, ctx, NULL));
+    assert_ok(daap_db_get(&got, ctx, daap_db_id(db)));
+    assert_int_equal(daap_db_status(got), DAAP_DB_ERROR);
+    assert_non_null(strstr(daap_db_status_reason(got), "deadline"));
+    daap_db_free(got);
+    daap_db_free(db);
+    daap_ctx_free(ctx);
+}
+
+static void test_orphans_removed(void **state)
+{
+    fixture *f = *state;
+    daap_db *db = create(f, "orphan", "ops");
+    char id[64];
+    daap_reconcile_result r;
+
+    snprintf(id, sizeof(id), "%s", daap_db_id(db));
+    daap_db_free(db);
+    /* Simulate a record that vanished: delete it behind daap's back by
+     * marking it deleted through the API while kube removal fails. */
+    daap_kube_fake_fail(f->kube, DAAP_KUBE_FAKE_REMOVE, 0, DAAP_EUNAVAILABLE);
+    assert_ok(daap_db_delete(NULL, f->ctx, id, "ops"));
+    daap_kube_fake_fail(f->kube, DAAP_KUBE_FAKE_REMOVE, 0, 0);
+    assert_ok(daap_reconcile_once(&r, f->ctx, NULL));
+    assert_int_equal(daap_kube_fake_count(f->kube, DAAP_KUBE_POOLER), 0);
+    assert_ok(daap_reconcile_once(&r, f->ctx, NULL));
+    assert_int_equal(daap_kube_fake_count(f->kube, DAAP_KUBE_CLUSTER), 0);
+}
+
+static void test_list_pages(void **state)
+{
+    fixture *f = *state;
+    daap_db_list_options o = DAAP_DB_LIST_OPTIONS_INIT;
+    daap_db_page page;
+    char name[32], *cursor = NULL;
+    size_t total = 0;
+    int i;
+
+    for (i = 0; i < 25; i++) {
+        snprintf(name, sizeof(name), "page-%02d", i);
+        daap_db_free(create(f, name, i % 2 ? "odd" : "even"));
+    }
+    o.limit = 4;
+    o.name_prefix = "page-";
+    o.owner_team = "even";
+    do {
+        o.cursor = cursor;
+        assert_ok(daap_db_list(&page, f->ctx, &o));
+        total += page.count;
+        for (size_t k = 0; k < page.count; k++)
+            assert_string_equal(daap_db_owner_team(page.items[k]), "even");
+        daap_free(cursor);
+        cursor = page.next_cursor ? strdup(page.next_cursor) : NULL;
+        daap_db_page_dispose(&page);
+    } while (cursor);
+    assert_int_equal(total, 13);
+    o.cursor = "bogus";
+    assert_int_equal(daap_db_list(&page, f->ctx, &o), DAAP_EINVALID);
+    o.cursor = NULL;
+    o.limit = 101;
+    assert_int_equal(daap_db_list(&page, f->ctx, &o), DAAP_EINVALID);
+}
+
+/* A ready record read with another key: a clear error, never garbage. */
+static void test_wrong_key_on_get(void **state)
+{
+    fixture *f = *state;
+    daap_ctx_options o = DAAP_CTX_OPTIONS_INIT;
+    daap_storage_backend *st;
+    daap_kube_backend *kube;
+    daap_ctx *a, *b;
+    daap_db_spec s = DAAP_DB_SPEC_INIT;
+    daap_db *db, *got = NULL;
+    char path[128], key2[128];
+
+    snprintf(path, sizeof(path), "%s/keys.db", f->dir);
+    snprintf(key2, sizeof(key2), "%s/other.key", f->dir);
+    o.secret_key_file = f->key;
+    o.flags = DAAP_CTX_NO_SCHEMA_CHECK;
+    assert_ok(daap_storage_sqlite_new(&st, path));
+    assert_ok(daap_kube_fake_new(&kube));
+    assert_ok(daap_kube_fake_set_auto_ready(kube, 1));
+    assert_ok(daap_ctx_open_backends(&a, st, kube, &o));
+    assert_ok(daap_migrate(a, -1));
+    s.name = "keyed"; s.owner_team = "ops"; s.purpose = "p";
+    assert_ok(daap_db_create(&db, a, &s));
+    assert_ok(daap_reconcile_db(a, daap_db_id(db)));
+    assert_ok(daap_db_get(&got, a, daap_db_id(db)));
+    assert_int_equal(daap_db_status(got), DAAP_DB_READY);
+    daap_db_free(got);
+
+    o.secret_key_file = key2;
+    o.flags = DAAP_CTX_NO_KUBE | DAAP_CTX_CREATE_KEY;
+    o.store_uri = NULL;
+    {
+        char uri[160];
+        snprintf(uri, sizeof(uri), "sqlite://%s", path);
+        o.store_uri = uri;
+        assert_ok(daap_ctx_open(&b, &o));
+    }
+    assert_int_equal(daap_db_get(&got, b, daap_db_id(db)), DAAP_ECRYPTO);
+    assert_null(got);
+    assert_non_null(strstr(daap_error_last()->message, "different secret key"));
+    daap_db_free(db);
+    daap_ctx_free(b);
+    daap_ctx_free(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_create_ready_get_update_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_and_validation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_json_and_update_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kube_down_at_create_then_reconciler_finishes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_between_create_steps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_during_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failure_phase_and_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_orphans_removed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_key_on_get, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

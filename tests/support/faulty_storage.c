@@ -1,0 +1,105 @@
+#include "faulty_storage.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <daap/sys/errors.h>
+
+typedef struct {
+    daap_storage_backend  parent;
+    daap_storage_backend *inner;
+    unsigned long         calls[FAULTY__METHODS];
+    unsigned long         fail_at[FAULTY__METHODS]; /* absolute call number; 0: none */
+    int                   always[FAULTY__METHODS];
+    int                   code[FAULTY__METHODS];
+} faulty;
+
+static int injected(faulty *f, faulty_method m)
+{
+    f->calls[m]++;
+    if (f->code[m] && (f->always[m] || f->calls[m] == f->fail_at[m])) {
+        int code = f->code[m];
+        if (!f->always[m])
+            f->code[m] = 0;
+        return daap_error_set(code, DAAP_ERRCLASS_STORAGE, "injected storage fault (call %lu)", f->calls[m]);
+    }
+    return 0;
+}
+
+static int f_insert(daap_storage_backend *be, const daap_db *db)
+{
+    faulty *f = (faulty *)be;
+    int rc = injected(f, FAULTY_INSERT);
+    return rc ? rc : f->inner->insert(f->inner, db);
+}
+
+static int f_get(daap_db **out, daap_storage_backend *be, const char *id)
+{
+    faulty *f = (faulty *)be;
+    int rc = injected(f, FAULTY_GET);
+    return rc ? rc : f->inner->get(out, f->inner, id);
+}
+
+static int f_list(daap_db_array *out, daap_storage_backend *be, const daap_storage_query *q)
+{
+    faulty *f = (faulty *)be;
+    int rc = injected(f, FAULTY_LIST);
+    return rc ? rc : f->inner->list(out, f->inner, q);
+}
+
+static int f_update(daap_storage_backend *be, const daap_db *db, int64_t rev)
+{
+    faulty *f = (faulty *)be;
+    int rc = injected(f, FAULTY_UPDATE);
+    return rc ? rc : f->inner->update(f->inner, db, rev);
+}
+
+static int f_migrate(daap_storage_backend *be, int32_t target)
+{
+    faulty *f = (faulty *)be;
+    return f->inner->migrate ? f->inner->migrate(f->inner, target) : 0;
+}
+
+static int f_status(daap_migration_status *out, daap_storage_backend *be)
+{
+    faulty *f = (faulty *)be;
+    return f->inner->migration_status(out, f->inner);
+}
+
+static void f_free(daap_storage_backend *be)
+{
+    faulty *f = (faulty *)be;
+    f->inner->free(f->inner);
+    free(f);
+}
+
+int faulty_storage_new(daap_storage_backend **out, daap_storage_backend *inner)
+{
+    faulty *f = calloc(1, sizeof(*f));
+    if (f == NULL)
+        return daap_error_set_oom();
+    f->parent.version = DAAP_STORAGE_BACKEND_VERSION;
+    f->parent.name = "faulty";
+    f->parent.insert = f_insert;
+    f->parent.get = f_get;
+    f->parent.list = f_list;
+    f->parent.update = f_update;
+    f->parent.free = f_free;
+    f->parent.migrate = f_migrate;
+    f->parent.migration_status = inner->migration_status ? f_status : NULL;
+    f->inner = inner;
+    *out = &f->parent;
+    return 0;
+}
+
+void faulty_storage_fail(daap_storage_backend *be, faulty_method m, unsigned nth, int code)
+{
+    faulty *f = (faulty *)be;
+    f->always[m] = nth == 0 && code != 0;
+    f->fail_at[m] = nth ? f->calls[m] + nth : 0;
+    f->code[m] = code;
+}
+
+unsigned long faulty_storage_calls(const daap_storage_backend *be, faulty_method m)
+{
+    return ((const faulty *)be)->calls[m];
+}

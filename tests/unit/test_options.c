@@ -1,0 +1,71 @@
+/* Versioned option structs: _init equals _INIT; version 0 and future versions are refused. */
+#include "common.h"
+#include "support.h"
+
+static void test_init_matches_macro(void **state)
+{
+    daap_ctx_options a = DAAP_CTX_OPTIONS_INIT, b;
+    daap_db_spec s1 = DAAP_DB_SPEC_INIT, s2;
+    daap_db_list_options l1 = DAAP_DB_LIST_OPTIONS_INIT, l2;
+    daap_reconcile_options r1 = DAAP_RECONCILE_OPTIONS_INIT, r2;
+    daap_db_update_spec u1 = DAAP_DB_UPDATE_INIT, u2;
+    (void)state;
+    assert_ok(daap_ctx_options_init(&b, DAAP_CTX_OPTIONS_VERSION));
+    assert_memory_equal(&a, &b, sizeof(a));
+    assert_ok(daap_db_spec_init(&s2, DAAP_DB_SPEC_VERSION));
+    assert_memory_equal(&s1, &s2, sizeof(s1));
+    assert_ok(daap_db_list_options_init(&l2, DAAP_DB_LIST_OPTIONS_VERSION));
+    assert_memory_equal(&l1, &l2, sizeof(l1));
+    assert_ok(daap_reconcile_options_init(&r2, DAAP_RECONCILE_OPTIONS_VERSION));
+    assert_memory_equal(&r1, &r2, sizeof(r1));
+    assert_ok(daap_db_update_spec_init(&u2, DAAP_DB_UPDATE_VERSION));
+    assert_memory_equal(&u1, &u2, sizeof(u1));
+}
+
+static void test_bad_versions(void **state)
+{
+    daap_ctx_options o;
+    daap_ctx *ctx = NULL;
+    (void)state;
+    assert_int_equal(daap_ctx_options_init(&o, 0), DAAP_EINVALID);
+    assert_int_equal(daap_ctx_options_init(&o, DAAP_CTX_OPTIONS_VERSION + 1), DAAP_EINVALID);
+    memset(&o, 0, sizeof(o));
+    assert_int_equal(daap_ctx_open(&ctx, &o), DAAP_EINVALID);
+    assert_null(ctx);
+    o.version = 99;
+    assert_int_equal(daap_ctx_open(&ctx, &o), DAAP_EINVALID);
+    assert_non_null(strstr(daap_error_last()->message, "version"));
+}
+
+static void test_status_names(void **state)
+{
+    int s;
+    (void)state;
+    assert_string_equal(daap_db_status_name(DAAP_DB_DELETING), "deleting");
+    assert_null(daap_db_status_name(42));
+    assert_ok(daap_db_status_parse(&s, "ready"));
+    assert_int_equal(s, DAAP_DB_READY);
+    assert_int_equal(daap_db_status_parse(&s, "Ready"), DAAP_EINVALID);
+}
+
+static void test_version(void **state)
+{
+    int major = -1, minor = -1, patch = -1;
+    (void)state;
+    assert_ok(daap_version(&major, &minor, &patch));
+    assert_int_equal(major, DAAP_VERSION_MAJOR);
+    assert_int_equal(minor, DAAP_VERSION_MINOR);
+    assert_string_equal(daap_version_string(), DAAP_VERSION_STRING);
+    assert_true(daap_features() & DAAP_FEATURE_SQLITE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_init_matches_macro),
+        cmocka_unit_test(test_bad_versions),
+        cmocka_unit_test(test_status_names),
+        cmocka_unit_test(test_version),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,165 @@
+"""Real backing: PostgreSQL + one PgBouncer per Pooler; credentials from the -app Secret really connect."""
+import base64
+import os
+import shutil
+import socket
+import subprocess
+import time
+import unittest
+
+from ksim import CNPG, Sim, cluster, cluster_ready, pooler, wait_for
+
+PSQL = shutil.which("psql")
+CL = CNPG + "/namespaces/daap/clusters"
+PL = CNPG + "/namespaces/daap/poolers"
+
+
+def psql(host, port, user, password, dbname, sql, check=True):
+    env = dict(os.environ, PGPASSWORD=password or "", PGCONNECT_TIMEOUT="5")
+    r = subprocess.run([PSQL, "-X", "-A", "-t", "-w", "-v", "ON_ERROR_STOP=1",
+                        "host=%s port=%s user=%s dbname=%s" % (host, port, user, dbname), "-c", sql],
+                       capture_output=True, text=True, env=env, timeout=30)
+    if check and r.returncode != 0:
+        raise AssertionError("psql %s@%s:%s/%s failed: %s" % (user, host, port, dbname, r.stderr))
+    return r
+
+
+def listening(host, port):
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def proc_uid(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                return int(line.split()[1])
+
+
+@unittest.skipIf(PSQL is None, "psql not found")
+class BackingTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--ready-delay", "0.5", "--pooler-delay", "0.2", backing=True).start()
+        cls.c = cls.sim.client()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.c.close()
+        cls.sim.stop()
+
+    def creds(self, name):
+        sec = wait_for(lambda: self.c.get("/api/v1/namespaces/daap/secrets/%s-app" % name).json
+                       if self.c.get("/api/v1/namespaces/daap/secrets/%s-app" % name).status == 200 else None,
+                       msg="secret")
+        return {k: base64.b64decode(v).decode() for k, v in sec["data"].items()}
+
+    def published(self, svc):
+        """host, port from the Service as the contract says: ingress[0].ip, port named pgbouncer/postgres."""
+        def get():
+            s = self.c.get("/api/v1/namespaces/daap/services/" + svc).json
+            ing = (s.get("status") or {}).get("loadBalancer", {}).get("ingress") or []
+            return ing and s
+        s = wait_for(get, msg="published address of " + svc)
+        host = s["status"]["loadBalancer"]["ingress"][0].get("ip") or s["status"]["loadBalancer"]["ingress"][0]["hostname"]
+        port = next(p["port"] for p in s["spec"]["ports"] if p["name"] in ("pgbouncer", "postgres"))
+        self.assertEqual(s["metadata"]["annotations"]["kubesim.dev/address"], "%s:%d" % (host, port))
+        return host, port
+
+    def bouncer(self, name):
+        items = self.sim.admin("GET", "poolers").json["items"]
+        return next(i for i in items if i["name"] == name)
+
+    def make(self, name, pooler_mode="transaction", **spec):
+        self.assertEqual(self.c.post(CL, cluster(name, **spec)).status, 201)
+        self.assertEqual(self.c.post(PL, pooler(name + "-pooler", name, mode=pooler_mode)).status, 201)
+        wait_for(lambda: cluster_ready(self.c, "daap", name), msg="cluster ready")
+        wait_for(lambda: (self.c.get("/apis/apps/v1/namespaces/daap/deployments/%s-pooler" % name).json
+                          .get("status") or {}).get("readyReplicas", 0) >= 1, msg="pooler ready")
+
+    def test_psql_through_pgbouncer_transaction_mode(self):
+        self.make("bk-a")
+        cr = self.creds("bk-a")
+        host, port = self.published("bk-a-pooler")
+        self.assertTrue(host.startswith("127."), host)
+        r = psql(host, port, cr["username"], cr["password"], cr["dbname"],
+                 "select current_user, current_database(), inet_server_port()")
+        user, db, server_port = r.stdout.strip().split("|")
+        self.assertEqual((user, db), ("app", "app"))
+        info = self.sim.admin("GET", "info").json["backing"]
+        self.assertEqual(int(server_port), info["port"], "the query must reach the real PostgreSQL behind PgBouncer")
+        self.assertNotEqual((host, port), ("127.0.0.1", info["port"]))
+        b = self.bouncer("bk-a-pooler")
+        self.assertEqual((b["host"], b["port"]), (host, port))
+        self.assertEqual(proc_uid(b["pid"]), int(subprocess.run(["id", "-u", "postgres"], capture_output=True,
+                                                                text=True).stdout) if os.geteuid() == 0 else os.geteuid())
+        cfg = psql(host, port, b["admin_user"], b["admin_password"], "pgbouncer", "SHOW CONFIG").stdout
+        modes = [l.split("|")[1] for l in cfg.splitlines() if l.startswith("pool_mode|")]
+        self.assertEqual(modes, ["transaction"])
+        # the app's query shows up in PgBouncer's own pool and stats for this database/user
+        psql(host, port, cr["username"], cr["password"], cr["dbname"], "begin; select 1; commit;")
+        pools = psql(host, port, b["admin_user"], b["admin_password"], "pgbouncer", "SHOW POOLS").stdout
+        rows = [l.split("|") for l in pools.splitlines()]
+        app_rows = [r for r in rows if r[0] == "app" and r[1] == "app"]
+        self.assertEqual(len(app_rows), 1, pools)
+        self.assertEqual(app_rows[0][-1], "transaction")
+        stats = psql(host, port, b["admin_user"], b["admin_password"], "pgbouncer", "SHOW STATS").stdout
+        app_stats = [l.split("|") for l in stats.splitlines() if l.startswith("app|")]
+        self.assertTrue(app_stats and int(app_stats[0][2]) >= 2, stats)   # total_xact_count
+        # wrong password is refused by PgBouncer
+        r = psql(host, port, cr["username"], "wrong-password", cr["dbname"], "select 1", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        # the -rw Service publishes the PostgreSQL server itself
+        h2, p2 = self.published("bk-a-rw")
+        r = psql(h2, p2, cr["username"], cr["password"], cr["dbname"], "select current_user")
+        self.assertEqual(r.stdout.strip(), "app")
+
+    def test_custom_database_and_session_mode(self):
+        self.make("bk-b", pooler_mode="session", bootstrap={"initdb": {"database": "orders", "owner": "orders_owner"}})
+        cr = self.creds("bk-b")
+        self.assertEqual((cr["dbname"], cr["username"]), ("orders", "orders_owner"))
+        host, port = self.published("bk-b-pooler")
+        r = psql(host, port, cr["username"], cr["password"], cr["dbname"], "create table t(x int); insert into t "
+                 "values (1); select count(*) from t")
+        self.assertEqual(r.stdout.strip().splitlines()[-1], "1")
+        b = self.bouncer("bk-b-pooler")
+        cfg = psql(host, port, b["admin_user"], b["admin_password"], "pgbouncer", "SHOW CONFIG").stdout
+        self.assertIn("pool_mode|session|", cfg)
+        # a second pooler on the same cluster gets its own PgBouncer on its own address
+        self.assertEqual(self.c.post(PL, pooler("bk-b-second", "bk-b")).status, 201)
+        host2, port2 = self.published("bk-b-second")
+        self.assertNotEqual((host, port), (host2, port2))
+        self.assertNotEqual(self.bouncer("bk-b-second")["pid"], b["pid"])
+        r = psql(host2, port2, cr["username"], cr["password"], cr["dbname"], "select count(*) from t")
+        self.assertEqual(r.stdout.strip(), "1")
+
+    def test_delete_pooler_and_cluster_cleans_up(self):
+        self.make("bk-c")
+        cr = self.creds("bk-c")
+        host, port = self.published("bk-c-pooler")
+        pid = self.bouncer("bk-c-pooler")["pid"]
+        self.assertTrue(listening(host, port))
+        self.assertEqual(self.c.delete(PL + "/bk-c-pooler").status, 200)
+        wait_for(lambda: not listening(host, port), msg="pgbouncer stopped")
+        wait_for(lambda: not os.path.exists("/proc/%d" % pid) or
+                 open("/proc/%d/stat" % pid).read().split(")")[1].split()[0] == "Z", msg="pgbouncer process gone")
+        self.assertNotIn("bk-c-pooler", [i["name"] for i in self.sim.admin("GET", "poolers").json["items"]])
+        info = self.sim.admin("GET", "info").json["backing"]
+        su = (info["host"], info["port"], info["user"], None, "postgres")
+        self.assertEqual(psql(*su, "select count(*) from pg_database where datname='app'").stdout.strip(), "1")
+        # the database is shared by every cluster with the default name "app"; use a dedicated one
+        self.make("bk-d", bootstrap={"initdb": {"database": "bkd_db", "owner": "bkd_owner"}})
+        self.assertEqual(psql(*su, "select count(*) from pg_roles where rolname='bkd_owner'").stdout.strip(), "1")
+        self.assertEqual(self.c.delete(PL + "/bk-d-pooler").status, 200)
+        self.assertEqual(self.c.delete(CL + "/bk-d").status, 200)
+        wait_for(lambda: psql(*su, "select count(*) from pg_database where datname='bkd_db'").stdout.strip() == "0",
+                 msg="database dropped")
+        wait_for(lambda: psql(*su, "select count(*) from pg_roles where rolname='bkd_owner'").stdout.strip() == "0",
+                 msg="role dropped")
+
+
+if __name__ == "__main__":
+    unittest.main()
