@@ -263,13 +263,19 @@ static int compare_names(const void *a, const void *b)
     return strcmp(na ? na : "", nb ? nb : "");
 }
 
+static void sort_objects(daap_kube_list *l)
+{
+    if (l->count > 1)
+        qsort(l->items, l->count, sizeof(void *), compare_names);
+}
+
 static int take_snapshot(snapshot *s, daap_ctx *ctx)
 {
     memset(s, 0, sizeof(*s));
     DAAP_TRY(daap__kube_list(&s->clusters, ctx->kube, DAAP_KUBE_CLUSTER, ctx->namespace_, DAAP__SELECTOR));
     DAAP_TRY(daap__kube_list(&s->poolers, ctx->kube, DAAP_KUBE_POOLER, ctx->namespace_, DAAP__SELECTOR));
-    qsort(s->clusters.items, s->clusters.count, sizeof(void *), compare_names);
-    qsort(s->poolers.items, s->poolers.count, sizeof(void *), compare_names);
+    sort_objects(&s->clusters);
+    sort_objects(&s->poolers);
     return 0;
 }
 
@@ -337,7 +343,7 @@ static int compare_ids(const void *a, const void *b)
 
 static bool id_set_has(const id_set *set, const char *id)
 {
-    return bsearch(&id, set->ids, set->count, sizeof(char *), compare_ids) != NULL;
+    return set->count && bsearch(&id, set->ids, set->count, sizeof(char *), compare_ids) != NULL;
 }
 
 static void id_set_dispose(id_set *set)
@@ -451,7 +457,8 @@ int daap_reconcile_once(daap_reconcile_result *out, daap_ctx *ctx, const daap_re
     if ((rc = take_snapshot(&s, ctx)) == 0)
         rc = pass_records(ctx, &s, &live, deadline, opts, &res);
     if (rc == 0 && !(opts && opts->skip_orphans)) {
-        qsort(live.ids, live.count, sizeof(char *), compare_ids);
+        if (live.count > 1)
+            qsort(live.ids, live.count, sizeof(char *), compare_ids);
         remove_orphans_of(ctx, &s.poolers, DAAP_KUBE_POOLER, &live, NULL, &res);
         remove_orphans_of(ctx, &s.clusters, DAAP_KUBE_CLUSTER, &live, &s.poolers, &res);
     }

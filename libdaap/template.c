@@ -6,7 +6,6 @@
 #include "kube.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,10 +18,20 @@
 #define MAX_DEPTH      64
 #define MAX_FILE_SIZE  (1024 * 1024)
 
-/* Keep in step with the table in docs and the values libdaap/steps.c passes. */
+/* libdaap/steps.c passes a value for each; keep the two in step. */
 static const char *const markers[] = {
-    "CLUSTER_NAME", "POOLER_NAME", "NAMESPACE", "NAME", "DATABASE_ID", "OWNER_TEAM",
-    "INSTANCES", "IMAGE", "PG_VERSION", "STORAGE_SIZE", "DATABASE", "OWNER"
+    "CLUSTER_NAME",   /* daap-<name> */
+    "POOLER_NAME",    /* daap-<name>-pooler */
+    "NAMESPACE",      /* the record's namespace */
+    "NAME",           /* the database name as the user gave it */
+    "DATABASE_ID",    /* the record's UUID */
+    "OWNER_TEAM",     /* the owning team, a DNS label */
+    "INSTANCES",      /* integer */
+    "IMAGE",          /* the PostgreSQL image for the record's major version */
+    "PG_VERSION",     /* integer major version, e.g. for an imageCatalogRef */
+    "STORAGE_SIZE",   /* a Kubernetes quantity */
+    "DATABASE",       /* the database inside PostgreSQL ('-' becomes '_') */
+    "OWNER",          /* its owner role */
 };
 #define MARKER_COUNT DAAP_ARRAY_SIZE(markers)
 

@@ -31,14 +31,17 @@ typedef struct request {
     struct MHD_Connection *conn;
     int64_t                start_us;
     char                   id[REQUEST_ID_MAX + 1];
-    const char            *method;
+    const char            *method;  /* points at method_buf */
     char                  *path;    /* raw (still percent-encoded) */
     char                  *query;   /* raw, without '?'; NULL when absent */
-    daap_buf               body;
+    char                  *body;    /* up to BODY_LIMIT bytes, NUL-terminated */
+    size_t                 body_len;
     size_t                 body_seen; /* bytes received, kept or not */
     bool                   started;
     bool                   too_large;
-    bool                   timed_out;
+    char                   method_buf[16];
+    int                    early_status; /* refusal decided from the headers */
+    char                   early_detail[200];
     int                    status;  /* 0 until a response is queued */
     const struct route    *route;
     extra_header           headers[EXTRA_HEADERS];
@@ -59,7 +62,9 @@ void respond_problem(request *r, int status, const char *detail);
 /* The failure `rc` of the library call just made (daap_error_last). */
 void respond_daap_error(request *r, int rc);
 
-int  http_start(http_server **out, const server_options *opts);
+/* Start opts->threads daemons; ctxs[i] serves daemon i and is owned by the
+ * server from now on, also when the call fails. */
+int  http_start(http_server **out, const server_options *opts, daap_ctx **ctxs);
 /* The port actually bound (useful with port 0). */
 int  http_port(const http_server *s);
 /* Stop accepting, let requests in flight finish for up to grace_ms, stop. */

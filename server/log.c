@@ -116,10 +116,12 @@ void log_line(log_level level, const char *msg, const log_field *fields, size_t 
         put_raw(&l, ",", 1);
         put_str(&l, fields[i].key);
         put_raw(&l, ":", 1);
-        if (fields[i].str)
+        if (fields[i].kind == LF_KIND_STR)
             put_str(&l, fields[i].str);
-        else
+        else if (fields[i].kind == LF_KIND_NUM)
             put_fmt(&l, "%lld", (long long)fields[i].num);
+        else
+            put_fmt(&l, "%lld.%03lld", (long long)(fields[i].num / 1000), (long long)(fields[i].num % 1000));
     }
     memcpy(l.buf + l.len, "}\n", 2);
     l.len += 2;

@@ -8,15 +8,26 @@
 
 typedef enum { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR } log_level;
 
-/* One extra member of a log line: a string (str != NULL) or an integer. */
+typedef enum { LF_KIND_STR, LF_KIND_NUM, LF_KIND_MICROS_AS_MS } log_field_kind;
+
+/* One extra member of a log line. */
 typedef struct {
-    const char *key;
-    const char *str;
-    int64_t     num;
+    const char    *key;
+    log_field_kind kind;
+    const char    *str;
+    int64_t        num;
 } log_field;
 
-#define LF_STR(k, v) ((log_field){ (k), (v) ? (v) : "", 0 })
-#define LF_NUM(k, v) ((log_field){ (k), NULL, (int64_t)(v) })
+static inline log_field log_str_field(const char *key, const char *value)
+{
+    log_field f = { key, LF_KIND_STR, value ? value : "", 0 };
+    return f;
+}
+
+#define LF_STR(k, v) log_str_field((k), (v))
+#define LF_NUM(k, v) ((log_field){ (k), LF_KIND_NUM, NULL, (int64_t)(v) })
+/* Microseconds written as milliseconds with three decimals. */
+#define LF_MS(k, us) ((log_field){ (k), LF_KIND_MICROS_AS_MS, NULL, (int64_t)(us) })
 
 /* "debug", "info", "warn" or "error"; returns -1 for anything else. */
 int  log_level_parse(const char *name);

@@ -57,6 +57,8 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 static int setup(void **state)
 {
     (void)state;
+    if (daap_init() < 0)
+        return -1;
     snprintf(tmp, sizeof(tmp), "%s/daap-kubeconfig-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     assert_non_null(mkdtemp(tmp));
     unsetenv("KUBECONFIG");
@@ -72,6 +74,7 @@ static int teardown(void **state)
 {
     (void)state;
     nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    daap_shutdown();
     return 0;
 }
 

@@ -171,7 +171,7 @@ static const char types_body[] =
     "  two: {{NAME}}-{{OWNER_TEAM}}\n"
     "  name_as_int: {{NAME}}\n"
     "  in_flow_seq: [{{NAME}}, x, {{INSTANCES}}]\n"
-    "  in_flow_map: {size: {{STORAGE_SIZE}}, n: {{INSTANCES}}}\n"
+    "  in_flow_map: {size: {{STORAGE_SIZE}}, num: {{INSTANCES}}}\n"
     "  block_marker: |\n"
     "    db={{DATABASE}}\n"
     "  seq:\n"
@@ -227,7 +227,7 @@ static void test_types(void **state)
     assert_str(json_object_array_get_idx(tpl_get(s, "in_flow_seq", NULL), 1), "x");
     assert_int64(json_object_array_get_idx(tpl_get(s, "in_flow_seq", NULL), 2), 3);
     assert_str(tpl_get(s, "in_flow_map", "size", NULL), "10Gi");
-    assert_int64(tpl_get(s, "in_flow_map", "n", NULL), 3);
+    assert_int64(tpl_get(s, "in_flow_map", "num", NULL), 3);
     assert_str(tpl_get(s, "block_marker", NULL), "db=orders\n");
     assert_str(json_object_array_get_idx(tpl_get(s, "seq", NULL), 0), "orders");
     assert_int64(json_object_array_get_idx(tpl_get(s, "seq", NULL), 1), 2);
@@ -474,13 +474,14 @@ static void test_broken_yaml(void **state)
     expect_load_error("spec:\n  ? [a, b]\n  : c\n", "mapping keys must be scalars");
     expect_load_error("spec:\n  mode: on\n", "/cluster.yaml:10:9: plain scalar 'on' is read differently");
     expect_load_error("spec:\n  mode: yes\n", "plain scalar 'yes'");
-    expect_load_error("spec:\n  n: 010\n", "plain scalar '010'");
-    expect_load_error("spec:\n  n: 0x1F\n", "plain scalar '0x1F'");
-    expect_load_error("spec:\n  n: 1e3\n", "plain scalar '1e3'");
-    expect_load_error("spec:\n  n: 1_000\n", "plain scalar '1_000'");
-    expect_load_error("spec:\n  n: 12:30\n", "plain scalar '12:30'");
-    expect_load_error("spec:\n  n: .inf\n", "plain scalar '.inf'");
-    expect_load_error("spec:\n  n: 99999999999999999999\n", "integer 99999999999999999999 is out of range");
+    expect_load_error("spec:\n  num: 010\n", "plain scalar '010'");
+    expect_load_error("spec:\n  num: 0x1F\n", "plain scalar '0x1F'");
+    expect_load_error("spec:\n  num: 1e3\n", "plain scalar '1e3'");
+    expect_load_error("spec:\n  num: 1_000\n", "plain scalar '1_000'");
+    expect_load_error("spec:\n  num: 12:30\n", "plain scalar '12:30'");
+    expect_load_error("spec:\n  num: .inf\n", "plain scalar '.inf'");
+    expect_load_error("spec:\n  n: 1\n", "/cluster.yaml:10:3: plain scalar 'n' is read differently");
+    expect_load_error("spec:\n  num: 99999999999999999999\n", "integer 99999999999999999999 is out of range");
     expect_load_error("---\nspec: {}\n", "a template holds exactly one YAML document");
     expect_load_error("spec: \"\xff\"\n", "/cluster.yaml:9:");
     expect_load_error("spec: \"a\\0b\"\n", "NUL characters are not allowed");
@@ -627,6 +628,93 @@ static void test_bad_dir(void **state)
     tpl_rmdir(dir);
 }
 
+/* ------------------------------------------------------------------ OOM */
+
+typedef struct {
+    long countdown;   /* the allocation that fails; <= 0: none */
+    int  failed;
+} oom_state;
+
+static void *oom_malloc(size_t n, void *payload)
+{
+    oom_state *o = payload;
+    if (o->countdown > 0 && --o->countdown == 0) {
+        o->failed = 1;
+        return NULL;
+    }
+    return malloc(n);
+}
+
+static void *oom_realloc(void *p, size_t n, void *payload)
+{
+    oom_state *o = payload;
+    if (o->countdown > 0 && --o->countdown == 0) {
+        o->failed = 1;
+        return NULL;
+    }
+    return realloc(p, n);
+}
+
+static void oom_free(void *p, void *payload)
+{
+    (void)payload;
+    free(p);
+}
+
+/* Load an override and render both kinds; every failed allocation must give
+ * a clean error (and, under ASan, no leak). */
+static int load_and_render(const char *dir)
+{
+    daap__templates *t = NULL;
+    daap_kube_object *obj = NULL;
+    tpl_values v;
+    int rc, k;
+
+    tpl_values_default(&v);
+    if ((rc = daap__templates_load(&t, dir)) < 0) {
+        assert_null(t);
+        return rc;
+    }
+    for (k = 0; k < DAAP__TEMPLATE__COUNT && rc == 0; k++) {
+        rc = daap__template_render(&obj, t, (daap__template_kind)k, v.v, TPL_MARKERS);
+        if (rc < 0)
+            assert_null(obj);
+        daap_kube_object_free(obj);
+        obj = NULL;
+    }
+    daap__templates_free(t);
+    return rc;
+}
+
+static void test_oom(void **state)
+{
+    char *dir = tpl_mkdtemp(), *text;
+    oom_state o = { 0, 0 };
+    daap_allocator a = { DAAP_ALLOCATOR_VERSION, oom_malloc, oom_realloc, oom_free, &o };
+    long n;
+    int rc;
+
+    (void)state;
+    assert_true(asprintf(&text, "%s%s", cluster_head, types_body) > 0);
+    tpl_write(dir, "cluster.yaml", text);
+    assert_ok(daap_set_allocator(&a));
+    for (n = 1; n < 100000; n++) {
+        o.countdown = n;
+        o.failed = 0;
+        rc = load_and_render(dir);
+        if (!o.failed) {
+            assert_int_equal(rc, 0);
+            break;
+        }
+        if (rc != DAAP_ERROR)
+            fail_msg("allocation %ld failed, rc %d: %s", n, rc, daap_error_last()->message);
+    }
+    assert_ok(daap_set_allocator(NULL));
+    assert_true(n > 10 && n < 100000);
+    free(text);
+    tpl_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -646,6 +734,7 @@ int main(void)
         cmocka_unit_test(test_override_and_fallback),
         cmocka_unit_test(test_empty_dir_falls_back),
         cmocka_unit_test(test_bad_dir),
+        cmocka_unit_test(test_oom),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

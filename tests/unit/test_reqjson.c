@@ -2,6 +2,7 @@
 #include "reqjson.h"
 #include "support.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 static int parse(const char *json)

@@ -208,8 +208,8 @@ typedef struct {
     unsigned int version;     /**< DAAP_KUBE_REST_OPTIONS_VERSION */
     const char  *kubeconfig;  /**< ':'-separated paths; NULL: $KUBECONFIG, ~/.kube/config, in-cluster */
     const char  *context;     /**< NULL: current-context */
-    int32_t      timeout_ms;  /**< per call; 0: 10000 */
-    int32_t      max_retries; /**< for safe calls; 0: 4; negative: none */
+    int32_t      timeout_ms;  /**< per call, retries and back-off included; 0: 10000 */
+    int32_t      max_retries; /**< retries after the first try (see daap_kube_rest_new); 0: 4; negative: none */
     unsigned int flags;       /**< DAAP_CTX_ALLOW_INSECURE_TLS honoured */
 } daap_kube_rest_options;
 
@@ -218,6 +218,24 @@ typedef struct {
 
 /**
  * The Kubernetes REST backend on libcurl.
+ *
+ * Configuration follows kubectl: the files in opts->kubeconfig (else
+ * $KUBECONFIG, else ~/.kube/config) are merged with the first definition of
+ * every name winning, relative paths resolve against their file's
+ * directory, and without any file the in-cluster service account is used
+ * (KUBERNETES_SERVICE_HOST; $DAAP_SERVICEACCOUNT_DIR overrides the account
+ * directory). exec and auth-provider plugins, basic auth and impersonation
+ * are refused with DAAP_EINVALID. No credentials are sent to http:// servers.
+ *
+ * Calls: GET, LIST and DELETE are retried after connection failures, 429
+ * (honouring Retry-After) and 500/502/503/504, with capped exponential
+ * back-off and jitter. A create (POST) is retried only when the server
+ * provably did not act on it: the connection could not be opened, or 429
+ * or 503; a 409 on such a retry therefore means another writer made the
+ * object and is reported as DAAP_EEXISTS. A TLS verification failure is
+ * DAAP_EAUTH with a message that says so.
+ *
+ * Watches own their connection and may outlive the backend.
  *
  * @param[out] out  receives the backend
  * @return 0, DAAP_EINVALID (kubeconfig problem, with the reason),
@@ -235,9 +253,16 @@ DAAP_EXTERN(const char *) daap_kube_rest_namespace(const daap_kube_backend *be);
 
 /**
  * An in-memory Kubernetes with a simulated CNPG operator, for tests and
- * examples. Created Clusters get their -app Secret and Services at once and
- * stay in "Setting up primary" until daap_kube_fake_set_ready() (or forever
- * with auto-ready off); Poolers get a Deployment.
+ * examples. Created Clusters get their -app Secret and -rw/-ro/-r Services
+ * at once and stay in "Setting up primary" until
+ * daap_kube_fake_set_cluster_phase() (or become Ready at once with
+ * daap_kube_fake_set_auto_ready()); Poolers get a Deployment (ready once
+ * their Cluster is) and a Service. Deletes remove owned objects.
+ *
+ * Label selectors support equality only (k=v, k==v, k!=v, k, !k). Watches
+ * replay from a resourceVersion (the last 4096 events; older ones give
+ * DAAP_EEXPIRED), and watch_next never waits: with nothing pending it
+ * returns DAAP_ETIMEOUT at once. Everything runs in the caller's thread.
  *
  * @param[out] out  receives the backend
  * @return 0 or DAAP_ERROR

@@ -1,0 +1,121 @@
+/* The API's handlers. Every rule (validation, ownership, state, JSON shape,
+ * error mapping) is libdaap's; a handler picks the call and the status. */
+#include "handlers.h"
+#include "routes.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *body_ptr(const request *r)
+{
+    return r->body ? r->body : "";
+}
+
+/* Render a record and hand it out; the record is freed here. */
+static void respond_record(request *r, int status, daap_db *db, bool location)
+{
+    daap_buf out = DAAP_BUF_INIT;
+    int rc = daap_db_to_json(&out, db, 0);
+
+    if (rc == 0 && location) {
+        char loc[160];
+        snprintf(loc, sizeof(loc), "/databases/%s", daap_db_id(db));
+        request_add_header(r, "Location", loc);
+    }
+    daap_db_free(db);
+    if (rc < 0) {
+        daap_buf_dispose(&out);
+        respond_daap_error(r, rc);
+        return;
+    }
+    respond_json(r, status, &out, true);
+}
+
+void handle_create(request *r)
+{
+    daap_db *db = NULL;
+    int rc = daap_db_create_json(&db, request_ctx(r), body_ptr(r), r->body_len);
+
+    if (rc < 0)
+        respond_daap_error(r, rc);
+    else
+        respond_record(r, 201, db, true);
+}
+
+void handle_list(request *r)
+{
+    daap_db_list_options opts;
+    daap_buf scratch = DAAP_BUF_INIT, out = DAAP_BUF_INIT;
+    int rc = daap_db_list_options_parse(&opts, &scratch, r->query);
+
+    if (rc == 0)
+        rc = daap_db_list_json(&out, request_ctx(r), &opts);
+    daap_buf_dispose(&scratch);
+    if (rc < 0) {
+        daap_buf_dispose(&out);
+        respond_daap_error(r, rc);
+        return;
+    }
+    respond_json(r, 200, &out, true);
+}
+
+void handle_get(request *r)
+{
+    daap_db *db = NULL;
+    int rc = daap_db_get(&db, request_ctx(r), route_id(r));
+
+    if (rc < 0)
+        respond_daap_error(r, rc);
+    else
+        respond_record(r, 200, db, false);
+}
+
+void handle_update(request *r)
+{
+    daap_db *db = NULL;
+    int rc = daap_db_update_json(&db, request_ctx(r), route_id(r), request_header(r, "X-Daap-Team"),
+                                 body_ptr(r), r->body_len);
+
+    if (rc < 0)
+        respond_daap_error(r, rc);
+    else
+        respond_record(r, 200, db, false);
+}
+
+/* 202 while the objects are being removed; 204 once they are gone. */
+void handle_delete(request *r)
+{
+    daap_db *db = NULL;
+    int rc = daap_db_delete(&db, request_ctx(r), route_id(r), request_header(r, "X-Daap-Team"));
+
+    if (rc < 0) {
+        respond_daap_error(r, rc);
+    } else if (daap_db_status(db) == DAAP_DB_DELETED) {
+        daap_db_free(db);
+        respond_empty(r, 204);
+    } else {
+        respond_record(r, 202, db, false);
+    }
+}
+
+void handle_healthz(request *r)
+{
+    static const char ok[] = "{\"status\":\"ok\"}";
+    respond_static(r, 200, "application/json", ok, sizeof(ok) - 1);
+}
+
+/* Any failure to reach a dependency means "do not send traffic": 503. */
+void handle_readyz(request *r)
+{
+    static const char ready[] = "{\"status\":\"ready\"}";
+
+    if (daap_ctx_ping(request_ctx(r)) < 0)
+        respond_problem(r, 503, daap_error_last()->message);
+    else
+        respond_static(r, 200, "application/json", ready, sizeof(ready) - 1);
+}
+
+void handle_openapi(request *r)
+{
+    respond_static(r, 200, "application/json", daap_server_openapi, daap_server_openapi_len);
+}

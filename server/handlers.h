@@ -1,0 +1,20 @@
+/* Request handlers: parse, call libdaap, render. Nothing else. */
+#ifndef DAAP_SERVER_HANDLERS_H
+#define DAAP_SERVER_HANDLERS_H
+
+#include "http.h"
+
+void handle_create(request *r);
+void handle_list(request *r);
+void handle_get(request *r);
+void handle_update(request *r);
+void handle_delete(request *r);
+void handle_healthz(request *r);
+void handle_readyz(request *r);
+void handle_openapi(request *r);
+
+/* The OpenAPI document, embedded at build time (openapi_doc.c). */
+extern const char daap_server_openapi[];
+extern const size_t daap_server_openapi_len;
+
+#endif

@@ -1,0 +1,151 @@
+/* The loop the library leaves to front-ends (it starts no threads). */
+#include "reconciler.h"
+#include "http.h"
+#include "log.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define STEP_MS          250   /* how long one watch step may wait: bounds shutdown latency */
+#define PASS_TIMEOUT_MS  5000  /* a resync pass starts no new work after this */
+#define REOPEN_MIN_MS    500
+#define REOPEN_MAX_MS    10000
+
+struct reconciler {
+    pthread_t   thread;
+    daap_ctx   *ctx;
+    daap_watch *watch;
+    atomic_bool stop;
+    int64_t     resync_period_ms;
+    int64_t     next_resync_ms;
+    int64_t     next_open_ms;
+    int64_t     reopen_delay_ms;
+    bool        healthy;     /* last call succeeded: log only changes */
+};
+
+static int64_t now_ms(void)
+{
+    return mono_us() / 1000;
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+/* Log a failure once, and the recovery once, not every step. */
+static void note_outcome(reconciler *r, int rc, const char *what)
+{
+    if (rc < 0 && r->healthy) {
+        log_line(LOG_WARN, "reconciler: Kubernetes or the store is failing; retrying",
+                 (log_field[]){ LF_STR("during", what), LF_STR("error", daap_error_last()->message),
+                                LF_STR("code", daap_error_code_name(rc)) }, 3);
+    } else if (rc == 0 && !r->healthy) {
+        log_line(LOG_INFO, "reconciler: recovered", (log_field[]){ LF_STR("during", what) }, 1);
+    }
+    r->healthy = rc == 0;
+}
+
+static void log_result(const char *what, const daap_reconcile_result *res)
+{
+    bool changed = res->transitions || res->objects_created || res->objects_deleted || res->orphans_removed;
+    log_field f[] = {
+        LF_STR("trigger", what), LF_NUM("examined", res->examined), LF_NUM("transitions", res->transitions),
+        LF_NUM("objects_created", res->objects_created), LF_NUM("objects_deleted", res->objects_deleted),
+        LF_NUM("orphans_removed", res->orphans_removed), LF_NUM("conflicts", res->conflicts),
+        LF_NUM("failures", res->failures), LF_NUM("pending", res->pending),
+    };
+    log_line(changed ? LOG_INFO : LOG_DEBUG, "reconcile", f, sizeof(f) / sizeof(f[0]));
+}
+
+static void resync(reconciler *r)
+{
+    daap_reconcile_options opts = DAAP_RECONCILE_OPTIONS_INIT;
+    daap_reconcile_result res = { DAAP_RECONCILE_RESULT_VERSION };
+    int rc;
+
+    opts.timeout_ms = PASS_TIMEOUT_MS;
+    rc = daap_reconcile_once(&res, r->ctx, &opts);
+    note_outcome(r, rc, "resync");
+    if (rc == 0)
+        log_result("resync", &res);
+    r->next_resync_ms = now_ms() + r->resync_period_ms;
+}
+
+static void open_watch(reconciler *r)
+{
+    int rc = daap_watch_open(&r->watch, r->ctx);
+
+    note_outcome(r, rc, "watch");
+    if (rc == 0) {
+        r->reopen_delay_ms = REOPEN_MIN_MS;
+        return;
+    }
+    r->next_open_ms = now_ms() + r->reopen_delay_ms;
+    r->reopen_delay_ms = r->reopen_delay_ms * 2 > REOPEN_MAX_MS ? REOPEN_MAX_MS : r->reopen_delay_ms * 2;
+}
+
+static void step(reconciler *r)
+{
+    daap_reconcile_result res = { DAAP_RECONCILE_RESULT_VERSION };
+    int rc = daap_watch_step(r->watch, STEP_MS, &res);
+
+    note_outcome(r, rc, "watch");
+    if (rc == 0 && res.examined)
+        log_result("watch", &res);
+}
+
+static void *run(void *arg)
+{
+    reconciler *r = arg;
+
+    while (!atomic_load(&r->stop)) {
+        if (now_ms() >= r->next_resync_ms)
+            resync(r);
+        if (r->watch == NULL && now_ms() >= r->next_open_ms)
+            open_watch(r);
+        if (r->watch)
+            step(r);
+        else
+            sleep_ms(STEP_MS);
+    }
+    return NULL;
+}
+
+int reconciler_start(reconciler **out, daap_ctx *ctx, const server_options *opts)
+{
+    reconciler *r = calloc(1, sizeof(*r));
+
+    *out = NULL;
+    if (r == NULL) {
+        daap_ctx_free(ctx);
+        return -1;
+    }
+    r->ctx = ctx;
+    r->resync_period_ms = opts->resync_period_ms;
+    r->reopen_delay_ms = REOPEN_MIN_MS;
+    r->healthy = true;
+    atomic_init(&r->stop, false);
+    if (pthread_create(&r->thread, NULL, run, r) != 0) {
+        daap_ctx_free(ctx);
+        free(r);
+        return -1;
+    }
+    *out = r;
+    return 0;
+}
+
+void reconciler_stop(reconciler *r)
+{
+    if (r == NULL)
+        return;
+    atomic_store(&r->stop, true);
+    pthread_join(r->thread, NULL);
+    daap_watch_free(r->watch);
+    daap_ctx_free(r->ctx);
+    free(r);
+}

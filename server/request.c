@@ -1,0 +1,440 @@
+/* One request's life on libmicrohttpd:
+ *   1. the URI log callback sees the raw request line and creates the state;
+ *   2. the first access-handler call checks route, headers and size, and
+ *      answers only when a body would otherwise have to be read;
+ *   3. body chunks are kept up to the limit;
+ *   4. the last call dispatches to the handler. Answering on a later call,
+ *      never the first, keeps HTTP keep-alive working (perf.md 5.3.1);
+ *   5. the completion callback writes the access log line and frees it. */
+#include "http_internal.h"
+#include "log.h"
+#include "routes.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+/* Past this a client is not uploading a request, it is attacking: drop. */
+#define DISCARD_LIMIT (1024 * 1024)
+
+int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+daap_ctx *request_ctx(const request *r)
+{
+    return r->w->ctx;
+}
+
+const char *request_header(const request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+void request_add_header(request *r, const char *name, const char *value)
+{
+    if (r->nheaders == EXTRA_HEADERS)
+        return;
+    r->headers[r->nheaders].name = name;
+    snprintf(r->headers[r->nheaders].value, sizeof(r->headers[0].value), "%s", value);
+    r->nheaders++;
+}
+
+/* ---- answers */
+
+/* Bodies may hold a password: wipe before freeing. */
+static void wipe_and_free(void *p)
+{
+    if (p) {
+        memset(p, 0, strlen(p));
+        daap_free(p);
+    }
+}
+
+static void queue(request *r, int status, struct MHD_Response *resp, const char *content_type, bool no_store)
+{
+    size_t i;
+
+    if (resp == NULL)
+        return; /* out of memory: the access handler returns MHD_NO and MHD drops the connection */
+    MHD_add_response_header(resp, "X-Request-Id", r->id);
+    if (content_type)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    if (no_store)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    for (i = 0; i < r->nheaders; i++)
+        MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+    if (atomic_load(&r->w->srv->draining))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (MHD_queue_response(r->conn, (unsigned int)status, resp) == MHD_YES)
+        r->status = status;
+    MHD_destroy_response(resp);
+}
+
+/* Hands body->ptr to MHD, which frees it after sending. */
+static void respond_buf(request *r, int status, daap_buf *body, const char *content_type)
+{
+    struct MHD_Response *resp;
+
+    if (body->ptr == NULL) {
+        respond_static(r, status, content_type, "", 0);
+        return;
+    }
+    resp = MHD_create_response_from_buffer_with_free_callback(body->size, body->ptr, wipe_and_free);
+    if (resp == NULL) {
+        daap_buf_dispose(body);
+        return;
+    }
+    body->ptr = NULL;
+    body->size = body->asize = 0;
+    queue(r, status, resp, content_type, true);
+}
+
+void respond_json(request *r, int status, daap_buf *body, bool no_store)
+{
+    (void)no_store; /* every API answer is per-request state */
+    respond_buf(r, status, body, "application/json");
+}
+
+void respond_static(request *r, int status, const char *content_type, const char *data, size_t len)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_PERSISTENT);
+    queue(r, status, resp, content_type, false);
+}
+
+void respond_empty(request *r, int status)
+{
+    respond_static(r, status, NULL, "", 0);
+}
+
+/* The path as a problem's "instance", unless it has bytes JSON strings
+ * should not carry verbatim. */
+static const char *instance_of(const request *r)
+{
+    const char *p;
+    if (r->path == NULL || strlen(r->path) > 512)
+        return NULL;
+    for (p = r->path; *p; p++)
+        if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
+            return NULL;
+    return r->path;
+}
+
+void respond_problem(request *r, int status, const char *detail)
+{
+    daap_buf out = DAAP_BUF_INIT;
+
+    if (daap_problem_json(&out, status, detail, instance_of(r)) < 0) {
+        daap_buf_dispose(&out);
+        return;
+    }
+    respond_buf(r, status, &out, "application/problem+json");
+}
+
+void respond_daap_error(request *r, int rc)
+{
+    const daap_error *e = daap_error_last();
+    daap_buf out = DAAP_BUF_INIT;
+    daap_error fallback;
+
+    if (e->code != rc) { /* the library returned rc without recording it */
+        memset(&fallback, 0, sizeof(fallback));
+        fallback.code = rc;
+        fallback.message = daap_strerror(rc);
+        e = &fallback;
+    }
+    if (daap_error_to_problem_json(&out, e, instance_of(r)) < 0) {
+        daap_buf_dispose(&out);
+        return;
+    }
+    respond_buf(r, daap_error_http_status(rc), &out, "application/problem+json");
+}
+
+/* ---- the request's start */
+
+static bool is_id_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '-' || c == '_' || c == '.' || c == ':';
+}
+
+static bool valid_request_id(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    size_t i;
+    if (n == 0 || n > REQUEST_ID_MAX)
+        return false;
+    for (i = 0; i < n; i++)
+        if (!is_id_char(s[i]))
+            return false;
+    return true;
+}
+
+static void new_request_id(char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char b[16];
+    size_t i;
+
+    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
+        int64_t t = mono_us();
+        for (i = 0; i < sizeof(b); i++)
+            b[i] = (unsigned char)(t >> (i % 8 * 8)) ^ (unsigned char)(uintptr_t)out;
+    }
+    for (i = 0; i < sizeof(b); i++) {
+        out[2 * i] = hex[b[i] >> 4];
+        out[2 * i + 1] = hex[b[i] & 15];
+    }
+    out[2 * sizeof(b)] = '\0';
+}
+
+void *request_begin_cb(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    worker *w = cls;
+    request *r = calloc(1, sizeof(*r));
+    const char *q;
+
+    if (r == NULL)
+        return NULL;
+    r->w = w;
+    r->conn = conn;
+    r->start_us = mono_us();
+    q = strchr(uri, '?');
+    r->path = q ? strndup(uri, (size_t)(q - uri)) : strdup(uri);
+    r->query = q ? strdup(q + 1) : NULL;
+    if (r->path == NULL || (q && r->query == NULL)) {
+        free(r->path);
+        free(r->query);
+        free(r);
+        return NULL;
+    }
+    atomic_fetch_add(&w->srv->inflight, 1);
+    return r;
+}
+
+static void refuse(request *r, int status, const char *detail)
+{
+    r->early_status = status;
+    snprintf(r->early_detail, sizeof(r->early_detail), "%s", detail);
+}
+
+static bool token_is(const char *s, size_t n, const char *want)
+{
+    return strlen(want) == n && strncasecmp(s, want, n) == 0;
+}
+
+static size_t trim(const char **s, size_t n)
+{
+    while (n && (**s == ' ' || **s == '\t')) { (*s)++; n--; }
+    while (n && ((*s)[n - 1] == ' ' || (*s)[n - 1] == '\t')) n--;
+    return n;
+}
+
+/* "application/json", optionally "; charset=utf-8"; nothing else. */
+static bool media_type_ok(const char *ct, bool merge_patch)
+{
+    const char *p = ct;
+    size_t n = trim(&p, strcspn(ct, ";"));
+
+    if (!token_is(p, n, "application/json") && !(merge_patch && token_is(p, n, "application/merge-patch+json")))
+        return false;
+    for (p += strcspn(p, ";"); *p == ';'; p += strcspn(p, ";")) {
+        const char *param = ++p, *val;
+        size_t plen = strcspn(param, ";"), nlen = strcspn(param, "=");
+        if (nlen >= plen)
+            return false;
+        nlen = trim(&param, nlen);
+        if (!token_is(param, nlen, "charset"))
+            return false;
+        val = p + strcspn(p, "=") + 1;
+        plen = trim(&val, strcspn(val, ";"));
+        if (!token_is(val, plen, "utf-8") && !token_is(val, plen, "\"utf-8\""))
+            return false;
+    }
+    return true;
+}
+
+static bool has_body(const request *r)
+{
+    const char *cl = request_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return request_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL || (cl && strtoull(cl, NULL, 10) > 0);
+}
+
+static void check_body_headers(request *r)
+{
+    const char *ct = request_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+    const char *cl = request_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+    if (cl && strtoull(cl, NULL, 10) > BODY_LIMIT)
+        refuse(r, 413, "the request body is larger than 65536 bytes");
+    else if (ct == NULL)
+        refuse(r, 415, "send the body as Content-Type: application/json");
+    else if (!media_type_ok(ct, (r->route->flags & ROUTE_MERGE_PATCH) != 0))
+        refuse(r, 415, "the body must be application/json (UTF-8)");
+}
+
+static void check_route(request *r)
+{
+    char allow[64], detail[160];
+
+    r->route = route_find(r->method, r->path, allow, sizeof(allow));
+    if (r->route == NULL && allow[0]) {
+        request_add_header(r, "Allow", allow);
+        snprintf(detail, sizeof(detail), "%s is not allowed here; use %s", r->method, allow);
+        refuse(r, 405, detail);
+    } else if (r->route == NULL) {
+        refuse(r, 404, "no such endpoint");
+    } else if (r->query && !(r->route->flags & ROUTE_QUERY)) {
+        refuse(r, 400, "this endpoint takes no query parameters");
+    } else if (r->route->flags & ROUTE_BODY) {
+        check_body_headers(r);
+    }
+}
+
+static enum MHD_Result begin(request *r, const char *method)
+{
+    const char *id = request_header(r, "X-Request-Id");
+
+    r->started = true;
+    snprintf(r->method_buf, sizeof(r->method_buf), "%s", method);
+    r->method = r->method_buf;
+    if (valid_request_id(id))
+        snprintf(r->id, sizeof(r->id), "%s", id);
+    else
+        new_request_id(r->id);
+    check_route(r);
+    /* A refused request's body is never read: answer now, and MHD closes
+     * the connection after the answer. Otherwise wait (keep-alive). */
+    if (r->early_status && has_body(r))
+        respond_problem(r, r->early_status, r->early_detail);
+    return MHD_YES;
+}
+
+/* ---- the body */
+
+static enum MHD_Result take_upload(request *r, const char *data, size_t *size)
+{
+    size_t n = *size;
+    int64_t limit_us = r->w->srv->opts->request_timeout_ms * 1000;
+
+    *size = 0;
+    r->body_seen += n;
+    if (mono_us() - r->start_us > limit_us || r->body_seen > DISCARD_LIMIT)
+        return MHD_NO; /* too slow or too greedy: drop the connection */
+    if (r->status || r->early_status || r->too_large)
+        return MHD_YES; /* discard */
+    if (r->body_seen > BODY_LIMIT) {
+        r->too_large = true;
+        free(r->body);
+        r->body = NULL;
+        r->body_len = 0;
+        return MHD_YES;
+    }
+    if (r->body == NULL && (r->body = malloc(BODY_LIMIT + 1)) == NULL)
+        return MHD_NO;
+    memcpy(r->body + r->body_len, data, n);
+    r->body_len += n;
+    r->body[r->body_len] = '\0';
+    return MHD_YES;
+}
+
+static enum MHD_Result finish(request *r)
+{
+    if (r->early_status)
+        respond_problem(r, r->early_status, r->early_detail);
+    else if (r->too_large)
+        respond_problem(r, 413, "the request body is larger than 65536 bytes");
+    else
+        r->route->fn(r);
+    return r->status ? MHD_YES : MHD_NO;
+}
+
+enum MHD_Result request_access_cb(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    request *r = *con_cls;
+
+    (void)cls; (void)url; (void)version;
+    if (r == NULL)
+        return MHD_NO;
+    r->conn = conn;
+    if (!r->started)
+        return begin(r, method);
+    if (*upload_data_size)
+        return take_upload(r, upload_data, upload_data_size);
+    if (r->status)
+        return MHD_YES;
+    return finish(r);
+}
+
+/* ---- the end: one log line */
+
+static void remote_addr(struct MHD_Connection *conn, char *out, size_t size)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+    out[0] = '\0';
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)size);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, (socklen_t)size);
+}
+
+static const char *outcome(enum MHD_RequestTerminationCode toe)
+{
+    switch (toe) {
+    case MHD_REQUEST_TERMINATED_COMPLETED_OK:       return "ok";
+    case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED:    return "timeout";
+    case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN:    return "shutdown";
+    case MHD_REQUEST_TERMINATED_CLIENT_ABORT:       return "client_abort";
+    case MHD_REQUEST_TERMINATED_READ_ERROR:         return "read_error";
+    default:                                        return "error";
+    }
+}
+
+static void log_request(const request *r, enum MHD_RequestTerminationCode toe)
+{
+    char remote[INET6_ADDRSTRLEN];
+    log_field f[9];
+    size_t n = 0;
+
+    remote_addr(r->conn, remote, sizeof(remote));
+    f[n++] = LF_STR("request_id", r->started ? r->id : "");
+    f[n++] = LF_STR("method", r->started ? r->method : "");
+    f[n++] = LF_STR("path", r->path);
+    f[n++] = LF_NUM("status", r->status);
+    f[n++] = LF_MS("duration_ms", mono_us() - r->start_us);
+    f[n++] = LF_NUM("bytes_in", r->body_seen);
+    f[n++] = LF_STR("remote", remote);
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        f[n++] = LF_STR("outcome", outcome(toe));
+    log_line(r->status >= 500 || r->status == 0 ? LOG_WARN : LOG_INFO, "request", f, n);
+}
+
+void request_completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
+                          enum MHD_RequestTerminationCode toe)
+{
+    request *r = *con_cls;
+
+    (void)cls;
+    if (r == NULL)
+        return;
+    r->conn = conn;
+    log_request(r, toe);
+    atomic_fetch_sub(&r->w->srv->inflight, 1);
+    free(r->body);
+    free(r->path);
+    free(r->query);
+    free(r);
+    *con_cls = NULL;
+}

@@ -1,0 +1,62 @@
+/* Routing: exact paths and one {id} segment are all the API needs, so a
+ * table and a segment compare beat a general router. */
+#include "routes.h"
+#include "handlers.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const route routes[] = {
+    { "/databases",      "POST",   handle_create,  ROUTE_BODY },
+    { "/databases",      "GET",    handle_list,    ROUTE_QUERY },
+    { "/databases/{id}", "GET",    handle_get,     0 },
+    { "/databases/{id}", "PATCH",  handle_update,  ROUTE_BODY | ROUTE_MERGE_PATCH },
+    { "/databases/{id}", "DELETE", handle_delete,  0 },
+    { "/healthz",        "GET",    handle_healthz, 0 },
+    { "/readyz",         "GET",    handle_readyz,  0 },
+    { "/openapi.json",   "GET",    handle_openapi, 0 },
+};
+
+#define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))
+
+static bool path_matches(const char *pattern, const char *path)
+{
+    const char *brace = strchr(pattern, '{');
+    size_t prefix;
+    const char *seg;
+
+    if (brace == NULL)
+        return strcmp(pattern, path) == 0;
+    prefix = (size_t)(brace - pattern);
+    if (strncmp(pattern, path, prefix) != 0)
+        return false;
+    seg = path + prefix;
+    return *seg != '\0' && strchr(seg, '/') == NULL;
+}
+
+static void append_allow(char *allow, size_t size, const char *method)
+{
+    size_t len = strlen(allow);
+    snprintf(allow + len, size - len, "%s%s", len ? ", " : "", method);
+}
+
+const route *route_find(const char *method, const char *path, char *allow, size_t allow_size)
+{
+    size_t i;
+
+    allow[0] = '\0';
+    for (i = 0; i < ROUTE_COUNT; i++) {
+        if (!path_matches(routes[i].pattern, path))
+            continue;
+        if (strcmp(routes[i].method, method) == 0)
+            return &routes[i];
+        append_allow(allow, allow_size, routes[i].method);
+    }
+    return NULL;
+}
+
+const char *route_id(const request *r)
+{
+    const char *brace = strchr(r->route->pattern, '{');
+    return brace ? r->path + (brace - r->route->pattern) : NULL;
+}
