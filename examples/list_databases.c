@@ -14,6 +14,8 @@
  * Build against an installed libdaap:
  *   cc list_databases.c $(pkg-config --cflags --libs libdaap) -o list_databases
  */
+#define _POSIX_C_SOURCE 200809L /* strdup */
+
 #include <daap/daap.h>
 
 #include <stdio.h>

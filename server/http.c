@@ -79,12 +79,12 @@ static struct MHD_Daemon *start_daemon(worker *w, const server_options *o, struc
     if (sa->ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     return MHD_start_daemon(flags, 0, NULL, NULL, request_access_cb, w,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, /* first, or MHD warns */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
         MHD_OPTION_URI_LOG_CALLBACK, request_begin_cb, w,
         MHD_OPTION_NOTIFY_COMPLETED, request_completed_cb, w,
         MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
         MHD_OPTION_CONNECTION_LIMIT, per_daemon ? per_daemon : 1u,
         MHD_OPTION_CONNECTION_TIMEOUT, seconds_ceil(o->connection_timeout_ms),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_MEMORY_LIMIT,

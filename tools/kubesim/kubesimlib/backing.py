@@ -260,7 +260,7 @@ class Backing:
                  "auth_type = scram-sha-256",
                  "auth_file = %s" % os.path.join(b.dir, "userlist.txt"),
                  "auth_query = SELECT usename, passwd FROM pg_shadow WHERE usename=$1",
-                 "pool_mode = session",
+                 "pool_mode = %s" % pool_mode,
                  "admin_users = pgbouncer",
                  "stats_users = pgbouncer",
                  "logfile = %s" % os.path.join(b.dir, "pgbouncer.log"),

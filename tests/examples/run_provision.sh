@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# examples/provision end to end against kubesim WITH real backing (a real
+# PostgreSQL and one PgBouncer per Pooler), then kubectl checks that no
+# Cluster, Pooler or pooler Deployment is left behind.
+#   run_provision.sh PROVISION_BIN SOURCE_DIR
+set -euo pipefail
+provision=${1:?usage: run_provision.sh PROVISION_BIN SOURCE_DIR}
+src=${2:?usage: run_provision.sh PROVISION_BIN SOURCE_DIR}
+
+for tool in kubectl pg_ctl pgbouncer; do
+  if ! command -v "$tool" >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/"$tool" /usr/sbin/"$tool" >/dev/null 2>&1; then
+    echo "SKIP: $tool is not installed (scripts/install-deps installs it)"; exit 77
+  fi
+done
+
+work=$(mktemp -d /tmp/daap-example.XXXXXX)
+cleanup() {
+  local rc=$?
+  if [ $rc -ne 0 ] && [ -f "$work/kubesim/kubesim.log" ]; then
+    echo "--- last kubesim log lines"; tail -n 30 "$work/kubesim/kubesim.log"
+  fi
+  "$src/tools/kubesim/kubesim-down" "$work/kubesim" >/dev/null 2>&1 || true
+  rm -rf "$work"
+  exit $rc
+}
+trap cleanup EXIT INT TERM
+
+kubeconfig=$("$src/tools/kubesim/kubesim-up" "$work/kubesim" --ready-delay 0.5 --pooler-delay 0.3)
+kc() { kubectl --kubeconfig "$kubeconfig" --cache-dir "$work/kubectl-cache" "$@"; }
+
+out=$("$provision" --store "sqlite://$work/daap.db" --kubeconfig "$kubeconfig" --key "$work/key" \
+        --name ex-provision --team examples --timeout 120 --migrate 2>&1) || {
+  echo "$out"; echo "FAIL: provision exited non-zero"; exit 1; }
+echo "$out"
+
+fail=0
+for want in "created ex-provision" "status ready" "SELECT 1 -> 1" "updated:" "deleted: Pooler and Cluster are gone" \
+            "get after delete: not_found"; do
+  grep -qF "$want" <<<"$out" || { echo "FAIL: output lacks '$want'"; fail=1; }
+done
+
+# The example really went through PgBouncer: the host it used is the Pooler
+# Service's address, not the backing PostgreSQL's.
+pg_port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]+"/info.json"))["backing"]["port"])' \
+          "$work/kubesim" 2>/dev/null || true)
+used=$(sed -n 's/.*SELECT 1 -> 1 .* via \(.*\))$/\1/p' <<<"$out")
+if [ -n "$pg_port" ] && [ "${used##*:}" = "$pg_port" ]; then
+  echo "FAIL: connected to the backing PostgreSQL port $pg_port, not to PgBouncer"; fail=1
+fi
+
+# Nothing is left in the cluster.
+for kind in clusters.postgresql.cnpg.io poolers.postgresql.cnpg.io deployments.apps; do
+  left=$(kc get "$kind" -n daap -o name)
+  if [ -n "$left" ]; then echo "FAIL: $kind left behind: $left"; fail=1; fi
+done
+[ $fail -eq 0 ] && echo "PASS: provision example created, used, updated and deleted a database; nothing left"
+exit $fail
