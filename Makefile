@@ -37,10 +37,10 @@ test-asan:
 	cmake -S . -B $(BUILD_ASAN) -DDAAP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  scripts/run-tests $(BUILD_ASAN)
+	  scripts/run-tests $(BUILD_ASAN) $(if $(ASAN_EXCLUDE),-E '$(ASAN_EXCLUDE)')
 
 test-valgrind: build
-	scripts/run-tests $(BUILD) -L unit -T memcheck
+	scripts/valgrind-tests $(BUILD)
 
 coverage:
 	@scripts/install-deps

@@ -1,5 +1,6 @@
 /* The thread-local last error and the tables that describe error codes. */
 #include "common.h"
+#include "errors.h"
 
 #include <stdio.h>
 #include <stdarg.h>
@@ -138,4 +139,13 @@ int daap_error_add_field(const char *field, const char *code, const char *messag
     tls.error.fields = tls.fields;
     tls.error.field_count = n + 1;
     return 0;
+}
+
+int daap__error_code_from_name(const char *name)
+{
+    size_t i;
+    for (i = 0; name && i < DAAP_ARRAY_SIZE(codes); i++)
+        if (codes[i].code != DAAP_OK && codes[i].code != DAAP_ITEROVER && strcmp(codes[i].name, name) == 0)
+            return codes[i].code;
+    return DAAP_OK;
 }

@@ -166,7 +166,7 @@ int daap_db_create(daap_db **out, daap_ctx *ctx, const daap_db_spec *spec)
     if (out) *out = NULL;
     DAAP_CHECK_VERSION(spec, DAAP_DB_SPEC_VERSION, "daap_db_spec");
     if (ctx->remote)
-        return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_CONFIG, "use daap_db_create_json on remote contexts");
+        return daap__remote_create_spec(out, ctx->remote, spec);
     DAAP_TRY(daap_db_validate(ctx, spec));
     return create_checked(out, ctx, spec);
 }
@@ -443,7 +443,7 @@ int daap_db_update(daap_db **out, daap_ctx *ctx, const char *id, const char *cal
     if (out) *out = NULL;
     DAAP_CHECK_VERSION(spec, DAAP_DB_UPDATE_VERSION, "daap_db_update_spec");
     if (ctx->remote)
-        return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_CONFIG, "use daap_db_update_json on remote contexts");
+        return daap__remote_update_spec(out, ctx->remote, id, caller_team, spec);
     DAAP_TRY(validate_update(ctx, spec));
     return apply_update(out, ctx, id, caller_team, spec);
 }

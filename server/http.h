@@ -39,6 +39,7 @@ typedef struct request {
     size_t                 body_seen; /* bytes received, kept or not */
     bool                   started;
     bool                   too_large;
+    const char            *dropped;  /* why the connection was cut, or NULL */
     char                   method_buf[16];
     int                    early_status; /* refusal decided from the headers */
     char                   early_detail[200];

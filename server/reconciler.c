@@ -24,6 +24,7 @@ struct reconciler {
     int64_t     next_open_ms;
     int64_t     reopen_delay_ms;
     bool        healthy;     /* last call succeeded: log only changes */
+    bool        watch_unsupported;
 };
 
 static int64_t now_ms(void)
@@ -80,6 +81,12 @@ static void open_watch(reconciler *r)
 {
     int rc = daap_watch_open(&r->watch, r->ctx);
 
+    if (rc == DAAP_ENOTSUPPORTED) { /* e.g. a backend without watches: resync alone */
+        log_line(LOG_INFO, "reconciler: no watch support; relying on the periodic resync",
+                 (log_field[]){ LF_STR("reason", daap_error_last()->message) }, 1);
+        r->watch_unsupported = true;
+        return;
+    }
     note_outcome(r, rc, "watch");
     if (rc == 0) {
         r->reopen_delay_ms = REOPEN_MIN_MS;
@@ -106,7 +113,7 @@ static void *run(void *arg)
     while (!atomic_load(&r->stop)) {
         if (now_ms() >= r->next_resync_ms)
             resync(r);
-        if (r->watch == NULL && now_ms() >= r->next_open_ms)
+        if (r->watch == NULL && !r->watch_unsupported && now_ms() >= r->next_open_ms)
             open_watch(r);
         if (r->watch)
             step(r);

@@ -327,8 +327,16 @@ static enum MHD_Result take_upload(request *r, const char *data, size_t *size)
 
     *size = 0;
     r->body_seen += n;
-    if (mono_us() - r->start_us > limit_us || r->body_seen > DISCARD_LIMIT)
-        return MHD_NO; /* too slow or too greedy: drop the connection */
+    /* MHD cannot send an answer while a body is arriving, so a client too
+     * slow or too greedy is cut off; the log line says why. */
+    if (r->body_seen > DISCARD_LIMIT) {
+        r->dropped = "body far over the limit";
+        return MHD_NO;
+    }
+    if (mono_us() - r->start_us > limit_us) {
+        r->dropped = "body slower than the request timeout";
+        return MHD_NO;
+    }
     if (r->status || r->early_status || r->too_large)
         return MHD_YES; /* discard */
     if (r->body_seen > BODY_LIMIT) {
@@ -405,7 +413,7 @@ static const char *outcome(enum MHD_RequestTerminationCode toe)
 static void log_request(const request *r, enum MHD_RequestTerminationCode toe)
 {
     char remote[INET6_ADDRSTRLEN];
-    log_field f[9];
+    log_field f[10];
     size_t n = 0;
 
     remote_addr(r->conn, remote, sizeof(remote));
@@ -418,6 +426,8 @@ static void log_request(const request *r, enum MHD_RequestTerminationCode toe)
     f[n++] = LF_STR("remote", remote);
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
         f[n++] = LF_STR("outcome", outcome(toe));
+    if (r->dropped)
+        f[n++] = LF_STR("dropped", r->dropped);
     log_line(r->status >= 500 || r->status == 0 ? LOG_WARN : LOG_INFO, "request", f, n);
 }
 

@@ -353,11 +353,19 @@ static void test_errors_are_mapped(void **state)
     snprintf(text, sizeof(text), "apiVersion: v1\nkind: Config\nusers:\n- name: kubesim\n  user: {token: %s}\n",
              WRONG_TOKEN);
     write_file("wrong-token", text, strlen(text));
+    /* two files in $KUBECONFIG: the first definition of user "kubesim" wins */
     snprintf(text, sizeof(text), "%s:%s", path_in("wrong-token"), sim.kubeconfig);
-    bad_token = open_backend(text, 5000);
+    setenv("KUBECONFIG", text, 1);
+    bad_token = open_backend(NULL, 5000);
     assert_int_equal(get_rc(bad_token, DAAP_KUBE_CLUSTER, "any"), DAAP_EAUTH);
     assert_non_null(strstr(daap_error_last()->message, "401"));
     assert_null(strstr(daap_error_last()->message, WRONG_TOKEN));
+    daap__kube_free(bad_token);
+    snprintf(text, sizeof(text), "%s:%s", sim.kubeconfig, path_in("wrong-token"));
+    setenv("KUBECONFIG", text, 1);
+    bad_token = open_backend(NULL, 5000);
+    unsetenv("KUBECONFIG");
+    assert_int_equal(get_rc(bad_token, DAAP_KUBE_CLUSTER, "any"), DAAP_ENOTFOUND);
     daap__kube_free(bad_token);
 }
 
@@ -568,9 +576,19 @@ static void test_watch_410_means_relist(void **state)
 
 static void test_client_certificate_kubeconfig(void **state)
 {
-    daap_kube_backend *be = open_backend(path_in("cc-kubeconfig"), 5000);
+    daap_kube_backend *be = open_backend(path_in("cc-kubeconfig"), 5000); /* -data forms */
+    char text[1024];
 
     (void)state;
+    assert_int_equal(get_rc(be, DAAP_KUBE_CLUSTER, "nope"), DAAP_ENOTFOUND);
+    daap__kube_free(be);
+
+    snprintf(text, sizeof(text), "current-context: c\nclusters:\n- name: s\n  cluster: {server: '%s', "
+             "certificate-authority: pki/ca.crt}\ncontexts:\n- name: c\n  context: {cluster: s, user: u}\n"
+             "users:\n- name: u\n  user: {client-certificate: pki/client.crt, client-key: pki/client.key}\n",
+             sim.cfg.server);
+    write_file("cert-files", text, strlen(text));
+    be = open_backend(path_in("cert-files"), 5000);
     assert_int_equal(get_rc(be, DAAP_KUBE_CLUSTER, "nope"), DAAP_ENOTFOUND);
     daap__kube_free(be);
 }
@@ -616,6 +634,31 @@ static void test_wrong_ca_says_so(void **state)
     daap__kube_free(be);
 }
 
+static int get_with_server_name(const char *server_name)
+{
+    daap_kube_backend *be;
+    char text[1024];
+    int rc;
+
+    snprintf(text, sizeof(text), "current-context: c\nclusters:\n- name: s\n  cluster: {server: '%s', "
+             "certificate-authority: pki/ca.crt, tls-server-name: %s}\ncontexts:\n- name: c\n"
+             "  context: {cluster: s, user: u}\nusers:\n- name: u\n  user: {token: '%s'}\n",
+             sim.cfg.server, server_name, sim.token);
+    write_file("server-name", text, strlen(text));
+    be = open_backend(path_in("server-name"), 5000);
+    rc = get_rc(be, DAAP_KUBE_CLUSTER, "nope");
+    daap__kube_free(be);
+    return rc;
+}
+
+static void test_tls_server_name(void **state)
+{
+    (void)state;
+    assert_int_equal(get_with_server_name("kubernetes.default.svc"), DAAP_ENOTFOUND);
+    assert_int_equal(get_with_server_name("not-in-the-certificate.example"), DAAP_EAUTH);
+    assert_non_null(strstr(daap_error_last()->message, "TLS certificate verification failed"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -631,6 +674,7 @@ int main(void)
         cmocka_unit_test_setup(test_client_certificate_kubeconfig, reset),
         cmocka_unit_test_setup(test_ca_file_and_token_file, reset),
         cmocka_unit_test_setup(test_wrong_ca_says_so, reset),
+        cmocka_unit_test_setup(test_tls_server_name, reset),
     };
     return cmocka_run_group_tests(tests, start_kubesim, stop_kubesim);
 }

@@ -97,7 +97,9 @@ static void test_bad_files(void **state)
     expect_invalid("listen: a\n---\nstore: b\n", ":2:", "config", "structure");
     expect_invalid("- listen\n- store\n", ":1:", "config", "structure");
     expect_invalid("just a string\n", ":1:", "config", "structure");
-    expect_invalid("listen: [unclosed\n", NULL, "config", "syntax");
+    expect_invalid("listen: [unclosed\n", ":1:", "listen", "type");
+    expect_invalid("listen: \"unterminated\n", NULL, "config", "syntax");
+    expect_invalid("listen: a\n  bad indent: b\n", NULL, "config", "syntax");
     expect_invalid("? [a, b]\n: c\n", ":1:", "config", "structure");
     expect_invalid("purpose: \"\\x01\"\n", ":1:", "purpose", "unknown_key");
     expect_invalid("namespace: \"a\\x01b\"\n", ":1:", "namespace", "invalid_text");

@@ -171,7 +171,7 @@ def _candidates():
     # 1. The install prefix the package was installed into.
     try:
         from . import _install_paths  # written by `cmake --install`
-        found.append(str((here / _install_paths.LIBDIR_FROM_PACKAGE / SONAME).resolve()))
+        found.append(os.path.normpath(str(here / _install_paths.LIBDIR_FROM_PACKAGE / SONAME)))
     except ImportError:
         pass
     multiarch = sysconfig.get_config_var("MULTIARCH") or ""

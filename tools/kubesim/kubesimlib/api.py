@@ -8,7 +8,7 @@ from . import validation as V
 from .operator import FG_FINALIZER, NS_FINALIZER, SLOW_DELETE_FINALIZER, DEFAULT_IMAGE
 from .patch import json_patch, merge_patch, strategic_merge_patch
 from .selectors import parse_field_selector, parse_label_selector
-from .util import ApiError, bad_request, deepcopy_json, not_found, now_rfc3339
+from .util import ApiError, bad_request, deepcopy_json, not_found
 
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public")
 

@@ -60,12 +60,12 @@ def processes_of(state_dir):
     """(pid, argv) of live postgres/pgbouncer/kubesim processes whose arguments mention state_dir."""
     state_dir = os.path.realpath(state_dir)
     out = []
-    me = os.getpid()
+    skip = {os.getpid(), os.getppid()}
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
         pid = int(d)
-        if pid == me or not _alive(pid):
+        if pid in skip or not _alive(pid):
             continue
         argv = _cmdline(pid)
         if not argv:
@@ -81,19 +81,8 @@ def processes_of(state_dir):
     return out
 
 
-def down(state_dir, quiet=False):
-    state_dir = os.path.realpath(state_dir)
-    if not os.path.isdir(state_dir):
-        if not quiet:
-            print("kubesim-down: no state dir %s" % state_dir, file=sys.stderr)
-        return 0
-    # 1. kubesim itself: a clean SIGTERM stops PgBouncers and PostgreSQL.
-    pid = _read_pid(os.path.join(state_dir, "kubesim.pid"))
-    if pid and _alive(pid):
-        argv = _cmdline(pid) or []
-        if any("kubesim" in a for a in argv):
-            _kill_wait(pid, 30, "kubesim")
-    # 2. leftovers after a SIGKILL: PgBouncers from their pid files, PostgreSQL through pgtmp.
+def cleanup_leftovers(state_dir):
+    """PgBouncers and PostgreSQL left behind by a kubesim that was killed (no kubesim process involved)."""
     for pf in glob.glob(os.path.join(state_dir, "poolers", "*", "pgbouncer.pid")):
         p = _read_pid(pf)
         if p and _alive(p):
@@ -106,9 +95,31 @@ def down(state_dir, quiet=False):
         p = _read_pid(pm)
         if p and _alive(p) and os.access(PGTMP, os.X_OK):
             subprocess.run([PGTMP, "stop", pgdir], capture_output=True, timeout=120)
-    # 3. anything still running that names the state dir.
     for p, argv in processes_of(state_dir):
         _kill_wait(p, 5, os.path.basename(argv[0]))
+
+
+def running_kubesim(state_dir):
+    """pid of a live kubesim that owns state_dir, or None."""
+    pid = _read_pid(os.path.join(state_dir, "kubesim.pid"))
+    if pid and pid != os.getpid() and _alive(pid) and any("kubesim" in a for a in (_cmdline(pid) or [])):
+        return pid
+    return None
+
+
+def down(state_dir, quiet=False):
+    state_dir = os.path.realpath(state_dir)
+    if not os.path.isdir(state_dir):
+        if not quiet:
+            print("kubesim-down: no state dir %s" % state_dir, file=sys.stderr)
+        return 0
+    # 1. kubesim itself: a clean SIGTERM stops PgBouncers and PostgreSQL.
+    pid = running_kubesim(state_dir)
+    if pid:
+        _kill_wait(pid, 30, "kubesim")
+    # 2. leftovers after a SIGKILL: PgBouncers from their pid files, PostgreSQL through pgtmp, and
+    # anything else still running that names the state dir.
+    cleanup_leftovers(state_dir)
     left = processes_of(state_dir)
     for f in ("kubesim.pid", "kubesim.port", "url"):
         try:

@@ -398,6 +398,13 @@ def main(argv=None):
     connect_host = "127.0.0.1" if host in ("0.0.0.0", "") else ("::1" if host == "::" else host)
     args.listen = "%s:%d" % (host, port)
 
+    from .down import cleanup_leftovers, running_kubesim
+    other = running_kubesim(state_dir)
+    if other:
+        log("kubesim: state dir %s is in use by the kubesim with pid %d" % (state_dir, other))
+        return 1
+    cleanup_leftovers(state_dir)   # PostgreSQL/PgBouncer of an earlier kubesim that was SIGKILLed
+    shutil.rmtree(os.path.join(state_dir, "poolers"), ignore_errors=True)
     token_file = os.path.join(state_dir, "token")
     if not args.token:
         if os.path.exists(token_file):

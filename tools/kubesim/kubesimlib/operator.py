@@ -9,7 +9,7 @@ import urllib.parse
 
 from . import resources as R
 from .backing import BackingError
-from .util import deepcopy_json, now_rfc3339
+from .util import now_rfc3339
 
 PHASE_SETUP = "Setting up primary"
 PHASE_HEALTHY = "Cluster in healthy state"
@@ -187,8 +187,9 @@ class Operator:
                     self.schedule("gc", ref.get("uid"), 0)
         if res is R.CLUSTERS:
             if etype == "ADDED":
-                st = ClusterState(md.get("namespace"), md["name"], uid, self.ready_delay)
-                self.clusters[uid] = st
+                st = self.clusters.get(uid)
+                if st is None:
+                    st = self.clusters[uid] = ClusterState(md.get("namespace"), md["name"], uid, self.ready_delay)
                 self.schedule("cluster", uid, 0)
                 for puid, ps in list(self.poolers.items()):
                     if ps.ns == st.ns:
@@ -355,8 +356,6 @@ class Operator:
             return False
         uid = rec.md["uid"]
         # The cluster state may not exist yet if the ADDED event is still queued.
-        with self.cv:
-            pass
         st = self.clusters.get(uid)
         if st is None:
             st = self.clusters[uid] = ClusterState(ns, name, uid, self.ready_delay)

@@ -4,14 +4,13 @@ import json
 import select
 import socket
 import ssl
-import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import openapi
 from . import resources as R
-from .util import ApiError, dumps, now_rfc3339
+from .util import ApiError, dumps
 
 MAX_BODY = 3 * 1024 * 1024
 TABLE_CT = "application/json;as=Table;v=v1;g=meta.k8s.io"
@@ -229,6 +228,7 @@ class Handler(BaseHTTPRequestHandler):
         app = self.server.app
         self._warnings = []
         self._code = 0
+        self._counted = False
         t0 = time.monotonic()
         u = urllib.parse.urlsplit(self.path)
         path = u.path
@@ -269,6 +269,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self._discovery(segs)
             resname = route.res.plural + ("/" + route.sub if route.sub else "")
             verb = self._verb(route, params)
+            self._stat_key = (verb, resname)
             app.before_request(self, verb, route.res.plural)
             return self._resource(route, verb, params)
         except ApiError as e:
@@ -282,7 +283,7 @@ class Handler(BaseHTTPRequestHandler):
             if self._code == 0:
                 self._send_error(ApiError(500, "InternalError", "Internal error occurred: %s" % e))
         finally:
-            if verb is not None and resname is not None:
+            if verb is not None and resname is not None and not self._counted:
                 app.stats.count(verb, resname, self._code)
                 app.access(self, self._code, time.monotonic() - t0)
 
@@ -294,6 +295,9 @@ class Handler(BaseHTTPRequestHandler):
             if route.watch_path or params.get("watch") in ("true", "1"):
                 return "watch"
             return "get"
+        if route.res.namespaced and route.ns is None and m in ("POST", "DELETE"):
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested "
+                           "resource (use the namespaced path)")
         if m == "POST":
             if route.name is not None:
                 raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
@@ -429,6 +433,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         self._code = 200
+        # a watch is counted when its stream starts, not when it ends
+        self.server.app.stats.count(self._stat_key[0], self._stat_key[1], 200)
+        self._counted = True
 
     def write_chunk(self, data):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))

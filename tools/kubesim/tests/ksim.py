@@ -2,7 +2,6 @@
 import http.client
 import json
 import os
-import shutil
 import signal
 import socket
 import ssl
@@ -11,7 +10,6 @@ import sys
 import tempfile
 import threading
 import time
-import unittest
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -59,7 +59,7 @@ def main(argv):
     if res.skipped:
         print("%d skipped" % len(res.skipped))
     print("%d passed, %d failed" % (res.passed, failed))
-    return 1 if failed or res.passed == 0 else 0
+    return 1 if failed or (res.passed == 0 and not res.skipped) else 0
 
 
 if __name__ == "__main__":

@@ -1,6 +1,5 @@
 """Kubernetes REST semantics of kubesim, driven over HTTPS with a plain HTTP client (no backing)."""
 import base64
-import re
 import time
 import unittest
 
@@ -610,6 +609,34 @@ class ApiTests(unittest.TestCase):
         r = self.c.post("/api/v1/namespaces/daap/secrets", {"apiVersion": "v1", "kind": "Secret",
                                                             "metadata": {"name": "rv-order"}})
         self.assertGreater(int(r.json["metadata"]["resourceVersion"]), rv1)
+
+
+    def test_deletecollection_legacy_watch_initial_events(self):
+        for i in range(3):
+            self.assertEqual(self.c.post(CL, cluster("dc-%d" % i, {"dc": "yes"})).status, 201)
+        self.assertEqual(self.c.post(CL, cluster("dc-keep", {"dc": "no"})).status, 201)
+        rv = self.c.get(CL).json["metadata"]["resourceVersion"]
+        w = self.c.watch(CNPG + "/watch/namespaces/daap/clusters?labelSelector=dc%3Dyes&resourceVersion=" + rv)
+        r = self.c.delete(CL + "?labelSelector=dc%3Dyes")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(sorted(o["metadata"]["name"] for o in r.json["items"]), ["dc-0", "dc-1", "dc-2"])
+        self.assertEqual([o["metadata"]["name"] for o in self.c.get(CL + "?labelSelector=dc").json["items"]],
+                         ["dc-keep"])
+        deleted = set()
+        while len(deleted) < 3:
+            ev = w.next(5)
+            self.assertIsNotNone(ev)
+            if ev["type"] == "DELETED":
+                deleted.add(ev["object"]["metadata"]["name"])
+        w.close()
+        w = self.c.watch(CL + "?watch=true&sendInitialEvents=true&allowWatchBookmarks=true&"
+                         "resourceVersionMatch=NotOlderThan&labelSelector=dc")
+        ev = w.next()
+        self.assertEqual((ev["type"], ev["object"]["metadata"]["name"]), ("ADDED", "dc-keep"))
+        ev = w.next()
+        self.assertEqual(ev["type"], "BOOKMARK")
+        self.assertEqual(ev["object"]["metadata"]["annotations"], {"k8s.io/initial-events-end": "true"})
+        w.close()
 
 
 class HttpModeTests(unittest.TestCase):

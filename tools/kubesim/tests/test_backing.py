@@ -4,7 +4,6 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 import unittest
 
 from ksim import CNPG, Sim, cluster, cluster_ready, pooler, wait_for
@@ -138,7 +137,6 @@ class BackingTests(unittest.TestCase):
 
     def test_delete_pooler_and_cluster_cleans_up(self):
         self.make("bk-c")
-        cr = self.creds("bk-c")
         host, port = self.published("bk-c-pooler")
         pid = self.bouncer("bk-c-pooler")["pid"]
         self.assertTrue(listening(host, port))
@@ -163,3 +161,40 @@ class BackingTests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@unittest.skipIf(PSQL is None, "psql not found")
+class ExternalServerTests(unittest.TestCase):
+    def test_pg_uri(self):
+        from ksim import KUBESIM_DIR, new_dir
+        pgtmp = os.path.join(KUBESIM_DIR, "..", "..", "scripts", "pgtmp")
+        pgdir = new_dir("extpg-")
+        uri = subprocess.run([pgtmp, "start", pgdir], capture_output=True, text=True, check=True).stdout.strip()
+        port = int(uri.rsplit(":", 1)[1].split("/")[0])
+        su = ("127.0.0.1", port, "postgres", None, "postgres")
+        try:
+            sim = Sim("--ready-delay", "0.2", "--pooler-delay", "0", "--pg-uri", uri, backing=True).start()
+            try:
+                c = sim.client()
+                self.assertEqual(sim.admin("GET", "info").json["backing"]["own_server"], False)
+                body = cluster("ext-a", bootstrap={"initdb": {"database": "ext_db", "owner": "ext_owner"}})
+                self.assertEqual(c.post(CL, body).status, 201)
+                self.assertEqual(c.post(PL, pooler("ext-a-pooler", "ext-a")).status, 201)
+                wait_for(lambda: cluster_ready(c, "daap", "ext-a"))
+                sec = wait_for(lambda: c.get("/api/v1/namespaces/daap/secrets/ext-a-app").json)
+                cr = {k: base64.b64decode(v).decode() for k, v in sec["data"].items()}
+                svc = wait_for(lambda: (c.get("/api/v1/namespaces/daap/services/ext-a-pooler").json.get("status") or {})
+                               .get("loadBalancer", {}).get("ingress") and
+                               c.get("/api/v1/namespaces/daap/services/ext-a-pooler").json)
+                host = svc["status"]["loadBalancer"]["ingress"][0]["ip"]
+                pport = svc["spec"]["ports"][0]["port"]
+                r = psql(host, pport, cr["username"], cr["password"], cr["dbname"], "select inet_server_port()")
+                self.assertEqual(int(r.stdout.strip()), port)
+                c.close()
+            finally:
+                sim.stop()
+            # kubesim drops what it created on an external server, and leaves the server running
+            self.assertEqual(psql(*su, "select count(*) from pg_database where datname='ext_db'").stdout.strip(), "0")
+            self.assertEqual(psql(*su, "select count(*) from pg_roles where rolname='ext_owner'").stdout.strip(), "0")
+        finally:
+            subprocess.run([pgtmp, "stop", pgdir], capture_output=True)

@@ -2,7 +2,7 @@
 import time
 import unittest
 
-from ksim import CNPG, Sim, cluster, cluster_ready, phase, pooler, wait_for
+from ksim import CNPG, Sim, cluster, cluster_ready, phase, wait_for
 
 NS = "daap"
 CL = CNPG + "/namespaces/daap/clusters"
@@ -217,6 +217,15 @@ class FaultTests(unittest.TestCase):
         self.assertIn("clusters", st["objects"])
         self.assertEqual(self.sim.admin("POST", "reset-stats").status, 200)
         self.assertEqual(self.sim.admin("GET", "stats").json["total"], 0)
+        w = self.c.watch(CL + "?watch=true&fieldSelector=metadata.name%3Dnobody")
+        st = wait_for(lambda: self.sim.admin("GET", "stats").json["watches_active"] == 1 and
+                      self.sim.admin("GET", "stats").json, msg="open watch visible")
+        self.assertEqual(st["by_resource"]["clusters"], {"watch": 1}, "an open watch is counted when it starts")
+        w.close()
+        wait_for(lambda: self.sim.admin("GET", "stats").json["watches_active"] == 0, msg="watch closed")
+        self.assertEqual(self.sim.admin("GET", "stats").json["by_verb"], {"watch": 1})
+        # namespaced resources cannot be created through the all-namespaces path
+        self.assertEqual(self.c.post(CNPG + "/clusters", cluster("nowhere")).status, 405)
 
 
 class FaultFlagTests(unittest.TestCase):

@@ -4,7 +4,7 @@ import threading
 import time
 import unittest
 
-from ksim import CNPG, Sim, cluster, wait_for
+from ksim import CNPG, Sim, cluster
 
 N = int(os.environ.get("KUBESIM_TEST_SCALE", "10000"))
 CL = CNPG + "/namespaces/daap/clusters"

@@ -1,0 +1,173 @@
+/* THE command table: names, functions, options and every word of help.
+ * --help, the man page, docs/cli.md and bash completion are all made from
+ * it, so they cannot disagree. */
+#include "cli.h"
+
+#include <string.h>
+
+const char cli_about[] =
+    "daapctl asks a daap-server for PostgreSQL databases and manages them: each database is a "
+    "CloudNativePG Cluster with a PgBouncer Pooler, and daap keeps one record of who owns it and "
+    "what it is for.\n\n"
+    "There are two ways in. Application developers point daapctl at a running daap-server with "
+    "--server URL (or DAAP_SERVER) and need no other credentials. Operators can instead work "
+    "directly on the metadata store and the cluster with --store URI and --kubeconfig PATH: this "
+    "is how migrate and reconcile run, and the same create, list, get, update and delete work "
+    "there too.\n\n"
+    "Options given before the command are global; after it, a command's own option wins over a "
+    "global option of the same name (create --team names the owner, update --team the new "
+    "owner).";
+
+const cli_option cli_globals[] = {
+    [G_SERVER] = { "server", 0, "URL", "daap-server to talk to (remote mode)", NULL, "DAAP_SERVER" },
+    [G_STORE] = { "store", 0, "URI", "metadata store: sqlite:///path/daap.db or postgresql://... (operator mode)",
+                  NULL, "DAAP_STORE" },
+    [G_KUBECONFIG] = { "kubeconfig", 0, "PATH", "kubeconfig for operator mode; default $KUBECONFIG, ~/.kube/config",
+                       NULL, NULL },
+    [G_CONTEXT] = { "context", 0, "NAME", "kubeconfig context; default its current-context", NULL, NULL },
+    [G_NAMESPACE] = { "namespace", 0, "NAME", "Kubernetes namespace for new databases (operator mode)", NULL, NULL },
+    [G_SECRET_KEY_FILE] = { "secret-key-file", 0, "FILE",
+                            "key that encrypts stored passwords; default $DAAP_SECRET_KEY_FILE", NULL, NULL },
+    [G_TEAM] = { "team", 0, "TEAM", "your team: sent as X-Daap-Team, and the default owner of new databases",
+                 NULL, "DAAP_TEAM" },
+    [G_OUTPUT] = { "output", 'o', "FORMAT", "table (for people), json or yaml (for scripts)", "table json yaml", NULL },
+    [G_HELP] = { "help", 'h', NULL, "show help and exit", NULL, NULL },
+    { NULL, 0, NULL, NULL, NULL, NULL }
+};
+
+static const cli_option create_opts[] = {
+    { "team", 0, "TEAM", "owner team (default: the global --team or DAAP_TEAM)", NULL, NULL },
+    { "purpose", 0, "TEXT", "what the database is for", NULL, NULL },
+    { "instances", 0, "N", "PostgreSQL instances, 1 primary plus replicas (default 1)", NULL, NULL },
+    { "storage", 0, "SIZE", "volume size per instance, a Kubernetes quantity (default 1Gi)", NULL, NULL },
+    { "pg-version", 0, "V", "PostgreSQL major version (default: the server's)", NULL, NULL },
+    { "wait", 0, NULL, "wait until the database is ready or in error", NULL, NULL },
+    { "timeout", 0, "DURATION", "with --wait: give up after this long, e.g. 90s, 10m (default 20m)", NULL, NULL },
+    { NULL, 0, NULL, NULL, NULL, NULL }
+};
+
+static const cli_option list_opts[] = {
+    { "team", 0, "TEAM", "only databases owned by this team", NULL, NULL },
+    { "status", 0, "LIST", "only these statuses, comma-separated",
+      "provisioning ready error deleting deleted", NULL },
+    { "name", 0, "PREFIX", "only names starting with this", NULL, NULL },
+    { "limit", 0, "N", "show at most N databases (default: all, page by page)", NULL, NULL },
+    { "cursor", 0, "CURSOR", "start after this next_cursor of an earlier -o json list", NULL, NULL },
+    { "include-deleted", 0, NULL, "also show deleted databases", NULL, NULL },
+    { NULL, 0, NULL, NULL, NULL, NULL }
+};
+
+static const cli_option update_opts[] = {
+    { "team", 0, "TEAM", "hand the database to this team", NULL, NULL },
+    { "purpose", 0, "TEXT", "new purpose", NULL, NULL },
+    { "as", 0, "TEAM", "the team making the change (default: the global --team or DAAP_TEAM)", NULL, NULL },
+    { NULL, 0, NULL, NULL, NULL, NULL }
+};
+
+static const cli_option delete_opts[] = {
+    { "yes", 'y', NULL, "do not ask for confirmation", NULL, NULL },
+    { "as", 0, "TEAM", "the team making the change (default: the global --team or DAAP_TEAM)", NULL, NULL },
+    { NULL, 0, NULL, NULL, NULL, NULL }
+};
+
+static const cli_option url_opts[] = {
+    { "direct", 0, NULL, "the primary's -rw Service instead of the pooler (for session state)", NULL, NULL },
+    { NULL, 0, NULL, NULL, NULL, NULL }
+};
+
+static const cli_option migrate_opts[] = {
+    { "to", 0, "VERSION", "up: stop at this version; down: revert to it (default: one step)", NULL, NULL },
+    { NULL, 0, NULL, NULL, NULL, NULL }
+};
+
+static const cli_option reconcile_opts[] = {
+    { "once", 0, NULL, "one bounded pass, then exit", NULL, NULL },
+    { "interval", 0, "DURATION", "without --once: pause between passes (default 10s)", NULL, NULL },
+    { "timeout", 0, "DURATION", "bound for one pass (default 30s)", NULL, NULL },
+    { NULL, 0, NULL, NULL, NULL, NULL }
+};
+
+static const cli_option gen_man_opts[] = {
+    { "markdown", 0, NULL, "write docs/cli.md instead of the man page", NULL, NULL },
+    { NULL, 0, NULL, NULL, NULL, NULL }
+};
+
+const cli_command cli_commands[] = {
+    { "create", cmd_create, "ask for a new database",
+      "NAME [--team TEAM] --purpose TEXT [--instances N] [--storage SIZE] [--pg-version V] [--wait [--timeout DURATION]]",
+      "Record a new database and start provisioning it. NAME is 3 to 45 lowercase letters, digits and "
+      "hyphens, starting with a letter.\n\n"
+      "With --wait, daapctl follows the database until it is ready and shows each status change (live "
+      "on a terminal, one line per change otherwise); it exits non-zero when the database goes to "
+      "error or the timeout passes. Every invalid field is reported at once.",
+      create_opts, 1, 1, NULL, 0 },
+    { "list", cmd_list, "list databases",
+      "[--team TEAM] [--status LIST] [--name PREFIX] [--limit N] [--include-deleted]",
+      "List databases, oldest first. daapctl follows the server's pages until it has them all, or "
+      "--limit of them; with -o json the last next_cursor is kept so a script can continue with --cursor.",
+      list_opts, 0, 0, NULL, 0 },
+    { "get", cmd_get, "show one database",
+      "ID|NAME",
+      "Show a database's record. The table hides the password; -o json and -o yaml include the "
+      "connection details, password too, once the database is ready.",
+      NULL, 1, 1, NULL, 0 },
+    { "update", cmd_update, "change a database's owner team or purpose",
+      "ID|NAME [--team NEWTEAM] [--purpose TEXT] [--as TEAM]",
+      "Change the owner team and/or the purpose. Only the owner team may do this: --as (or the global "
+      "--team) must name it. Every other field is immutable.",
+      update_opts, 1, 1, NULL, 0 },
+    { "delete", cmd_delete, "delete a database and its data",
+      "ID|NAME [--yes] [--as TEAM]",
+      "Delete a database: its Pooler, then its Cluster and with it all data. On a terminal daapctl "
+      "asks first unless --yes is given; without a terminal it refuses to go on without --yes. Only "
+      "the owner team may delete.",
+      delete_opts, 1, 1, NULL, 0 },
+    { "url", cmd_url, "print a ready database's connection URI",
+      "ID|NAME [--direct]",
+      "Print the postgresql:// URI of the pooled endpoint, password included, for use in scripts "
+      "and configuration.",
+      url_opts, 1, 1, NULL, 0 },
+    { "connect", cmd_connect, "open psql on a ready database",
+      "ID|NAME [--direct] [-- PSQL-ARGS...]",
+      "Run psql against the database. The password goes to psql through PGPASSWORD, not the command "
+      "line. Arguments after -- are passed to psql.",
+      url_opts, 1, CLI_MAX_ARGS, NULL, 0 },
+    { "migrate", cmd_migrate, "apply, revert or show metadata-store migrations",
+      "up|down|status [--to VERSION]",
+      "Operator mode only (--store). up applies every pending migration (or up to --to), down "
+      "reverts the newest one (or down to --to; 0 drops everything), status shows what is applied.",
+      migrate_opts, 1, 1, "up down status", 0 },
+    { "reconcile", cmd_reconcile, "bring records and Kubernetes together",
+      "--once [--timeout DURATION] | [--interval DURATION]",
+      "Operator mode only (--store and --kubeconfig). Create missing Clusters and Poolers, move "
+      "databases to ready or error, finish deletes and remove orphans. --once runs one bounded pass; "
+      "without it passes repeat until interrupted.",
+      reconcile_opts, 0, 0, NULL, 0 },
+    { "version", cmd_version, "print versions",
+      "",
+      "Print the version of daapctl and of the libdaap it runs with, and the library's features.",
+      NULL, 0, 0, NULL, 0 },
+    { "completion", cmd_completion, "print a shell completion script",
+      "bash",
+      "Print a bash completion script. Load it with: source <(daapctl completion bash)",
+      NULL, 1, 1, "bash", 0 },
+    { "help", cmd_help, "show help for a command",
+      "[COMMAND]",
+      "Show the help of daapctl or of one command (the same as COMMAND --help).",
+      NULL, 0, 1, NULL, 0 },
+    { "__gen-man", cmd_gen_man, "write the man page (docs/man/daapctl.1) to stdout",
+      "[--markdown]",
+      "Generate the documentation from this table.",
+      gen_man_opts, 0, 0, NULL, CMD_HIDDEN },
+};
+
+const size_t cli_command_count = sizeof(cli_commands) / sizeof(cli_commands[0]);
+
+const cli_command *cli_find_command(const char *name)
+{
+    size_t i;
+    for (i = 0; i < cli_command_count; i++)
+        if (strcmp(cli_commands[i].name, name) == 0)
+            return &cli_commands[i];
+    return NULL;
+}

@@ -1,0 +1,27 @@
+/* Reading records back from the API's JSON (the inverse of db_json.c), for
+ * remote contexts and anything else that receives rendered records. */
+#ifndef DAAP_INTERNAL_DB_PARSE_H
+#define DAAP_INTERNAL_DB_PARSE_H
+
+#include "db.h"
+
+struct json_object;
+
+/* Parse `len` bytes of JSON into a json-c tree (strict, UTF-8 checked).
+ * `what` names the document in messages ("daap-server response").
+ * @return 0 or DAAP_ERROR (class HTTP) */
+int daap__json_parse(struct json_object **out, const char *json, size_t len, const char *what);
+
+/* One record as daap_db_to_json() renders it. Unknown members are ignored,
+ * so a newer server's additions do not break older clients; the members a
+ * record cannot do without (id, name, status) are required. The password
+ * comes from "connection" when present.
+ * @return 0 or DAAP_ERROR (class HTTP) naming the bad member */
+int daap__db_from_json_object(daap_db **out, struct json_object *obj);
+int daap__db_from_json(daap_db **out, const char *json, size_t len);
+
+/* RFC 3339 UTC or offset time ("2024-05-01T12:00:00.123Z") to ms since the
+ * epoch. @return 0 or DAAP_EINVALID */
+int daap__time_parse(int64_t *out, const char *text);
+
+#endif
