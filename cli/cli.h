@@ -69,7 +69,19 @@ struct cli_args {
     bool        help;
 };
 
+typedef struct {
+    const char *name;
+    const char *meaning;
+} cli_env;
+
+typedef struct {
+    const char *what;    /* one line */
+    const char *command; /* one or more lines */
+} cli_example;
+
 /* commands.c */
+extern const cli_env     cli_library_env[];
+extern const cli_example cli_examples[];
 extern const cli_command cli_commands[];
 extern const size_t      cli_command_count;
 extern const cli_option  cli_globals[];
@@ -92,6 +104,8 @@ int  cli_open(daap_ctx **out, const cli_args *a, unsigned int how);
 const char *cli_caller_team(const cli_args *a);
 /* Find a record by id or by exact name. */
 int  cli_resolve(daap_db **out, daap_ctx *ctx, const char *id_or_name);
+/* Only the id (malloc'd): an id is taken as it is, a name is looked up. */
+int  cli_resolve_id(char **out, daap_ctx *ctx, const char *id_or_name);
 
 /* help.c */
 void cli_print_main_help(FILE *f);

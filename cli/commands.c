@@ -171,3 +171,29 @@ const cli_command *cli_find_command(const char *name)
             return &cli_commands[i];
     return NULL;
 }
+
+/* Environment the library reads by itself; the options' own variables
+ * (cli_globals[].env) are listed with them. */
+const cli_env cli_library_env[] = {
+    { "KUBECONFIG", "kubeconfig path(s) in operator mode when --kubeconfig is not given" },
+    { "DAAP_SECRET_KEY_FILE", "key file for stored passwords in operator mode (--secret-key-file)" },
+    { "DAAP_NAMESPACE", "namespace for new databases in operator mode (--namespace)" },
+    { "DAAP_HTTP_TIMEOUT_MS", "bound for one call to a daap-server, retries included (default 60000)" },
+    { NULL, NULL }
+};
+
+const cli_example cli_examples[] = {
+    { "Point daapctl at your daap-server once, as your team",
+      "export DAAP_SERVER=http://daap.example.internal:8080 DAAP_TEAM=payments" },
+    { "Ask for a database and wait until it is ready",
+      "daapctl create orders --purpose 'order history' --wait" },
+    { "Use it", "psql \"$(daapctl url orders)\"" },
+    { "Your team's databases that are not ready",
+      "daapctl list --team payments --status provisioning,error" },
+    { "Hand a database to another team", "daapctl update orders --team billing" },
+    { "Delete without a prompt, from a script", "daapctl delete orders --yes" },
+    { "Operator: migrate a store, then run one reconcile pass",
+      "daapctl --store postgresql://daap@db/daap migrate up\n"
+      "daapctl --store postgresql://daap@db/daap --kubeconfig ~/.kube/config reconcile --once" },
+    { NULL, NULL }
+};

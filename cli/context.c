@@ -115,6 +115,22 @@ static int find_by_name(char **id_out, daap_ctx *ctx, const char *name)
     return 0;
 }
 
+int cli_resolve_id(char **out, daap_ctx *ctx, const char *id_or_name)
+{
+    *out = NULL;
+    if (looks_like_id(id_or_name) && !isalpha((unsigned char)id_or_name[0])) {
+        if ((*out = strdup(id_or_name)) == NULL)
+            return cli_fail(DAAP_ERROR, "out of memory");
+        return 0;
+    }
+    CLI_TRY(find_by_name(out, ctx, id_or_name));
+    if (*out == NULL && looks_like_id(id_or_name) && (*out = strdup(id_or_name)) == NULL)
+        return cli_fail(DAAP_ERROR, "out of memory");
+    if (*out == NULL)
+        return cli_fail(DAAP_ENOTFOUND, "no database with id or name '%s'", id_or_name);
+    return 0;
+}
+
 int cli_resolve(daap_db **out, daap_ctx *ctx, const char *id_or_name)
 {
     char *id = NULL;
@@ -123,7 +139,8 @@ int cli_resolve(daap_db **out, daap_ctx *ctx, const char *id_or_name)
     *out = NULL;
     if (looks_like_id(id_or_name)) {
         rc = daap_db_get(out, ctx, id_or_name);
-        if (rc != DAAP_ENOTFOUND)
+        /* Names start with a letter; only then can an id-shaped word be one. */
+        if (rc != DAAP_ENOTFOUND || !isalpha((unsigned char)id_or_name[0]))
             return rc;
     }
     if ((rc = find_by_name(&id, ctx, id_or_name)) < 0)

@@ -6,7 +6,7 @@
 #     for distribution packages that install into /usr);
 #   - the Python package (bindings/python/daap) and a note telling it where
 #     libdaap was installed relative to itself;
-#   - the man pages, docs/man/*.1.
+#   - the man pages in docs/man/ (daapctl.1 comes from cli/).
 # Included from the top-level CMakeLists.txt before any target is defined.
 
 if(NOT DEFINED CMAKE_INSTALL_RPATH)
@@ -34,7 +34,9 @@ if(EXISTS ${_daap_py_src}/__init__.py)
   install(FILES ${PROJECT_BINARY_DIR}/python/_install_paths.py DESTINATION ${DAAP_PYTHON_INSTALL_DIR}/daap)
 endif()
 
+# cli/CMakeLists.txt installs daapctl.1 itself; any other page is installed here.
 file(GLOB _daap_man1 ${PROJECT_SOURCE_DIR}/docs/man/*.1)
+list(FILTER _daap_man1 EXCLUDE REGEX "/daapctl\\.1$")
 if(_daap_man1)
   install(FILES ${_daap_man1} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 endif()

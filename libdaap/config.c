@@ -234,7 +234,10 @@ int daap_config_load(daap_config **out, const char *path)
 
     DAAP_ASSERT_ARG(out && path);
     *out = NULL;
-    DAAP_TRY(read_file(&text, path));
+    if ((rc = read_file(&text, path)) < 0) {
+        daap_buf_dispose(&text);
+        return rc;
+    }
     cfg = daap__calloc(1, sizeof(*cfg));
     if (cfg == NULL || (cfg->path = daap__strdup(path)) == NULL) {
         daap__free(cfg);

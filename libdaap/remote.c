@@ -130,7 +130,6 @@ static int remote_new(daap__remote **out, const char *uri, const daap_ctx_option
 {
     daap__remote *r = daap__calloc(1, sizeof(*r));
     size_t n = strlen(uri);
-    int rc;
 
     DAAP_ERROR_CHECK_ALLOC(r);
     *out = r;
@@ -145,9 +144,17 @@ static int remote_new(daap__remote **out, const char *uri, const daap_ctx_option
         r->rng = 1;
     if (r->base == NULL || r->easy == NULL || (opts && opts->team && *opts->team && r->team == NULL))
         return daap_error_set_oom();
-    if ((rc = check_url(r, uri)) < 0)
-        return rc;
-    return 0;
+    return check_url(r, uri);
+}
+
+/* Instance and version limits are the server's configuration: a remote
+ * context checks locally only what does not depend on it, so
+ * daap_db_validate() works and the server has the last word. */
+static int any_pg_version(const void *payload, int32_t v)
+{
+    (void)payload;
+    (void)v;
+    return 1;
 }
 
 int daap__remote_open(daap_ctx **out, const char *uri, const daap_ctx_options *opts)
@@ -167,6 +174,9 @@ int daap__remote_open(daap_ctx **out, const char *uri, const daap_ctx_options *o
         return daap_error_set_oom();
     }
     ctx->remote = r;
+    ctx->max_instances = INT32_MAX;
+    ctx->limits.max_instances = INT32_MAX;
+    ctx->limits.has_pg_version = any_pg_version;
     *out = ctx;
     return 0;
 }
@@ -267,9 +277,11 @@ static void prepare(daap__remote *r, const http_req *q, http_resp *p, const char
     }
 }
 
+/* Refused or unreachable: nothing was sent. (A name that does not resolve
+ * is not retried: DNS does not heal within a second.) */
 static bool nothing_sent(CURLcode cc)
 {
-    return cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST || cc == CURLE_COULDNT_RESOLVE_PROXY;
+    return cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_PROXY;
 }
 
 static bool connection_broke(CURLcode cc)
@@ -283,7 +295,7 @@ static bool should_retry(const http_req *q, CURLcode cc, long status)
     bool is_get = strcmp(q->method, "GET") == 0;
 
     if (cc != CURLE_OK)
-        return cc != CURLE_COULDNT_RESOLVE_HOST && (nothing_sent(cc) || (is_get && connection_broke(cc)));
+        return nothing_sent(cc) || (is_get && connection_broke(cc));
     return is_get && q->retry_status && (status == 429 || status == 502 || status == 503 || status == 504);
 }
 

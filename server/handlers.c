@@ -28,7 +28,7 @@ static void respond_record(request *r, int status, daap_db *db, bool location)
         respond_daap_error(r, rc);
         return;
     }
-    respond_json(r, status, &out, true);
+    respond_json(r, status, &out);
 }
 
 void handle_create(request *r)
@@ -56,7 +56,7 @@ void handle_list(request *r)
         respond_daap_error(r, rc);
         return;
     }
-    respond_json(r, 200, &out, true);
+    respond_json(r, 200, &out);
 }
 
 void handle_get(request *r)

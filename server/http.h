@@ -55,7 +55,7 @@ const char *request_header(const request *r, const char *name);
 void        request_add_header(request *r, const char *name, const char *value);
 
 /* Queue the answer; each takes what it renders and frees it. */
-void respond_json(request *r, int status, daap_buf *body, bool no_store);
+void respond_json(request *r, int status, daap_buf *body);
 void respond_static(request *r, int status, const char *content_type, const char *data, size_t len);
 void respond_empty(request *r, int status);
 /* An edge refusal: a problem document for `status` (daap_problem_json). */

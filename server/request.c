@@ -99,9 +99,8 @@ static void respond_buf(request *r, int status, daap_buf *body, const char *cont
     queue(r, status, resp, content_type, true);
 }
 
-void respond_json(request *r, int status, daap_buf *body, bool no_store)
+void respond_json(request *r, int status, daap_buf *body)
 {
-    (void)no_store; /* every API answer is per-request state */
     respond_buf(r, status, body, "application/json");
 }
 
@@ -116,16 +115,13 @@ void respond_empty(request *r, int status)
     respond_static(r, status, NULL, "", 0);
 }
 
-/* The path as a problem's "instance", unless it has bytes JSON strings
- * should not carry verbatim. */
+static bool is_ascii_target(const char *s);
+
+/* The path as a problem's "instance", unless it is too long or not ASCII. */
 static const char *instance_of(const request *r)
 {
-    const char *p;
-    if (r->path == NULL || strlen(r->path) > 512)
+    if (r->path == NULL || strlen(r->path) > 512 || !is_ascii_target(r->path))
         return NULL;
-    for (p = r->path; *p; p++)
-        if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
-            return NULL;
     return r->path;
 }
 
@@ -181,13 +177,14 @@ static bool valid_request_id(const char *s)
 static void new_request_id(char *out)
 {
     static const char hex[] = "0123456789abcdef";
+    static atomic_ullong fallback_counter;
     unsigned char b[16];
     size_t i;
 
-    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
-        int64_t t = mono_us();
-        for (i = 0; i < sizeof(b); i++)
-            b[i] = (unsigned char)(t >> (i % 8 * 8)) ^ (unsigned char)(uintptr_t)out;
+    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) { /* no entropy yet: unique, not secret */
+        snprintf(out, REQUEST_ID_MAX, "%016llx%016llx", (unsigned long long)mono_us(),
+                 (unsigned long long)atomic_fetch_add(&fallback_counter, 1));
+        return;
     }
     for (i = 0; i < sizeof(b); i++) {
         out[2 * i] = hex[b[i] >> 4];
@@ -226,37 +223,35 @@ static void refuse(request *r, int status, const char *detail)
     snprintf(r->early_detail, sizeof(r->early_detail), "%s", detail);
 }
 
-static bool token_is(const char *s, size_t n, const char *want)
+static char *strip(char *s)
 {
-    return strlen(want) == n && strncasecmp(s, want, n) == 0;
-}
-
-static size_t trim(const char **s, size_t n)
-{
-    while (n && (**s == ' ' || **s == '\t')) { (*s)++; n--; }
-    while (n && ((*s)[n - 1] == ' ' || (*s)[n - 1] == '\t')) n--;
-    return n;
+    char *end;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    end = s + strlen(s);
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+        *--end = '\0';
+    return s;
 }
 
 /* "application/json", optionally "; charset=utf-8"; nothing else. */
 static bool media_type_ok(const char *ct, bool merge_patch)
 {
-    const char *p = ct;
-    size_t n = trim(&p, strcspn(ct, ";"));
+    char buf[128], *save = NULL, *part;
 
-    if (!token_is(p, n, "application/json") && !(merge_patch && token_is(p, n, "application/merge-patch+json")))
+    if (strlen(ct) >= sizeof(buf))
         return false;
-    for (p += strcspn(p, ";"); *p == ';'; p += strcspn(p, ";")) {
-        const char *param = ++p, *val;
-        size_t plen = strcspn(param, ";"), nlen = strcspn(param, "=");
-        if (nlen >= plen)
-            return false;
-        nlen = trim(&param, nlen);
-        if (!token_is(param, nlen, "charset"))
-            return false;
-        val = p + strcspn(p, "=") + 1;
-        plen = trim(&val, strcspn(val, ";"));
-        if (!token_is(val, plen, "utf-8") && !token_is(val, plen, "\"utf-8\""))
+    strcpy(buf, ct);
+    part = strtok_r(buf, ";", &save);
+    if (part == NULL)
+        return false;
+    part = strip(part);
+    if (strcasecmp(part, "application/json") != 0 &&
+        !(merge_patch && strcasecmp(part, "application/merge-patch+json") == 0))
+        return false;
+    while ((part = strtok_r(NULL, ";", &save)) != NULL) {
+        part = strip(part);
+        if (strcasecmp(part, "charset=utf-8") != 0 && strcasecmp(part, "charset=\"utf-8\"") != 0)
             return false;
     }
     return true;
@@ -281,10 +276,24 @@ static void check_body_headers(request *r)
         refuse(r, 415, "the body must be application/json (UTF-8)");
 }
 
+/* RFC 3986: a request target is printable ASCII; anything else must come
+ * percent-encoded. Refusing raw bytes here keeps them out of every message. */
+static bool is_ascii_target(const char *s)
+{
+    for (; s && *s; s++)
+        if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
+            return false;
+    return true;
+}
+
 static void check_route(request *r)
 {
     char allow[64], detail[160];
 
+    if (!is_ascii_target(r->path) || !is_ascii_target(r->query)) {
+        refuse(r, 400, "the request target must be printable ASCII; percent-encode other bytes");
+        return;
+    }
     r->route = route_find(r->method, r->path, allow, sizeof(allow));
     if (r->route == NULL && allow[0]) {
         request_add_header(r, "Allow", allow);

@@ -292,14 +292,24 @@ class Server:
         self.proc = None
         self.port = None
 
-    def start(self, timeout=30):
+    def launch(self):
+        """Start the process without waiting for it to listen."""
         assert SERVER_BIN, "DAAP_SERVER_BIN is not set"
-        argv = [SERVER_BIN, "--listen", "127.0.0.1:0", "--store", self.store, "--kubeconfig", self.kubeconfig,
+        # DAAP_SERVER_WRAPPER="valgrind --leak-check=full ..." runs the server under a tool.
+        wrapper = os.environ.get("DAAP_SERVER_WRAPPER", "").split()
+        argv = wrapper + [SERVER_BIN, "--listen", "127.0.0.1:0", "--store", self.store, "--kubeconfig", self.kubeconfig,
                 "--secret-key-file", self.key_path, "--create-secret-key", "--migrate"] + self.args
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=self.log, env=self.env)
+        return self
+
+    def wait_listening(self, timeout=None):
+        timeout = timeout or (120 if os.environ.get("DAAP_SERVER_WRAPPER") else 30)
         self.port = wait_for(self._listening_port, timeout, what="daap-server to listen")
         return self
+
+    def start(self, timeout=None):
+        return self.launch().wait_listening(timeout)
 
     def _listening_port(self):
         if self.proc.poll() is not None:
@@ -325,18 +335,29 @@ class Server:
     def request_logs(self):
         return [l for l in self.log_lines() if l.get("msg") == "request"]
 
-    def stop(self, sig=signal.SIGTERM, timeout=30):
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        self.proc.send_signal(sig)
+    def stop(self, sig=signal.SIGTERM, timeout=None):
+        """Signal the server and wait for it; returns its exit code (None if never started)."""
+        if self.proc is None:
+            return None
+        timeout = timeout or (120 if os.environ.get("DAAP_SERVER_WRAPPER") else 30)
         try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("daap-server did not stop within %ss" % timeout)
-        self.log.close()
+            if self.proc.poll() is None:
+                self.proc.send_signal(sig)
+                try:
+                    self.proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+                    raise AssertionError("daap-server did not stop within %ss" % timeout)
+        finally:
+            self.log.close()
         return self.proc.returncode
+
+    def stop_checked(self):
+        """Stop with SIGTERM; a non-zero exit (a crash, a sanitizer report) fails the test run."""
+        rc = self.stop()
+        if rc not in (0, None):
+            raise AssertionError("daap-server exited %s; log tail:\n%s" % (rc, self.log_text()[-4000:]))
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -484,7 +505,4 @@ class ServerTestCase(unittest.TestCase):
 
     @classmethod
     def _stop_server(cls):
-        if cls.srv.alive():
-            rc = cls.srv.stop()
-            if rc != 0:
-                print("daap-server exited %s; log:\n%s" % (rc, cls.srv.log_text()[-4000:]))
+        cls.srv.stop_checked()

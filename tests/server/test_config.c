@@ -2,6 +2,8 @@
  * plus daap_problem_json, the edge problem renderer the server uses. */
 #include "support.h"
 
+#include <daap/sys/alloc.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +157,50 @@ static void test_problem_json(void **state)
     daap_buf_dispose(&out);
 }
 
+/* Allocation number `fail_at` fails (1-based); 0 never. */
+static unsigned long alloc_count, fail_at;
+
+static void *oom_malloc(size_t n, void *payload)
+{
+    (void)payload;
+    return ++alloc_count == fail_at ? NULL : malloc(n);
+}
+
+static void *oom_realloc(void *p, size_t n, void *payload)
+{
+    (void)payload;
+    return ++alloc_count == fail_at ? NULL : realloc(p, n);
+}
+
+static void oom_free(void *p, void *payload)
+{
+    (void)payload;
+    free(p);
+}
+
+/* Every allocation failure gives a clean error and leaks nothing (ASan/valgrind). */
+static void test_out_of_memory(void **state)
+{
+    daap_allocator a = { DAAP_ALLOCATOR_VERSION, oom_malloc, oom_realloc, oom_free, NULL };
+    daap_config *cfg;
+    int rc;
+    (void)state;
+    write_text("listen: 127.0.0.1:1\nstore: sqlite:///x.db\nnamespace: n\n");
+    assert_ok(daap_set_allocator(&a));
+    for (fail_at = 1;; fail_at++) {
+        alloc_count = 0;
+        rc = daap_config_load(&cfg, path);
+        if (rc == 0)
+            break;
+        assert_int_equal(rc, DAAP_ERROR);
+        assert_null(cfg);
+    }
+    assert_true(fail_at > 3);
+    assert_string_equal(daap_config_get(cfg, "namespace"), "n");
+    daap_config_free(cfg);
+    assert_ok(daap_set_allocator(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,6 +210,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_and_oversized, setup, teardown),
         cmocka_unit_test(test_known_keys),
         cmocka_unit_test(test_problem_json),
+        cmocka_unit_test_setup_teardown(test_out_of_memory, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

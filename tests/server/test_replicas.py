@@ -36,13 +36,17 @@ class ReplicasTest(unittest.TestCase):
         store = with_database(PG_URI, cls.dbname)
         args = ["--resync-period", "500ms", "--threads", "2"]
         cls.openapi = OpenAPI()
-        # Both start at once: their migrations race and the library serialises them.
-        cls.a = Server(cls.dir, store, cls.sim.kubeconfig, args=args, name="a", openapi=cls.openapi)
-        cls.a.start()
-        cls.addClassCleanup(cls.a.stop)
-        cls.b = Server(cls.dir, store, cls.sim.kubeconfig, args=args, name="b", openapi=cls.openapi)
-        cls.b.start()
-        cls.addClassCleanup(cls.b.stop)
+        # The key is made first; then both start at once, so their --migrate
+        # runs race and the library's advisory lock must serialise them.
+        fd = os.open(os.path.join(cls.dir, "secret.key"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, os.urandom(32))
+        os.close(fd)
+        cls.a = Server(cls.dir, store, cls.sim.kubeconfig, args=args, name="a", openapi=cls.openapi).launch()
+        cls.addClassCleanup(cls.a.stop_checked)
+        cls.b = Server(cls.dir, store, cls.sim.kubeconfig, args=args, name="b", openapi=cls.openapi).launch()
+        cls.addClassCleanup(cls.b.stop_checked)
+        cls.a.wait_listening()
+        cls.b.wait_listening()
 
     def test_every_database_converges_once(self):
         servers = (self.a, self.b)

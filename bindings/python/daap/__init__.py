@@ -247,7 +247,10 @@ class FakeKube:
     def __del__(self):
         # Only a backend no context took over is ours to free.
         if getattr(self, "_client", None) is None and getattr(self, "_handle", None) is not None:
-            N.free_kube_backend(self._handle)
+            try:
+                N.free_kube_backend(self._handle)
+            except Exception:  # interpreter shutdown
+                pass
             self._handle = None
 
 
@@ -427,7 +430,10 @@ class Client:
 
     def __del__(self):
         if getattr(self, "_ctx", None) is not None:
-            self.close()
+            try:
+                self.close()
+            except Exception:  # interpreter shutdown: the module may be half gone
+                pass
 
     def __repr__(self) -> str:
         if self._ctx is None:

@@ -67,6 +67,19 @@ class TestModule(Base):
             classes.add(cls)
         self.assertEqual(len(classes), len(codes), "two codes share an exception class")
 
+    def test_another_minor_version_is_refused(self):
+        from daap import _native
+        real = _native.library_version
+        try:
+            _native.library_version = lambda: (0, 2, 0)
+            with self.assertRaises(ImportError) as cm:
+                _native._check_version()
+            self.assertIn("need libdaap 0.1.x", str(cm.exception))
+            _native.library_version = lambda: (0, 1, 7)
+            _native._check_version()  # another patch release is fine
+        finally:
+            _native.library_version = real
+
     def test_bad_library_path_fails_at_import_with_a_clear_message(self):
         env = dict(os.environ, DAAP_LIBRARY=os.path.join(self.tmp.name, "nope.so"))
         p = subprocess.run([sys.executable, "-c", "import daap"], env=env, capture_output=True, text=True)

@@ -63,6 +63,7 @@ class ClusterState:
         self.initialized = False
         self.provisioned = False
         self.mark = None          # None | "failed" | "stuck" | "ready"
+        self.reached_ready = False  # the never_ready/fail_clusters faults only hold back clusters not yet Ready
         self.password = None
         self.db = self.owner = None
 
@@ -399,8 +400,9 @@ class Operator:
                 self._ensure_phase(st, PHASE_CANNOT_CREATE, str(e), False)
                 self.schedule("cluster", uid, 5.0)
                 return
-        if forced:
+        if forced or st.reached_ready:
             self._ensure_phase(st, PHASE_HEALTHY, "", True)
+            st.reached_ready = True
             return
         if now < st.t_ready:
             self.schedule("cluster", uid, st.t_ready - now)
@@ -413,6 +415,7 @@ class Operator:
             self._ensure_phase(st, PHASE_SETUP, "Creating primary instance %s-1" % st.name, False)
             return
         self._ensure_phase(st, PHASE_HEALTHY, "", True)
+        st.reached_ready = True
 
     def _ensure_phase(self, st, phase, reason, ready):
         rec = self._cluster_rec(st)

@@ -166,6 +166,11 @@ class FaultTests(unittest.TestCase):
         self.assertIn("initdb", st["phaseReason"])
         wait_for(lambda: cluster_ready(self.c, NS, "ok-fc"))
         self.assertEqual(phase(self.c, NS, "fc-a"), FAILED)
+        # a cluster that was Ready before the fault matches it stays Ready
+        self.faults(fail_clusters="fc", never_ready=True)
+        time.sleep(0.3)
+        self.assertTrue(cluster_ready(self.c, NS, "ok-fc"))
+        self.assertEqual(phase(self.c, NS, "fc-a"), FAILED)
 
     def test_slow_delete(self):
         self.assertEqual(self.c.post(CL, cluster("sd-a")).status, 201)

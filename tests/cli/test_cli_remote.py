@@ -1,0 +1,222 @@
+"""daapctl against a real daap-server and kubesim: the path developers use.
+Skips, saying why, when the daap-server binary is not built."""
+import json
+import os
+import pty
+import re
+import stat
+import subprocess
+import tempfile
+import unittest
+
+from clitest import DAAPCTL, SERVER, CliTestCase, RemoteStack, clean_env, daapctl
+
+stack = None
+
+
+def setUpModule():
+    global stack
+    if not SERVER or not os.access(SERVER, os.X_OK):
+        raise unittest.SkipTest("daap-server is not built (%s); remote-mode tests need it" % (SERVER or "no path"))
+    stack = RemoteStack(["--never-ready", "^daap-stuck", "--fail-clusters", "^daap-broken"])
+    try:
+        stack.start()
+    except Exception:
+        stack.stop()
+        raise
+
+
+def tearDownModule():
+    if stack:
+        stack.stop()
+
+
+class RemoteTest(CliTestCase):
+    team = "payments"
+
+    def ctl(self, *args, team=None, **kw):
+        env = clean_env(DAAP_SERVER=stack.url, DAAP_TEAM=team or self.team)
+        return daapctl(*args, env=env, **kw)
+
+    def create_ready(self, name):
+        r = self.ctl("create", name, "--purpose", "test " + name, "--wait", "--timeout", "60s")
+        self.assertExit(r, 0)
+        return self.ctl("get", name, "-o", "json").json()
+
+
+class CreateWaitTest(RemoteTest):
+    def test_create_wait_until_ready(self):
+        r = self.ctl("create", "orders", "--purpose", "order history", "--instances", "2", "--wait")
+        self.assertExit(r, 0)
+        self.assertRegex(r.out, r"Status:\s+ready")
+        self.assertNotIn("password", r.out.lower().replace("password:    hidden", ""))
+        # Not a terminal: plain lines, one per change, ending in ready; no spinner.
+        lines = r.err.strip().splitlines()
+        self.assertTrue(all(re.match(r"^\[\s*\d+\.\d+s\] \w+", l) for l in lines), r.err)
+        self.assertTrue(lines[0].split("] ")[1].startswith("provisioning"), r.err)
+        self.assertTrue(lines[-1].split("] ")[1].startswith("ready"), r.err)
+        self.assertNotIn("\r", r.err)
+        got = self.ctl("get", "orders", "-o", "json").json()
+        self.assertEqual((got["status"], got["instances"], got["owner_team"]), ("ready", 2, "payments"))
+
+    def test_wait_on_a_terminal_shows_live_progress(self):
+        master, slave = pty.openpty()
+        env = clean_env(DAAP_SERVER=stack.url, DAAP_TEAM=self.team)
+        proc = subprocess.Popen([DAAPCTL, "create", "live", "--purpose", "p", "--wait"], env=env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        out = proc.stdout.read().decode()
+        self.assertEqual(proc.wait(timeout=120), 0)
+        tty = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            tty += chunk
+        os.close(master)
+        self.assertIn(b"\r\x1b[K", tty)  # the spinner line is redrawn in place
+        self.assertIn(b"] ready", tty)
+        self.assertRegex(out, r"Status:\s+ready")
+
+    def test_wait_timeout(self):
+        r = self.ctl("create", "stuck-one", "--purpose", "never ready", "--wait", "--timeout", "2s")
+        self.assertExit(r, 8)
+        self.assertIn("still provisioning", r.err)
+
+    def test_wait_sees_error(self):
+        r = self.ctl("create", "broken-one", "--purpose", "fails", "--wait", "--timeout", "60s")
+        self.assertExit(r, 20)
+        self.assertIn("went to error", r.err)
+
+    def test_create_json_without_wait(self):
+        r = self.ctl("create", "plain-json", "--purpose", "p", "-o", "json")
+        self.assertExit(r, 0)
+        self.assertEqual(r.json()["status"], "provisioning")
+
+    def test_field_errors_travel_back(self):
+        r = self.ctl("create", "Bad_Name", "--purpose", "", "--instances", "50")
+        self.assertExit(r, 5)
+        fields = set(re.findall(r"^  - (\w+): ", r.err, re.M))
+        self.assertEqual(fields, {"name", "purpose", "instances"})
+        r = self.ctl("create", "Bad_Name", "--purpose", "", "-o", "json")
+        self.assertEqual({e["field"] for e in json.loads(r.err)["errors"]}, {"name", "purpose"})
+
+    def test_exists(self):
+        self.assertExit(self.ctl("create", "twice", "--purpose", "p"), 0)
+        self.assertExit(self.ctl("create", "twice", "--purpose", "p"), 4)
+
+
+class ListTest(RemoteTest):
+    @classmethod
+    def setUpClass(cls):
+        for i in range(105):  # more than the server's largest page (100)
+            stack.post({"name": "page-%03d" % i, "owner_team": "pagers", "purpose": "paging"})
+
+    def test_pages_through_everything(self):
+        r = self.ctl("list", "--name", "page-", "-o", "json")
+        self.assertExit(r, 0)
+        names = [d["name"] for d in r.json()["items"]]
+        self.assertEqual(names, ["page-%03d" % i for i in range(105)])
+        self.assertIsNone(r.json()["next_cursor"])
+        table = self.ctl("list", "--team", "pagers")
+        self.assertEqual(len(table.out.splitlines()), 106)
+
+    def test_limit_and_cursor(self):
+        first = self.ctl("list", "--name", "page-", "--limit", "101", "-o", "json").json()
+        self.assertEqual(len(first["items"]), 101)
+        self.assertIsNotNone(first["next_cursor"])
+        rest = self.ctl("list", "--name", "page-", "--cursor", first["next_cursor"], "-o", "json").json()
+        self.assertEqual([d["name"] for d in rest["items"]], ["page-101", "page-102", "page-103", "page-104"])
+
+    def test_filters(self):
+        r = self.ctl("list", "--team", "pagers", "--status", "deleted", "-o", "json")
+        self.assertEqual(r.json()["items"], [])
+        r = self.ctl("list", "--name", "page-00", "-o", "yaml")
+        self.assertEqual(len(re.findall(r"(?m)^- id: ", r.out)), 10)
+        self.assertNotIn("connection", r.out)
+
+
+class RecordTest(RemoteTest):
+    @classmethod
+    def setUpClass(cls):
+        cls.db = None
+
+    def setUp(self):
+        if RecordTest.db is None:
+            RecordTest.db = self.create_ready("shop")
+
+    def test_get_by_name_and_id(self):
+        by_name = self.ctl("get", "shop", "-o", "json").json()
+        by_id = self.ctl("get", self.db["id"], "-o", "json").json()
+        self.assertEqual(by_name["id"], by_id["id"])
+        self.assertEqual(by_name["connection"]["password"], by_id["connection"]["password"])
+
+    def test_table_hides_the_password(self):
+        got = self.ctl("get", "shop", "-o", "json").json()
+        table = self.ctl("get", "shop")
+        self.assertExit(table, 0)
+        self.assertNotIn(got["connection"]["password"], table.out)
+        self.assertRegex(table.out, r"Endpoint:\s+daap-shop-pooler\.")
+        yaml = self.ctl("get", "shop", "-o", "yaml").out
+        self.assertIn('password: "%s"' % got["connection"]["password"], yaml)
+        self.assertIn('uri: "%s"' % got["connection"]["uri"], yaml)
+
+    def test_url(self):
+        got = self.ctl("get", "shop", "-o", "json").json()
+        r = self.ctl("url", "shop")
+        self.assertExit(r, 0)
+        self.assertEqual(r.out.strip(), got["connection"]["uri"])
+        r = self.ctl("url", got["id"], "--direct")
+        self.assertExit(r, 0)
+        self.assertEqual(r.out.strip(), got["connection"]["direct"]["uri"])
+
+    def test_connect_passes_the_password_in_the_environment(self):
+        got = self.ctl("get", "shop", "-o", "json").json()
+        bindir = tempfile.mkdtemp(prefix="fake-psql-")
+        psql = os.path.join(bindir, "psql")
+        with open(psql, "w") as f:
+            f.write('#!/bin/sh\nprintf "%s\\n" "$@"\necho "PGPASSWORD=$PGPASSWORD"\n')
+        os.chmod(psql, stat.S_IRWXU)
+        env = clean_env(DAAP_SERVER=stack.url, PATH=bindir + os.pathsep + os.environ["PATH"])
+        r = daapctl("connect", "shop", "--", "-c", "select 1", env=env)
+        self.assertExit(r, 0)
+        args, password = r.out.splitlines()[:-1], r.out.splitlines()[-1]
+        self.assertEqual(password, "PGPASSWORD=" + got["connection"]["password"])
+        self.assertNotIn(got["connection"]["password"], "\n".join(args))
+        self.assertIn("host='daap-shop-pooler.", args[0])
+        self.assertEqual(args[1:], ["-c", "select 1"])
+
+    def test_update(self):
+        self.create_ready("handover")
+        r = self.ctl("update", "handover", "--purpose", "audit", "--as", "intruders")
+        self.assertExit(r, 10)
+        r = self.ctl("update", "handover", "--purpose", "audit trail", "-o", "json")
+        self.assertExit(r, 0)
+        self.assertEqual(r.json()["purpose"], "audit trail")
+        self.assertNotIn("connection", r.json())
+        r = self.ctl("update", "handover", "--team", "billing", "--as", "payments")
+        self.assertExit(r, 0)
+        self.assertRegex(r.out, r"Team:\s+billing")
+        self.assertExit(self.ctl("update", "handover", "--purpose", "x"), 10)
+
+    def test_delete(self):
+        db = self.create_ready("doomed")
+        r = self.ctl("delete", "doomed")
+        self.assertExit(r, 2)
+        self.assertExit(self.ctl("delete", "doomed", "--yes", team="intruders"), 10)
+        r = self.ctl("delete", "doomed", "--yes")
+        self.assertExit(r, 0)
+        self.assertRegex(r.out, r"^Delet(ed|ing) database doomed \(%s\)" % db["id"])
+        r = self.ctl("get", db["id"])
+        self.assertExit(r, 3)
+
+    def test_not_found(self):
+        self.assertExit(self.ctl("get", "no-such-db"), 3)
+        self.assertExit(self.ctl("url", "no-such-db"), 3)
+
+
+if __name__ == "__main__":
+    unittest.main()
