@@ -383,7 +383,7 @@ static int check_owner(const daap_db *db, const char *caller_team)
 {
     if (caller_team == NULL || strcmp(caller_team, daap_db_owner_team(db)) != 0)
         return daap_error_set(DAAP_EFORBIDDEN, DAAP_ERRCLASS_INVALID,
-                              "only the owner team can change database %s (send its team in X-Daap-Team)",
+                              "only the owner team can change database %s (the caller's team must be its owner_team)",
                               daap_db_name(db));
     return 0;
 }
@@ -426,8 +426,9 @@ static int apply_update(daap_db **out, daap_ctx *ctx, const char *id, const char
         db->num[DAAP_DB_F_REVISION] = rev + 1;
         db->num[DAAP_DB_F_UPDATED_AT] = daap__now_ms();
         rc = daap__storage_update(ctx->storage, db, rev);
-        if (rc == 0 && daap_db_status(db) == DAAP_DB_READY)
-            rc = daap__unseal_password(ctx, db);
+        /* The change is saved; a record without its password is still the answer. */
+        if (rc == 0 && daap_db_status(db) == DAAP_DB_READY && daap__unseal_password(ctx, db) < 0)
+            daap_error_clear();
         if (rc == 0 && out)
             *out = db;
         else

@@ -170,8 +170,8 @@ DAAP_EXTERN(int) daap_db_update_json(daap_db **out, daap_ctx *ctx, const char *i
  * @param[out] out   receives the record as it is after the call (may be NULL)
  * @param id         the record id
  * @param caller_team the team making the change
- * @return 0, DAAP_ENOTFOUND (unknown; or already deleted: out is still set),
- *         DAAP_EFORBIDDEN
+ * @return 0 (out's status is deleting, or deleted when it was already
+ *         gone), DAAP_ENOTFOUND (unknown id), DAAP_EFORBIDDEN
  * @since 0.1
  */
 DAAP_EXTERN(int) daap_db_delete(daap_db **out, daap_ctx *ctx, const char *id, const char *caller_team);
