@@ -72,6 +72,30 @@ int daap__buf_printf(daap_buf *b, const char *fmt, ...)
     return rc;
 }
 
+size_t daap__utf8_valid_prefix(const char *str, size_t left)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t n, i;
+    uint32_t cp;
+
+    if (left == 0) return 0;
+    if (s[0] < 0x80) return 1;
+    if ((s[0] & 0xe0) == 0xc0) { n = 2; cp = s[0] & 0x1f; }
+    else if ((s[0] & 0xf0) == 0xe0) { n = 3; cp = s[0] & 0x0f; }
+    else if ((s[0] & 0xf8) == 0xf0) { n = 4; cp = s[0] & 0x07; }
+    else return 0;
+    if (n > left) return 0;
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    /* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
+    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+        return 0;
+    return n;
+}
+
 int daap__buf_put_json_strn(daap_buf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
@@ -95,6 +119,14 @@ int daap__buf_put_json_strn(daap_buf *b, const char *s, size_t len)
         } else if (c < 0x20 || c == 0x7f) {
             memcpy(esc, "\\u00", 4);
             esc[4] = hex[c >> 4]; esc[5] = hex[c & 15]; elen = 6;
+        } else if (c >= 0x80) {
+            size_t n = daap__utf8_valid_prefix(s + i, len - i);
+            if (n > 0) {
+                i += n - 1;
+                continue;
+            }
+            memcpy(esc, "\\ufffd", 6); /* a byte that is not UTF-8 */
+            elen = 6;
         } else {
             continue;
         }

@@ -14,6 +14,9 @@ int daap__buf_vprintf(daap_buf *b, const char *fmt, va_list ap);
 /* Append s as a JSON string literal, quotes included. */
 int daap__buf_put_json_str(daap_buf *b, const char *s);
 int daap__buf_put_json_strn(daap_buf *b, const char *s, size_t len);
+/* Length of the one UTF-8 character at s (at most `left` bytes), 0 when
+ * the bytes there are not UTF-8. */
+size_t daap__utf8_valid_prefix(const char *s, size_t left);
 /* Forget the contents, keep the memory. */
 void daap__buf_clear(daap_buf *b);
 /* Hand the contents to the caller (NUL-terminated, never NULL on success). */

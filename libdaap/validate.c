@@ -59,31 +59,6 @@ int daap__fields_result(daap__fields *f, const char *what)
     return DAAP_EINVALID;
 }
 
-static size_t utf8_sequence_length(const unsigned char *s, size_t left)
-{
-    size_t n, i;
-    uint32_t cp;
-
-    if (s[0] < 0x80) return 1;
-    if ((s[0] & 0xe0) == 0xc0) { n = 2; cp = s[0] & 0x1f; }
-    else if ((s[0] & 0xf0) == 0xe0) { n = 3; cp = s[0] & 0x0f; }
-    else if ((s[0] & 0xf8) == 0xf0) { n = 4; cp = s[0] & 0x07; }
-    else return 0;
-    if (n > left) return 0;
-    for (i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    /* Reject overlong forms, surrogates and values past U+10FFFF. */
-    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-        return 0;
-    /* C1 control characters. */
-    if (cp >= 0x80 && cp <= 0x9f)
-        return 0;
-    return n;
-}
-
 bool daap__is_clean_text(const char *s, size_t len, bool allow_tab)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -97,8 +72,9 @@ bool daap__is_clean_text(const char *s, size_t len, bool allow_tab)
             i++;
             continue;
         }
-        n = utf8_sequence_length(p + i, len - i);
-        if (n == 0)
+        n = daap__utf8_valid_prefix(s + i, len - i);
+        /* C1 control characters (U+0080..U+009F) are controls too. */
+        if (n == 0 || (n == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0))
             return false;
         i += n;
     }

@@ -33,6 +33,7 @@ struct daap_watch {
     size_t        npoolers, apoolers;
     char         *batch[MAX_BATCH];
     size_t        nbatch;
+    bool          resync_needed; /* a relist happened: events may be lost */
 };
 
 static int remember_pooler(daap_watch *w, const char *pooler, const char *id);
@@ -61,6 +62,7 @@ static int relist(daap_watch *w, stream_state *s)
     if (rc == 0) {
         set_rv(s, l.resource_version);
         s->need_relist = false;
+        w->resync_needed = true;
     }
     daap_kube_list_dispose(&l);
     return rc;
@@ -225,6 +227,15 @@ int daap_watch_step(daap_watch *w, int32_t timeout_ms, daap_reconcile_result *ou
             rc = poll_stream(w, &w->streams[i], POLL_SLICE_MS);
         if (w->nbatch)
             reconcile_batch(w, &res);
+        if (rc == 0 && w->resync_needed) {
+            /* What changed while no watch was open is found by one full pass. */
+            daap_reconcile_result pass;
+            w->resync_needed = false;
+            if (daap_reconcile_once(&pass, w->ctx, NULL) == 0)
+                res.examined += pass.examined;
+            else
+                w->resync_needed = true;
+        }
     } while (rc == 0 && res.examined == 0 && daap__mono_ms() < deadline);
     if (rc < 0 && daap__mono_ms() < deadline)
         sleep_ms((int32_t)(deadline - daap__mono_ms())); /* API down: do not spin */

@@ -78,7 +78,8 @@ typedef struct {
 
 typedef enum {
     RETRY_SAFE,  /* GET, LIST, DELETE */
-    RETRY_UNSENT /* POST: only when the server provably did not act */
+    RETRY_UNSENT, /* POST: only when the server provably did not act */
+    RETRY_NEVER   /* probes: a readiness check must answer now, not after back-off */
 } retry_policy;
 
 typedef struct {
@@ -345,6 +346,8 @@ static bool connection_broke(CURLcode cc)
 
 static bool should_retry(retry_policy policy, CURLcode cc, long status)
 {
+    if (policy == RETRY_NEVER)
+        return false;
     if (cc != CURLE_OK)
         return nothing_sent(cc) || (policy == RETRY_SAFE && connection_broke(cc));
     if (status == 429 || status == 503) /* rate limited or not served: not acted on */
@@ -759,7 +762,7 @@ static int rest_ping(daap_kube_backend *be)
     int rc;
 
     if ((rc = daap__buf_printf(&url, "%s/version", rb->base_url)) == 0) {
-        http_request req = { "GET", url.ptr, NULL, 0, RETRY_SAFE, "ping" };
+        http_request req = { "GET", url.ptr, NULL, 0, RETRY_NEVER, "ping" };
         rc = call(rb, &req, NULL);
     }
     daap_buf_dispose(&url);
