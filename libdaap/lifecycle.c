@@ -521,7 +521,7 @@ static int finish_delete_now(daap_ctx *ctx, daap_db *db)
 /* Soft-delete under compare-and-set; an already deleted record is returned as is. */
 static int start_delete(daap_db **out, daap_ctx *ctx, const char *id, const char *caller_team)
 {
-    int attempt, rc;
+    int attempt, rc = DAAP_ECONFLICT;
 
     for (attempt = 0; attempt < UPDATE_RETRIES; attempt++) {
         daap_db *db;
@@ -542,7 +542,7 @@ static int start_delete(daap_db **out, daap_ctx *ctx, const char *id, const char
 
 int daap_db_delete(daap_db **out, daap_ctx *ctx, const char *id, const char *caller_team)
 {
-    daap_db *db;
+    daap_db *db = NULL;
     int rc;
 
     DAAP_ASSERT_ARG(ctx && id);

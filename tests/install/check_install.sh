@@ -52,9 +52,9 @@ done
 exported=$(nm -D --defined-only "$prefix/$libdir/libdaap.so" | awk '$2 ~ /^[TDBRVWi]$/ {print $3}' | sed 's/@.*//' | sort -u)
 [ -n "$exported" ] || bad "nm -D found no exported symbols"
 stray=$(grep -v '^daap_' <<<"$exported" || true)
-[ -z "$stray" ] || bad "exported symbols without the daap_ prefix: $(echo $stray)"
+[ -z "$stray" ] || bad "exported symbols without the daap_ prefix: $(tr "\n" " " <<<"$stray")"
 internal=$(grep '^daap__' <<<"$exported" || true)
-[ -z "$internal" ] || bad "internal daap__ symbols exported: $(echo $internal)"
+[ -z "$internal" ] || bad "internal daap__ symbols exported: $(tr "\n" " " <<<"$internal")"
 echo "exports: $(wc -l <<<"$exported") daap_* symbols"
 
 # 3. Build the example out of tree, twice.
