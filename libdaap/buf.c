@@ -145,6 +145,22 @@ int daap__buf_put_json_str(daap_buf *b, const char *s)
     return daap__buf_put_json_strn(b, s, strlen(s));
 }
 
+int daap__buf_put_uri_escaped(daap_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
+            DAAP_TRY(daap__buf_putc(b, (char)c));
+        } else {
+            char esc[3] = { '%', hex[c >> 4], hex[c & 15] };
+            DAAP_TRY(daap__buf_put(b, esc, 3));
+        }
+    }
+    return 0;
+}
+
 void daap__buf_clear(daap_buf *b)
 {
     b->size = 0;

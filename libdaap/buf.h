@@ -17,6 +17,8 @@ int daap__buf_put_json_strn(daap_buf *b, const char *s, size_t len);
 /* Length of the one UTF-8 character at s (at most `left` bytes), 0 when
  * the bytes there are not UTF-8. */
 size_t daap__utf8_valid_prefix(const char *s, size_t left);
+/* Percent-encode everything but RFC 3986 unreserved characters. */
+int daap__buf_put_uri_escaped(daap_buf *b, const char *s);
 /* Forget the contents, keep the memory. */
 void daap__buf_clear(daap_buf *b);
 /* Hand the contents to the caller (NUL-terminated, never NULL on success). */

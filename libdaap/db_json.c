@@ -24,31 +24,14 @@ static int put_time(daap_buf *b, int64_t ms)
     return daap__buf_puts(b, text);
 }
 
-/* Percent-encode a URI userinfo or path component. */
-static int put_uri_part(daap_buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '.' || c == '_' || c == '~') {
-            DAAP_TRY(daap__buf_putc(b, (char)c));
-        } else {
-            char esc[3] = { '%', hex[c >> 4], hex[c & 15] };
-            DAAP_TRY(daap__buf_put(b, esc, 3));
-        }
-    }
-    return 0;
-}
-
 static int uri_for(daap_buf *out, const daap_db *db, const char *host, int32_t port)
 {
     DAAP_TRY(daap__buf_puts(out, "postgresql://"));
-    DAAP_TRY(put_uri_part(out, daap_db_username(db)));
+    DAAP_TRY(daap__buf_put_uri_escaped(out, daap_db_username(db)));
     DAAP_TRY(daap__buf_putc(out, ':'));
-    DAAP_TRY(put_uri_part(out, daap_db_password(db)));
+    DAAP_TRY(daap__buf_put_uri_escaped(out, daap_db_password(db)));
     DAAP_TRY(daap__buf_printf(out, "@%s:%d/", host, (int)port));
-    DAAP_TRY(put_uri_part(out, daap_db_dbname(db)));
+    DAAP_TRY(daap__buf_put_uri_escaped(out, daap_db_dbname(db)));
     return daap__buf_puts(out, "?sslmode=prefer");
 }
 

@@ -23,7 +23,8 @@ static bool only_whitespace(const char *s, size_t n)
     return true;
 }
 
-int daap__json_parse(struct json_object **out, const char *json, size_t len, const char *what)
+int daap__json_parse_as(struct json_object **out, const char *json, size_t len, int depth,
+                        int code, int klass, const char *what)
 {
     json_tokener *tok;
     json_object *root;
@@ -31,22 +32,28 @@ int daap__json_parse(struct json_object **out, const char *json, size_t len, con
 
     *out = NULL;
     if (len > INT32_MAX)
-        return bad("%s is too large", what);
-    tok = json_tokener_new_ex(PARSE_DEPTH);
+        return daap_error_set(code, klass, "%s is too large", what);
+    tok = json_tokener_new_ex(depth);
     DAAP_ERROR_CHECK_ALLOC(tok);
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS | JSON_TOKENER_VALIDATE_UTF8);
     root = len ? json_tokener_parse_ex(tok, json, (int)len) : NULL;
     end = json_tokener_get_parse_end(tok);
     if (root == NULL || !only_whitespace(json + end, len - end)) {
         const char *why = root ? "trailing data" : len == 0 ? "empty document"
+                        : json_tokener_get_error(tok) == json_tokener_continue ? "truncated document"
                         : json_tokener_error_desc(json_tokener_get_error(tok));
         json_object_put(root);
         json_tokener_free(tok);
-        return daap_error_set(DAAP_ERROR, DAAP_ERRCLASS_HTTP, "%s is not valid JSON (byte %zu: %s)", what, end, why);
+        return daap_error_set(code, klass, "%s is not valid JSON (byte %zu: %s)", what, end, why);
     }
     json_tokener_free(tok);
     *out = root;
     return 0;
+}
+
+int daap__json_parse(struct json_object **out, const char *json, size_t len, const char *what)
+{
+    return daap__json_parse_as(out, json, len, PARSE_DEPTH, DAAP_ERROR, DAAP_ERRCLASS_HTTP, what);
 }
 
 /* ---- time */

@@ -11,6 +11,10 @@ struct json_object;
  * `what` names the document in messages ("daap-server response").
  * @return 0 or DAAP_ERROR (class HTTP) */
 int daap__json_parse(struct json_object **out, const char *json, size_t len, const char *what);
+/* The same strict parse (one JSON document, valid UTF-8, nothing after it)
+ * with the nesting limit and the error code and class of the caller. */
+int daap__json_parse_as(struct json_object **out, const char *json, size_t len, int depth,
+                        int code, int klass, const char *what);
 
 /* One record as daap_db_to_json() renders it. Unknown members are ignored,
  * so a newer server's additions do not break older clients; the members a

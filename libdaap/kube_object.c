@@ -1,6 +1,7 @@
 /* Kubernetes objects: a json-c document behind an opaque handle, read and
  * written by dotted path. */
 #include "kube.h"
+#include "db_parse.h"
 
 #include <json-c/json.h>
 
@@ -53,37 +54,14 @@ json_object *daap__kube_object_json(const daap_kube_object *obj)
     return obj->json;
 }
 
-static bool only_whitespace(const char *s, size_t len)
-{
-    size_t i;
-    for (i = 0; i < len; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
-            return false;
-    return true;
-}
-
 int daap_kube_object_parse(daap_kube_object **out, const char *json, size_t len)
 {
-    json_tokener *tok;
     json_object *root;
-    size_t end;
 
     DAAP_ASSERT_ARG(out && (json || len == 0));
     *out = NULL;
-    tok = json_tokener_new_ex(PARSE_DEPTH);
-    DAAP_ERROR_CHECK_ALLOC(tok);
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS | JSON_TOKENER_VALIDATE_UTF8);
-    root = len ? json_tokener_parse_ex(tok, json, (int)len) : NULL;
-    end = json_tokener_get_parse_end(tok);
-    if (root == NULL || !only_whitespace(json + end, len - end)) {
-        const char *why = root ? "trailing data" : len == 0 ? "empty document"
-                        : json_tokener_get_error(tok) == json_tokener_continue ? "truncated document"
-                        : json_tokener_error_desc(json_tokener_get_error(tok));
-        json_object_put(root);
-        json_tokener_free(tok);
-        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_KUBE, "bad Kubernetes JSON at byte %zu: %s", end, why);
-    }
-    json_tokener_free(tok);
+    DAAP_TRY(daap__json_parse_as(&root, json, len, PARSE_DEPTH, DAAP_EINVALID, DAAP_ERRCLASS_KUBE,
+                                 "Kubernetes object"));
     return daap__kube_object_wrap(out, root);
 }
 

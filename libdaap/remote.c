@@ -499,27 +499,10 @@ static int record_answer(daap_db **out, daap__remote *r, const http_req *q, long
     return 0;
 }
 
-/* Percent-encode everything but RFC 3986 unreserved characters. */
-static int put_escaped(daap_buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '.' || c == '_' || c == '~') {
-            DAAP_TRY(daap__buf_putc(b, (char)c));
-        } else {
-            char esc[3] = { '%', hex[c >> 4], hex[c & 15] };
-            DAAP_TRY(daap__buf_put(b, esc, 3));
-        }
-    }
-    return 0;
-}
-
 static int record_path(daap_buf *b, const char *id)
 {
     DAAP_TRY(daap__buf_puts(b, "/databases/"));
-    return put_escaped(b, id);
+    return daap__buf_put_uri_escaped(b, id);
 }
 
 static const char *team_or_default(const daap__remote *r, const char *team)
@@ -624,7 +607,7 @@ int daap__remote_delete(daap_db **out, daap__remote *r, const char *id, const ch
 static int put_param(daap_buf *b, const char *key, const char *value)
 {
     DAAP_TRY(daap__buf_printf(b, "%c%s=", b->size ? '&' : '?', key));
-    return put_escaped(b, value);
+    return daap__buf_put_uri_escaped(b, value);
 }
 
 static int put_status_param(daap_buf *b, unsigned int mask)
