@@ -359,15 +359,14 @@ static bool out_of_time(int64_t deadline, const daap_reconcile_options *o, const
     return daap__mono_ms() > deadline || (o && o->max_records && res->examined >= o->max_records);
 }
 
-static int pass_records(daap_ctx *ctx, const snapshot *s, id_set *live, int64_t deadline,
-                        const daap_reconcile_options *opts, daap_reconcile_result *res)
+static int pass_records(daap_ctx *ctx, const snapshot *s, id_set *live, unsigned int status_mask,
+                        int64_t deadline, const daap_reconcile_options *opts, daap_reconcile_result *res)
 {
     daap_storage_query q = { DAAP_STORAGE_QUERY_VERSION };
     char after[64] = "";
     bool more = true;
 
-    q.status_mask = DAAP_DB_STATUS_BIT(DAAP_DB_PROVISIONING) | DAAP_DB_STATUS_BIT(DAAP_DB_READY) |
-                    DAAP_DB_STATUS_BIT(DAAP_DB_ERROR) | DAAP_DB_STATUS_BIT(DAAP_DB_DELETING);
+    q.status_mask = status_mask;
     q.include_deleted = 1;
     q.limit = PAGE_SIZE;
     while (more && !out_of_time(deadline, opts, res)) {
@@ -454,8 +453,13 @@ int daap_reconcile_once(daap_reconcile_result *out, daap_ctx *ctx, const daap_re
     DAAP_TRY(daap__ctx_need_kube(ctx));
     deadline = daap__mono_ms() + (opts && opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS);
     /* Snapshot first: an object in it was created after its record. */
+    /* Records with work to do go first, so a pass cut short by its time
+     * bound still moves them; ready ones are only checked for drift. */
     if ((rc = take_snapshot(&s, ctx)) == 0)
-        rc = pass_records(ctx, &s, &live, deadline, opts, &res);
+        rc = pass_records(ctx, &s, &live, DAAP_DB_STATUS_BIT(DAAP_DB_PROVISIONING) | DAAP_DB_STATUS_BIT(DAAP_DB_ERROR) |
+                          DAAP_DB_STATUS_BIT(DAAP_DB_DELETING), deadline, opts, &res);
+    if (rc == 0)
+        rc = pass_records(ctx, &s, &live, DAAP_DB_STATUS_BIT(DAAP_DB_READY), deadline, opts, &res);
     if (rc == 0 && !(opts && opts->skip_orphans)) {
         if (live.count > 1)
             qsort(live.ids, live.count, sizeof(char *), compare_ids);
