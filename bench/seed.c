@@ -11,9 +11,16 @@
  * robin, created_at one second apart ending now. Statuses: 85% ready (with
  * host, port, user, sealed password, direct host), 5% error, 10% deleted.
  * The store is migrated first; the key file is created when missing.
- * Prints one JSON line: counts, one ready id and its team, the elapsed time. */
+ * Prints one JSON line: counts, one ready id and its team, the elapsed time.
+ *
+ *   daap-bench-seed --list-sql sqlite|postgres
+ *
+ * prints the library's own list statements for GET /databases?owner_team=X
+ * (first page, then a keyset page), one per line, so the figure scripts can
+ * EXPLAIN exactly what the server runs. */
 #include "crypto.h"
 #include "ctx.h"
+#include "storage/sqlgen.h"
 #include "ids.h"
 #include "storage.h"
 #include "validate.h"
@@ -108,6 +115,22 @@ static int build(daap_db **out, daap_ctx *ctx, long i, long teams, const char *p
     return 0;
 }
 
+static int list_sql(const char *dialect)
+{
+    const daap__sqlgen_dialect *d = strcmp(dialect, "postgres") == 0 ? &daap__sqlgen_postgres : &daap__sqlgen_sqlite;
+    unsigned int shapes[] = { DAAP__LIST_OWNER | DAAP__LIST_LIVE, DAAP__LIST_OWNER | DAAP__LIST_LIVE | DAAP__LIST_KEYSET };
+    size_t i;
+
+    for (i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+        daap_buf sql = DAAP_BUF_INIT;
+        if (daap__sqlgen_list(&sql, d, shapes[i]) < 0)
+            die("list SQL");
+        printf("%s\n", sql.ptr);
+        daap_buf_dispose(&sql);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *store = NULL, *key = NULL, *prefix = "bench", *ns = "daap";
@@ -118,6 +141,8 @@ int main(int argc, char **argv)
     int64_t start;
     double t0 = now_s();
 
+    if (argc == 3 && strcmp(argv[1], "--list-sql") == 0)
+        return list_sql(argv[2]);
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v == NULL)

@@ -102,9 +102,29 @@ static int transition(daap_ctx *ctx, daap_db *db, int status, const char *reason
     return note(rc, res);
 }
 
+/* The record as read may be stale by now: a DELETE that ran meanwhile has
+ * removed the objects, and creating them again from the old copy would
+ * provision twice (tests/chaos: a Pooler re-made after its record was
+ * deleted). Check the revision just before acting; the compare-and-set of
+ * the record comes too late to stop a side effect in Kubernetes. */
+static int still_current(daap_ctx *ctx, const daap_db *db)
+{
+    daap_db *now;
+    int rc;
+
+    DAAP_TRY(daap__storage_get(&now, ctx->storage, daap_db_id(db)));
+    rc = daap_db_revision(now) == daap_db_revision(db) ? 0
+       : daap_error_set(DAAP_ECONFLICT, DAAP_ERRCLASS_STORAGE, "database %s changed while it was reconciled",
+                        daap_db_name(db));
+    daap_db_free(now);
+    return rc;
+}
+
 static int ensure_objects(daap_ctx *ctx, daap_db *db, const daap__observed *o, daap_reconcile_result *res)
 {
     int rc;
+    if ((o->cluster == NULL || o->pooler == NULL) && (rc = still_current(ctx, db)) < 0)
+        return rc;
     if (o->cluster == NULL) {
         if ((rc = daap__create_object(ctx, db, DAAP_KUBE_CLUSTER)) < 0)
             return rc;
@@ -217,7 +237,7 @@ static int reconcile_record(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_
         return note(rc, res);
     /* A rejected spec (error without a Cluster) is not retried blindly. */
     if (status != DAAP_DB_ERROR && (rc = ensure_objects(ctx, db, o, res)) < 0) {
-        if (status == DAAP_DB_PROVISIONING && rc != DAAP_EUNAVAILABLE && rc != DAAP_ETIMEOUT && rc != DAAP_EAUTH) {
+        if (status == DAAP_DB_PROVISIONING && rc != DAAP_ECONFLICT && rc != DAAP_EUNAVAILABLE && rc != DAAP_ETIMEOUT && rc != DAAP_EAUTH) {
             char reason[512];
             snprintf(reason, sizeof(reason), "Kubernetes rejected the database: %s", daap_error_last()->message);
             return transition(ctx, db, DAAP_DB_ERROR, reason, res);

@@ -181,10 +181,17 @@ static int poll_stream(daap_watch *w, stream_state *s, int32_t timeout_ms)
     int rc;
 
     DAAP_TRY(open_stream(w, s));
+    /* Stop at a full batch: what is left stays in the stream for the next
+     * step. Reading on would drop ids, and those records would wait for the
+     * next resync (bench/fig3-readiness: p99 of 27 s in a burst). */
+    if (w->nbatch == MAX_BATCH)
+        return 0;
     while ((rc = daap__kube_watch_next(&ev, w->ctx->kube, s->stream, timeout_ms)) == 0) {
         handle_event(w, s, &ev);
         daap_kube_object_free(ev.object);
         timeout_ms = 0;
+        if (w->nbatch == MAX_BATCH)
+            return 0;
     }
     if (rc == DAAP_ETIMEOUT)
         return 0;
