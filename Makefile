@@ -7,7 +7,7 @@ FUZZ_SECONDS ?= 60
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-unit test-integration test-asan test-valgrind coverage \
+.PHONY: all deps build test test-unit test-integration test-asan test-valgrind test-chaos coverage \
         migrate migrate-down migrate-status run up down fuzz bench install clean
 
 all: build
@@ -31,6 +31,13 @@ test-unit: build
 
 test-integration: build
 	scripts/run-tests $(BUILD) -L integration
+
+# Chaos tests (issue 7): flaky Kubernetes, crashes, races, replicas, storage trouble.
+test-chaos:
+	@scripts/install-deps
+	cmake -S . -B $(BUILD) -DDAAP_CHAOS_TESTS=ON $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+	scripts/run-tests $(BUILD) -L chaos
 
 test-asan:
 	@scripts/install-deps
