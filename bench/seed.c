@@ -118,7 +118,9 @@ static int build(daap_db **out, daap_ctx *ctx, long i, long teams, const char *p
 static int list_sql(const char *dialect)
 {
     const daap__sqlgen_dialect *d = strcmp(dialect, "postgres") == 0 ? &daap__sqlgen_postgres : &daap__sqlgen_sqlite;
-    unsigned int shapes[] = { DAAP__LIST_OWNER | DAAP__LIST_LIVE, DAAP__LIST_OWNER | DAAP__LIST_LIVE | DAAP__LIST_KEYSET };
+    /* The shapes GET /databases?owner_team=X runs: first page, then later ones. */
+    unsigned int page = DAAP__LIST_OWNER | DAAP__LIST_LIVE | DAAP__LIST_SUMMARY;
+    unsigned int shapes[] = { page, page | DAAP__LIST_KEYSET };
     size_t i;
 
     for (i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {

@@ -27,7 +27,8 @@ int daap__buf_grow(daap_buf *b, size_t extra)
 
 int daap__buf_put(daap_buf *b, const char *data, size_t len)
 {
-    DAAP_TRY(daap__buf_grow(b, len));
+    if (len >= b->asize - b->size) /* also true for an empty buffer */
+        DAAP_TRY(daap__buf_grow(b, len));
     if (len)
         memcpy(b->ptr + b->size, data, len);
     b->size += len;
@@ -96,43 +97,64 @@ size_t daap__utf8_valid_prefix(const char *str, size_t left)
     return n;
 }
 
-int daap__buf_put_json_strn(daap_buf *b, const char *s, size_t len)
+/* Bytes that JSON text cannot carry as they are: control characters, '"',
+ * '\\', DEL, and anything non-ASCII (checked as UTF-8 below). */
+static bool needs_care(unsigned char c)
+{
+    return c < 0x20 || c == '"' || c == '\\' || c >= 0x7f;
+}
+
+/* The escape for byte s[i], or 0 with *skip set for a valid UTF-8 sequence. */
+static size_t escape_at(char esc[7], const char *s, size_t i, size_t len, size_t *skip)
 {
     static const char hex[] = "0123456789abcdef";
-    size_t i, start = 0;
+    unsigned char c = (unsigned char)s[i];
+
+    *skip = 0;
+    switch (c) {
+    case '"': case '\\': esc[0] = '\\'; esc[1] = (char)c; return 2;
+    case '\n': memcpy(esc, "\\n", 2); return 2;
+    case '\r': memcpy(esc, "\\r", 2); return 2;
+    case '\t': memcpy(esc, "\\t", 2); return 2;
+    default: break;
+    }
+    if (c >= 0x80) {
+        size_t n = daap__utf8_valid_prefix(s + i, len - i);
+        if (n > 0) {
+            *skip = n;
+            return 0;
+        }
+        memcpy(esc, "\\ufffd", 6); /* a byte that is not UTF-8 */
+        return 6;
+    }
+    memcpy(esc, "\\u00", 4);
+    esc[4] = hex[c >> 4];
+    esc[5] = hex[c & 15];
+    return 6;
+}
+
+int daap__buf_put_json_strn(daap_buf *b, const char *s, size_t len)
+{
+    size_t i = 0, start = 0;
 
     DAAP_TRY(daap__buf_grow(b, len + 2));
-    DAAP_TRY(daap__buf_putc(b, '"'));
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
+    b->ptr[b->size++] = '"';
+    while (i < len) {
         char esc[7];
-        size_t elen = 0;
+        size_t elen, skip;
 
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\'; esc[1] = (char)c; elen = 2;
-        } else if (c == '\n') {
-            esc[0] = '\\'; esc[1] = 'n'; elen = 2;
-        } else if (c == '\r') {
-            esc[0] = '\\'; esc[1] = 'r'; elen = 2;
-        } else if (c == '\t') {
-            esc[0] = '\\'; esc[1] = 't'; elen = 2;
-        } else if (c < 0x20 || c == 0x7f) {
-            memcpy(esc, "\\u00", 4);
-            esc[4] = hex[c >> 4]; esc[5] = hex[c & 15]; elen = 6;
-        } else if (c >= 0x80) {
-            size_t n = daap__utf8_valid_prefix(s + i, len - i);
-            if (n > 0) {
-                i += n - 1;
-                continue;
-            }
-            memcpy(esc, "\\ufffd", 6); /* a byte that is not UTF-8 */
-            elen = 6;
-        } else {
+        while (i < len && !needs_care((unsigned char)s[i]))
+            i++;
+        if (i == len)
+            break;
+        elen = escape_at(esc, s, i, len, &skip);
+        if (elen == 0) {
+            i += skip;
             continue;
         }
         DAAP_TRY(daap__buf_put(b, s + start, i - start));
         DAAP_TRY(daap__buf_put(b, esc, elen));
-        start = i + 1;
+        start = ++i;
     }
     DAAP_TRY(daap__buf_put(b, s + start, len - start));
     return daap__buf_putc(b, '"');

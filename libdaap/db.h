@@ -4,13 +4,23 @@
 
 #include "common.h"
 
+/* A record either owns its strings, or is a view (daap__db_view_*) whose
+ * strings and blob borrow a storage driver's row memory for one callback;
+ * a view is never freed, only copied with daap_db_dup(). */
 struct daap_db {
     char          *text[DAAP_DB_F__COUNT];
+    size_t         text_len[DAAP_DB_F__COUNT]; /* strlen(text[f]), kept by every setter */
     int64_t        num[DAAP_DB_F__COUNT];
     unsigned char *blob;      /* DAAP_DB_F_PASSWORD ciphertext */
     size_t         blob_len;
     char          *password;  /* plaintext, only after decryption for a ready record */
 };
+
+/* A TEXT field and its length (0 when unset): lets renderers skip strlen. */
+const char *daap__db_textn(const daap_db *db, int field, size_t *len);
+
+/* The connection fields (host … direct_port): secret or only for ready records. */
+bool daap__db_field_is_connection(int field);
 
 /* Set the decrypted password (copied). */
 int daap__db_set_password(daap_db *db, const char *password);

@@ -3,6 +3,7 @@
  * more than the query that produced it (reference/perf.md). */
 #include "lifecycle.h"
 #include "ids.h"
+#include "db.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,47 +140,66 @@ static int put_connection(daap_buf *b, const daap_db *db)
     return daap__buf_putc(b, '}');
 }
 
-/* `key` is the member's prefix as JSON text: ",\"name\":". */
+/* Members by literal key (",\"name\":"), so no key needs a strlen. */
+#define PUT_TEXT(b, key, db, f) put_text_member((b), (key), sizeof(key) - 1, (db), (f))
+#define PUT_INT(b, key, v)      (PUT_LIT((b), key) < 0 ? DAAP_ERROR : put_int((b), (v)))
+#define PUT_TIME(b, key, ms)    (PUT_LIT((b), key) < 0 ? DAAP_ERROR : put_time((b), (ms)))
+
+static int put_text_member(daap_buf *b, const char *key, size_t keylen, const daap_db *db, int field)
+{
+    size_t len;
+    const char *value = daap__db_textn(db, field, &len);
+
+    DAAP_TRY(daap__buf_put(b, key, keylen));
+    return value ? daap__buf_put_json_strn(b, value, len) : PUT_LIT(b, "null");
+}
+
 static int put_str_member(daap_buf *b, const char *key, const char *value)
 {
     DAAP_TRY(daap__buf_puts(b, key));
     return daap__buf_put_json_str(b, value);
 }
 
-static int put_int_member(daap_buf *b, const char *key, int64_t value)
-{
-    DAAP_TRY(daap__buf_puts(b, key));
-    return put_int(b, value);
-}
-
-static int put_time_member(daap_buf *b, const char *key, int64_t ms)
-{
-    DAAP_TRY(daap__buf_puts(b, key));
-    return put_time(b, ms);
-}
-
 static int render_compact(daap_buf *b, const daap_db *db, unsigned int flags)
 {
-    DAAP_TRY(PUT_LIT(b, "{\"id\":"));
-    DAAP_TRY(daap__buf_put_json_str(b, daap_db_id(db)));
-    DAAP_TRY(put_str_member(b, ",\"name\":", daap_db_name(db)));
-    DAAP_TRY(put_str_member(b, ",\"owner_team\":", daap_db_owner_team(db)));
-    DAAP_TRY(put_str_member(b, ",\"purpose\":", daap_db_purpose(db)));
-    DAAP_TRY(put_str_member(b, ",\"namespace\":", daap_db_namespace(db)));
-    DAAP_TRY(put_str_member(b, ",\"cluster_name\":", daap_db_cluster_name(db)));
-    DAAP_TRY(put_str_member(b, ",\"pooler_name\":", daap_db_pooler_name(db)));
-    DAAP_TRY(put_int_member(b, ",\"instances\":", daap_db_instances(db)));
-    DAAP_TRY(put_str_member(b, ",\"storage_size\":", daap_db_storage_size(db)));
-    DAAP_TRY(put_int_member(b, ",\"pg_version\":", daap_db_pg_version(db)));
+    DAAP_TRY(PUT_TEXT(b, "{\"id\":", db, DAAP_DB_F_ID));
+    DAAP_TRY(PUT_TEXT(b, ",\"name\":", db, DAAP_DB_F_NAME));
+    DAAP_TRY(PUT_TEXT(b, ",\"owner_team\":", db, DAAP_DB_F_OWNER_TEAM));
+    DAAP_TRY(PUT_TEXT(b, ",\"purpose\":", db, DAAP_DB_F_PURPOSE));
+    DAAP_TRY(PUT_TEXT(b, ",\"namespace\":", db, DAAP_DB_F_NAMESPACE));
+    DAAP_TRY(PUT_TEXT(b, ",\"cluster_name\":", db, DAAP_DB_F_CLUSTER_NAME));
+    DAAP_TRY(PUT_TEXT(b, ",\"pooler_name\":", db, DAAP_DB_F_POOLER_NAME));
+    DAAP_TRY(PUT_INT(b, ",\"instances\":", daap_db_instances(db)));
+    DAAP_TRY(PUT_TEXT(b, ",\"storage_size\":", db, DAAP_DB_F_STORAGE_SIZE));
+    DAAP_TRY(PUT_INT(b, ",\"pg_version\":", daap_db_pg_version(db)));
     DAAP_TRY(put_str_member(b, ",\"status\":", daap_db_status_name(daap_db_status(db))));
-    DAAP_TRY(put_str_member(b, ",\"status_reason\":", daap_db_status_reason(db)));
-    DAAP_TRY(put_time_member(b, ",\"created_at\":", daap_db_created_at(db)));
-    DAAP_TRY(put_time_member(b, ",\"updated_at\":", daap_db_updated_at(db)));
-    DAAP_TRY(put_time_member(b, ",\"ready_at\":", daap_db_ready_at(db)));
-    DAAP_TRY(put_time_member(b, ",\"deleted_at\":", daap_db_deleted_at(db)));
-    DAAP_TRY(put_int_member(b, ",\"revision\":", daap_db_revision(db)));
+    DAAP_TRY(PUT_TEXT(b, ",\"status_reason\":", db, DAAP_DB_F_STATUS_REASON));
+    DAAP_TRY(PUT_TIME(b, ",\"created_at\":", daap_db_created_at(db)));
+    DAAP_TRY(PUT_TIME(b, ",\"updated_at\":", daap_db_updated_at(db)));
+    DAAP_TRY(PUT_TIME(b, ",\"ready_at\":", daap_db_ready_at(db)));
+    DAAP_TRY(PUT_TIME(b, ",\"deleted_at\":", daap_db_deleted_at(db)));
+    DAAP_TRY(PUT_INT(b, ",\"revision\":", daap_db_revision(db)));
     if (!(flags & DAAP_JSON_NO_SECRETS) && has_connection(db))
         DAAP_TRY(put_connection(b, db));
+    return daap__buf_putc(b, '}');
+}
+
+int daap__db_render_item(daap_buf *b, const daap_db *db, size_t index)
+{
+    if (index > 0)
+        DAAP_TRY(daap__buf_putc(b, ','));
+    return render_compact(b, db, DAAP_JSON_NO_SECRETS);
+}
+
+int daap__page_json_open(daap_buf *b)
+{
+    return PUT_LIT(b, "{\"items\":[");
+}
+
+int daap__page_json_close(daap_buf *b, const char *next_cursor)
+{
+    DAAP_TRY(PUT_LIT(b, "],\"next_cursor\":"));
+    DAAP_TRY(daap__buf_put_json_str(b, next_cursor));
     return daap__buf_putc(b, '}');
 }
 
@@ -247,15 +267,12 @@ int daap_db_to_json(daap_buf *out, const daap_db *db, unsigned int flags)
 static int render_page(daap_buf *b, const daap_db_page *page, unsigned int flags)
 {
     size_t i;
-    DAAP_TRY(daap__buf_puts(b, "{\"items\":["));
-    for (i = 0; i < page->count; i++) {
-        if (i)
-            DAAP_TRY(daap__buf_putc(b, ','));
-        DAAP_TRY(render_compact(b, page->items[i], flags | DAAP_JSON_NO_SECRETS));
-    }
-    DAAP_TRY(daap__buf_puts(b, "],\"next_cursor\":"));
-    DAAP_TRY(daap__buf_put_json_str(b, page->next_cursor));
-    return daap__buf_putc(b, '}');
+
+    (void)flags; /* pages never carry secrets */
+    DAAP_TRY(daap__page_json_open(b));
+    for (i = 0; i < page->count; i++)
+        DAAP_TRY(daap__db_render_item(b, page->items[i], i));
+    return daap__page_json_close(b, page->next_cursor);
 }
 
 int daap_db_page_to_json(daap_buf *out, const daap_db_page *page, unsigned int flags)

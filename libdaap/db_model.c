@@ -99,7 +99,7 @@ int daap_db_dup(daap_db **out, const daap_db *db)
     memcpy(d->num, db->num, sizeof(d->num));
     for (i = 0; i < DAAP_DB_F__COUNT && rc == 0; i++)
         if (db->text[i])
-            rc = daap_db_set_text(d, i, db->text[i]);
+            rc = daap_db_set_textn(d, i, db->text[i], db->text_len[i]);
     if (rc == 0)
         rc = daap_db_set_blob(d, DAAP_DB_F_PASSWORD, db->blob, db->blob_len);
     if (rc == 0 && db->password)
@@ -127,11 +127,13 @@ int daap_db_set_textn(daap_db *db, int field, const char *value, size_t len)
     DAAP_ASSERT_ARG(db);
     DAAP_TRY(check_field(field, DAAP_DB_T_TEXT, DAAP_DB_T_TEXT, DAAP_DB_T_TEXT));
     if (value) {
+        len = strnlen(value, len); /* the getters hand out C strings */
         copy = daap__strndup(value, len);
         DAAP_ERROR_CHECK_ALLOC(copy);
     }
     daap__free(db->text[field]);
     db->text[field] = copy;
+    db->text_len[field] = copy ? len : 0;
     return 0;
 }
 
@@ -175,6 +177,17 @@ int daap__db_set_password(daap_db *db, const char *password)
     }
     db->password = copy;
     return 0;
+}
+
+const char *daap__db_textn(const daap_db *db, int field, size_t *len)
+{
+    *len = db->text[field] ? db->text_len[field] : 0;
+    return db->text[field];
+}
+
+bool daap__db_field_is_connection(int field)
+{
+    return field >= DAAP_DB_F_HOST && field <= DAAP_DB_F_DIRECT_PORT;
 }
 
 const char *daap_db_get_text(const daap_db *db, int field)

@@ -355,16 +355,75 @@ int daap_db_list(daap_db_page *out, daap_ctx *ctx, const daap_db_list_options *o
     return 0;
 }
 
+/* The fast list path: rows go from the driver straight into the response,
+ * with no record built in between (bench figure 2). */
+typedef struct {
+    daap_buf *out;
+    uint32_t  want, seen;
+    bool      more;
+    int64_t   last_created_at;
+    char      last_id[DAAP__UUID_STRLEN + 1];
+} page_stream;
+
+static int stream_row(const daap_db *row, void *payload)
+{
+    page_stream *ps = payload;
+
+    if (ps->seen == ps->want) {
+        ps->more = true;
+        return 1;
+    }
+    DAAP_TRY(daap__db_render_item(ps->out, row, ps->seen++));
+    ps->last_created_at = daap_db_created_at(row);
+    if (strlen(daap_db_id(row)) >= sizeof(ps->last_id))
+        return daap_error_set(DAAP_ERROR, DAAP_ERRCLASS_STORAGE, "record id '%.40s…' is not a UUID", daap_db_id(row));
+    strcpy(ps->last_id, daap_db_id(row));
+    return 0;
+}
+
+/* About one rendered row, so the buffer grows once per page. */
+#define LIST_ROW_BYTES 600
+
+static int stream_page(daap_buf *out, daap_ctx *ctx, const daap_db_list_options *opts)
+{
+    daap_storage_query q;
+    char after_id[DAAP__UUID_STRLEN + 1], *cursor = NULL;
+    page_stream ps = { out, 0, 0, false, 0, "" };
+    int rc;
+
+    DAAP_TRY(to_query(&q, after_id, sizeof(after_id), opts));
+    ps.want = q.limit;
+    q.limit = ps.want + 1; /* one more row tells whether another page exists */
+    q.skip_connection = 1;
+    DAAP_TRY(daap__buf_grow(out, (size_t)ps.want * LIST_ROW_BYTES + 64));
+    DAAP_TRY(daap__page_json_open(out));
+    DAAP_TRY(daap__storage_scan(ctx->storage, &q, stream_row, &ps));
+    if (ps.more && ps.seen > 0)
+        DAAP_TRY(daap__cursor_encode(&cursor, ps.last_created_at, ps.last_id));
+    rc = daap__page_json_close(out, cursor);
+    daap__free(cursor);
+    return rc;
+}
+
 int daap_db_list_json(daap_buf *out, daap_ctx *ctx, const daap_db_list_options *opts)
 {
     daap_db_page page;
+    size_t start;
+    int rc;
+
     DAAP_ASSERT_ARG(out && ctx);
-    DAAP_TRY(daap_db_list(&page, ctx, opts));
-    {
-        int rc = daap_db_page_to_json(out, &page, 0);
+    if (ctx->remote) {
+        DAAP_TRY(daap__remote_list(&page, ctx->remote, opts));
+        rc = daap_db_page_to_json(out, &page, 0);
         daap_db_page_dispose(&page);
         return rc;
     }
+    start = out->size;
+    if ((rc = stream_page(out, ctx, opts)) < 0 && out->ptr) {
+        out->size = start; /* nothing half-written is left appended */
+        out->ptr[start] = '\0';
+    }
+    return rc;
 }
 
 void daap_db_page_dispose(daap_db_page *page)

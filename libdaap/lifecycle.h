@@ -51,6 +51,10 @@ int daap__validate_spec(daap_ctx *ctx, const daap_db_spec *spec, daap__fields *f
 
 /* Keyset cursor: "<created_at>.<id>" in base64url. */
 int daap__cursor_encode(char **out, int64_t created_at, const char *id);
+/* Page JSON in pieces, for renderers that stream rows: open, items, close. */
+int daap__page_json_open(daap_buf *b);
+int daap__db_render_item(daap_buf *b, const daap_db *db, size_t index);
+int daap__page_json_close(daap_buf *b, const char *next_cursor);
 int daap__cursor_decode(int64_t *created_at, char *id, size_t idsize, const char *cursor);
 
 #endif

@@ -154,6 +154,48 @@ int daap__storage_list(daap_db_array *out, daap_storage_backend *be, const daap_
     return ensure_error(be->list(out, be, q), be, "list");
 }
 
+static bool has_scan(const daap_storage_backend *be)
+{
+    return be->version >= 2 && be->scan != NULL;
+}
+
+static int push_copy(const daap_db *row, void *payload)
+{
+    daap_db *copy;
+
+    DAAP_TRY(daap_db_dup(&copy, row));
+    return daap_db_array_push(payload, copy);
+}
+
+int daap_storage_list_by_scan(daap_db_array *out, daap_storage_backend *be, const daap_storage_query *q)
+{
+    size_t before;
+    int rc;
+
+    DAAP_ASSERT_ARG(out && be && has_scan(be));
+    before = out->count;
+    if ((rc = be->scan(be, q, push_copy, out)) < 0)
+        while (out->count > before)
+            daap_db_free(out->items[--out->count]);
+    return rc;
+}
+
+int daap__storage_scan(daap_storage_backend *be, const daap_storage_query *q, daap_storage_row_cb cb, void *payload)
+{
+    daap_db_array rows = { 0 };
+    size_t i;
+    int rc;
+
+    if (has_scan(be))
+        return ensure_error(be->scan(be, q, cb, payload), be, "scan");
+    /* A backend without scan(): the same rows, copied once. */
+    rc = daap__storage_list(&rows, be, q);
+    for (i = 0; rc == 0 && i < rows.count; i++)
+        rc = cb(rows.items[i], payload);
+    daap_db_array_dispose(&rows);
+    return rc > 0 ? 0 : rc;
+}
+
 int daap__storage_update(daap_storage_backend *be, const daap_db *db, int64_t expected_revision)
 {
     return ensure_error(be->update(be, db, expected_revision), be, "update");

@@ -17,6 +17,9 @@ void daap__storage_registry_clear(void);
 int  daap__storage_insert(daap_storage_backend *be, const daap_db *db);
 int  daap__storage_get(daap_db **out, daap_storage_backend *be, const char *id);
 int  daap__storage_list(daap_db_array *out, daap_storage_backend *be, const daap_storage_query *q);
+/* Rows one at a time, borrowed (see daap_storage_backend.scan); through
+ * list() for backends without scan(). */
+int  daap__storage_scan(daap_storage_backend *be, const daap_storage_query *q, daap_storage_row_cb cb, void *payload);
 int  daap__storage_update(daap_storage_backend *be, const daap_db *db, int64_t expected_revision);
 int  daap__storage_ping(daap_storage_backend *be);
 int  daap__storage_migrate(daap_storage_backend *be, int32_t target);

@@ -264,17 +264,28 @@ static int read_value(daap__sqlvalue *v, const PGresult *res, int row, int col)
     return 0;
 }
 
-static int row_to_db(daap_db **out, const PGresult *res, int row)
+/* libpq NUL-terminates every value, binary ones too, so a view can borrow them. */
+static int read_row(daap__sqlvalue *vals, const PGresult *res, int row, const daap_storage_query *q)
 {
-    daap__sqlvalue vals[DAAP_DB_F__COUNT];
     int c;
 
-    *out = NULL;
     if (PQnfields(res) != DAAP_DB_F__COUNT)
         return daap_error_set(DAAP_ERROR, DAAP_ERRCLASS_STORAGE, "postgres: %d columns, expected %d",
                               PQnfields(res), DAAP_DB_F__COUNT);
-    for (c = 0; c < DAAP_DB_F__COUNT; c++)
-        DAAP_TRY(read_value(&vals[c], res, row, c));
+    for (c = 0; c < DAAP_DB_F__COUNT; c++) {
+        memset(&vals[c], 0, sizeof(vals[c]));
+        if (!(q && daap__sqlgen_skips(q, c)))
+            DAAP_TRY(read_value(&vals[c], res, row, c));
+    }
+    return 0;
+}
+
+static int row_to_db(daap_db **out, const PGresult *res, int row)
+{
+    daap__sqlvalue vals[DAAP_DB_F__COUNT];
+
+    *out = NULL;
+    DAAP_TRY(read_row(vals, res, row, NULL));
     return daap__sqlgen_db_from_row(out, vals);
 }
 
@@ -359,28 +370,26 @@ static int pg_update(daap_storage_backend *base, const daap_db *db, int64_t expe
     return changed ? 0 : explain_missed_update(be, daap_db_get_text(db, DAAP_DB_F_ID), expected_revision);
 }
 
-static int pg_list(daap_db_array *out, daap_storage_backend *base, const daap_storage_query *q)
+static int pg_scan(daap_storage_backend *base, const daap_storage_query *q, daap_storage_row_cb cb, void *payload)
 {
     pg_backend *be = (pg_backend *)base;
     daap__sqlvalue params[DAAP__SQL_MAX_PARAMS];
     PGresult *res;
     unsigned int shape;
-    size_t before;
     int rc = 0, row;
 
-    DAAP_ASSERT_ARG(out);
-    before = out->count;
+    DAAP_ASSERT_ARG(cb);
     DAAP_TRY(daap__sqlgen_list_shape(&shape, q));
     DAAP_TRY(run(&res, be, DAAP__STMT_LIST + (int)shape, params, daap__sqlgen_list_params(params, q), "list", 1));
     for (row = 0; row < PQntuples(res) && rc == 0; row++) {
-        daap_db *db;
-        if ((rc = row_to_db(&db, res, row)) == 0)
-            rc = daap_db_array_push(out, db);
+        daap__sqlvalue vals[DAAP_DB_F__COUNT];
+        daap_db view;
+
+        if ((rc = read_row(vals, res, row, q)) == 0 && (rc = daap__sqlgen_db_view(&view, vals)) == 0)
+            rc = cb(&view, payload);
     }
     PQclear(res);
-    if (rc < 0)
-        daap__sqlgen_array_truncate(out, before);
-    return rc;
+    return rc > 0 ? 0 : rc;
 }
 
 /* Run plain SQL (no parameters), possibly several statements. */
@@ -513,12 +522,13 @@ static const daap_storage_backend pg_vtable = {
     "postgres",
     pg_insert,
     pg_get,
-    pg_list,
+    daap_storage_list_by_scan,
     pg_update,
     pg_free,
     pg_ping,
     pg_migrate,
-    pg_migration_status
+    pg_migration_status,
+    pg_scan
 };
 
 /* Parse first: libpq's parse errors may quote the string, password included. */

@@ -30,7 +30,10 @@ static int put_value(daap_buf *b, const daap__sqlgen_dialect *d, daap_db_field_t
     return daap__buf_puts(b, d->time_in_post);
 }
 
-static int put_column_list(daap_buf *b, const daap__sqlgen_dialect *d, int convert_time)
+/* `summary` selects NULL in place of the connection columns, which keeps
+ * every statement's columns in field order while sparing the store from
+ * reading them. */
+static int put_column_list(daap_buf *b, const daap__sqlgen_dialect *d, int convert_time, int summary)
 {
     int f;
 
@@ -40,6 +43,10 @@ static int put_column_list(daap_buf *b, const daap__sqlgen_dialect *d, int conve
 
         if (f > 0)
             DAAP_TRY(daap__buf_puts(b, ", "));
+        if (summary && daap__db_field_is_connection(f)) {
+            DAAP_TRY(daap__buf_puts(b, "NULL"));
+            continue;
+        }
         if (wrap)
             DAAP_TRY(daap__buf_puts(b, d->time_out_pre));
         DAAP_TRY(daap__buf_puts(b, fi->column));
@@ -49,16 +56,16 @@ static int put_column_list(daap_buf *b, const daap__sqlgen_dialect *d, int conve
     return 0;
 }
 
-static int put_select(daap_buf *b, const daap__sqlgen_dialect *d)
+static int put_select(daap_buf *b, const daap__sqlgen_dialect *d, int summary)
 {
     DAAP_TRY(daap__buf_puts(b, "SELECT "));
-    DAAP_TRY(put_column_list(b, d, 1));
+    DAAP_TRY(put_column_list(b, d, 1, summary));
     return daap__buf_puts(b, " FROM " TABLE);
 }
 
 static int daap__sqlgen_select_by_id(daap_buf *out, const daap__sqlgen_dialect *d)
 {
-    DAAP_TRY(put_select(out, d));
+    DAAP_TRY(put_select(out, d, 0));
     DAAP_TRY(daap__buf_puts(out, " WHERE id = "));
     return put_param(out, d, 1);
 }
@@ -68,7 +75,7 @@ static int daap__sqlgen_insert(daap_buf *out, const daap__sqlgen_dialect *d)
     int f;
 
     DAAP_TRY(daap__buf_puts(out, "INSERT INTO " TABLE " ("));
-    DAAP_TRY(put_column_list(out, d, 0));
+    DAAP_TRY(put_column_list(out, d, 0, 0));
     DAAP_TRY(daap__buf_puts(out, ") VALUES ("));
     for (f = 0; f < DAAP_DB_F__COUNT; f++) {
         if (f > 0)
@@ -127,7 +134,7 @@ int daap__sqlgen_list(daap_buf *out, const daap__sqlgen_dialect *d, unsigned int
 {
     int n = 1, conds = 0;
 
-    DAAP_TRY(put_select(out, d));
+    DAAP_TRY(put_select(out, d, (shape & DAAP__LIST_SUMMARY) != 0));
     if (shape & DAAP__LIST_OWNER) {
         DAAP_TRY(put_condition_start(out, &conds));
         DAAP_TRY(daap__buf_puts(out, "owner_team = "));
@@ -196,6 +203,8 @@ int daap__sqlgen_list_shape(unsigned int *out, const daap_storage_query *q)
         shape |= DAAP__LIST_LIVE;
     if (q->after_id)
         shape |= DAAP__LIST_KEYSET;
+    if (q->version >= 2 && q->skip_connection)
+        shape |= DAAP__LIST_SUMMARY;
     *out = shape;
     return 0;
 }
@@ -303,68 +312,77 @@ int daap__sqlgen_db_params(daap__sqlvalue *out, const daap_db *db)
 }
 
 /* Drivers need not NUL-terminate text values. */
-static int parse_status(int *out, const daap__sqlvalue *v)
+static int parse_status(int64_t *out, const daap__sqlvalue *v)
 {
-    char name[16];
+    int i;
 
-    snprintf(name, sizeof(name), "%.*s", (int)(v->len < sizeof(name) ? v->len : sizeof(name) - 1), v->p);
-    return daap_db_status_parse(out, name);
+    for (i = 0; i <= DAAP_DB_DELETED; i++) {
+        const char *name = daap_db_status_name(i);
+        if (strlen(name) == v->len && memcmp(name, v->p, v->len) == 0) {
+            *out = i;
+            return 0;
+        }
+    }
+    return daap_error_set(DAAP_ERROR, DAAP_ERRCLASS_STORAGE, "unknown status '%.*s' in the store",
+                          (int)(v->len < 16 ? v->len : 16), v->p);
 }
 
-static int set_field(daap_db *db, int f, const daap__sqlvalue *v)
+static daap__sqlkind kind_of(daap_db_field_type t)
 {
-    int status;
+    return (t == DAAP_DB_T_INT || t == DAAP_DB_T_TIME) ? DAAP__SQL_INT
+         : t == DAAP_DB_T_BLOB ? DAAP__SQL_BLOB : DAAP__SQL_TEXT;
+}
+
+/* Text from the drivers is NUL-terminated (sqlite3_column_text, PQgetvalue),
+ * which is what lets a view hand it out as C strings. */
+static int view_field(daap_db *view, int f, const daap__sqlvalue *v)
+{
+    const daap_db_field_info *fi = daap_db_field_describe(f);
 
     if (v->kind == DAAP__SQL_NULL)
         return 0;
-    switch (daap_db_field_describe(f)->type) {
+    if (v->kind != kind_of(fi->type))
+        return daap_error_set(DAAP_ERROR, DAAP_ERRCLASS_STORAGE,
+                              "column %s has an unexpected type in the store", fi->column);
+    switch (fi->type) {
     case DAAP_DB_T_TEXT:
-        return daap_db_set_textn(db, f, v->p, v->len);
-    case DAAP_DB_T_INT:
-    case DAAP_DB_T_TIME:
-        return daap_db_set_int(db, f, v->i);
+        view->text[f] = (char *)v->p;
+        view->text_len[f] = v->len;
+        return 0;
     case DAAP_DB_T_STATUS:
-        DAAP_TRY(parse_status(&status, v));
-        return daap_db_set_int(db, f, status);
+        return parse_status(&view->num[f], v);
     case DAAP_DB_T_BLOB:
-        return daap_db_set_blob(db, f, (const unsigned char *)v->p, v->len);
+        view->blob = (unsigned char *)v->p;
+        view->blob_len = v->len;
+        return 0;
+    default:
+        view->num[f] = v->i;
+        return 0;
     }
-    return daap_error_set(DAAP_ERROR, DAAP_ERRCLASS_STORAGE, "field %d has no SQL type", f);
 }
 
-static int check_row_kinds(const daap__sqlvalue *row)
+bool daap__sqlgen_skips(const daap_storage_query *q, int f)
+{
+    return q->version >= 2 && q->skip_connection && daap__db_field_is_connection(f);
+}
+
+int daap__sqlgen_db_view(daap_db *view, const daap__sqlvalue *row)
 {
     int f;
 
-    for (f = 0; f < DAAP_DB_F__COUNT; f++) {
-        daap_db_field_type t = daap_db_field_describe(f)->type;
-        daap__sqlkind want = (t == DAAP_DB_T_INT || t == DAAP_DB_T_TIME) ? DAAP__SQL_INT
-                           : t == DAAP_DB_T_BLOB ? DAAP__SQL_BLOB : DAAP__SQL_TEXT;
-
-        if (row[f].kind != DAAP__SQL_NULL && row[f].kind != want)
-            return daap_error_set(DAAP_ERROR, DAAP_ERRCLASS_STORAGE,
-                                  "column %s has an unexpected type in the store",
-                                  daap_db_field_describe(f)->column);
-    }
+    memset(view, 0, sizeof(*view));
+    for (f = 0; f < DAAP_DB_F__COUNT; f++)
+        DAAP_TRY(view_field(view, f, &row[f]));
     return 0;
 }
 
 int daap__sqlgen_db_from_row(daap_db **out, const daap__sqlvalue *row)
 {
-    daap_db *db;
-    int f, rc;
+    daap_db view;
 
     *out = NULL;
-    DAAP_TRY(check_row_kinds(row));
-    DAAP_TRY(daap_db_new(&db));
-    for (f = 0, rc = 0; f < DAAP_DB_F__COUNT && rc == 0; f++)
-        rc = set_field(db, f, &row[f]);
-    if (rc < 0) {
-        daap_db_free(db);
-        return rc;
-    }
-    *out = db;
-    return 0;
+    DAAP_TRY(daap__sqlgen_db_view(&view, row));
+    return daap_db_dup(out, &view);
 }
 
 void daap__sqlgen_array_truncate(daap_db_array *arr, size_t count)

@@ -9,6 +9,7 @@
 #define DAAP_STORAGE_SQLGEN_H
 
 #include "common.h"
+#include "../db.h" /* struct daap_db, for row views */
 #include <daap/sys/storage.h>
 
 /* What differs between the SQL dialects in the statements built here. */
@@ -53,7 +54,8 @@ enum {
     DAAP__LIST_PREFIX     = 1u << 3,
     DAAP__LIST_LIVE       = 1u << 4,
     DAAP__LIST_KEYSET     = 1u << 5,
-    DAAP__LIST_SHAPES     = 1u << 6
+    DAAP__LIST_SUMMARY    = 1u << 6,  /* NULL for the connection columns */
+    DAAP__LIST_SHAPES     = 1u << 7
 };
 
 /* Every statement a backend caches: the fixed ones, then one per list shape. */
@@ -83,6 +85,10 @@ size_t daap__sqlgen_list_params(daap__sqlvalue *out, const daap_storage_query *q
 int daap__sqlgen_db_params(daap__sqlvalue *out, const daap_db *db);
 /* A record from DAAP_DB_F__COUNT column values in field order. */
 int daap__sqlgen_db_from_row(daap_db **out, const daap__sqlvalue *row);
+/* The same as a view that borrows the values (see struct daap_db): for scan(). */
+int daap__sqlgen_db_view(daap_db *view, const daap__sqlvalue *row);
+/* Whether a scan may leave column f unread (daap_storage_query.skip_connection). */
+bool daap__sqlgen_skips(const daap_storage_query *q, int f);
 
 /* Free the records a failed list appended after the first `count`. */
 void daap__sqlgen_array_truncate(daap_db_array *arr, size_t count);

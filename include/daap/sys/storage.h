@@ -29,9 +29,22 @@ typedef struct {
     int64_t      after_created_at; /**< keyset: rows strictly after (created_at, id) */
     const char  *after_id;      /**< NULL: from the start */
     uint32_t     limit;         /**< max rows; 0: no limit */
+    /* version 2 */
+    int32_t      skip_connection; /**< non-zero: the caller does not read the
+                                       connection fields (host … direct_port),
+                                       so the backend may leave them unset */
 } daap_storage_query;
 
-#define DAAP_STORAGE_QUERY_VERSION 1
+#define DAAP_STORAGE_QUERY_VERSION 2
+
+/**
+ * Receives one row of daap_storage_backend.scan(). The record is borrowed
+ * and valid only during the call: copy it with daap_db_dup() to keep it.
+ *
+ * @return 0 to go on, 1 to stop the scan early (not an error), or a
+ *         negative daap_error_code, which the scan returns
+ */
+typedef int (*daap_storage_row_cb)(const daap_db *row, void *payload);
 
 /** The vtable. Methods are appended only. */
 struct daap_storage_backend {
@@ -69,9 +82,28 @@ struct daap_storage_backend {
 
     /** Optional. Report migrations; NULL: DAAP_ENOTSUPPORTED. */
     int  (*migration_status)(daap_migration_status *out, daap_storage_backend *be);
+
+    /* version 2 */
+
+    /** Optional. The rows of list(), in the same order, handed to `cb` one
+     *  at a time without copying them: the fast path for rendering pages.
+     *  NULL: the core uses list().
+     *  @return 0 (also when `cb` stopped the scan), the first negative code
+     *  `cb` returned, or DAAP_EUNAVAILABLE */
+    int  (*scan)(daap_storage_backend *be, const daap_storage_query *q, daap_storage_row_cb cb, void *payload);
 };
 
-#define DAAP_STORAGE_BACKEND_VERSION 1
+#define DAAP_STORAGE_BACKEND_VERSION 2
+
+/**
+ * A list() for backends that implement scan(): runs be->scan() and appends
+ * a copy of every row to `out`. Built-in backends use it as their list().
+ *
+ * @return as scan()
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_storage_list_by_scan(daap_db_array *out, daap_storage_backend *be,
+                                           const daap_storage_query *q);
 
 /**
  * Factory for a URI scheme.
