@@ -48,6 +48,11 @@ int daap__kube_kind_of(const daap_kube_object *obj);
 /* Set apiVersion/kind when absent (items of core lists carry neither). */
 int daap__kube_object_set_kind(daap_kube_object *obj, int kind);
 
+/* A small copy of a Cluster, Pooler or Deployment with only what the
+ * reconciler reads (identity, labels, phase, conditions, ready counts):
+ * what caches and snapshots keep instead of whole objects. */
+int daap__kube_object_summary(daap_kube_object **out, const daap_kube_object *obj);
+
 /* Standard base64 (RFC 4648 with padding), appended to out. */
 int daap__base64_encode(daap_buf *out, const void *data, size_t len);
 /* DAAP_EINVALID for anything that is not canonical padded base64. */

@@ -4,6 +4,7 @@
 #include "db_parse.h"
 
 #include <json-c/json.h>
+#include <stdio.h>
 
 struct daap_kube_object {
     json_object *json;
@@ -292,6 +293,91 @@ int daap_kube_object_secret_value(daap_buf *out, const daap_kube_object *obj, co
         daap_error_set(rc, DAAP_ERRCLASS_KUBE, "Secret %s: key %s is not valid base64",
                        name ? name : "?", key);
     return rc;
+}
+
+/* Share `path`'s value of `from` under `key` of `to` (json-c counts references). */
+static int share(json_object *to, const char *key, const daap_kube_object *from, const char *path)
+{
+    json_object *v = lookup(from, path);
+
+    if (v == NULL)
+        return 0;
+    if (json_object_object_add(to, key, json_object_get(v)) != 0) {
+        json_object_put(v);
+        return daap_error_set_oom();
+    }
+    return 0;
+}
+
+static json_object *new_member(json_object *parent, const char *key)
+{
+    json_object *o = json_object_new_object();
+    if (o && json_object_object_add(parent, key, o) != 0) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Conditions as {type, status} only: CNPG's carry long messages. */
+static int share_conditions(json_object *status, const daap_kube_object *from)
+{
+    json_object *conds = lookup(from, "status.conditions"), *slim;
+    size_t i, n;
+
+    if (!json_object_is_type(conds, json_type_array))
+        return 0;
+    if ((slim = json_object_new_array()) == NULL || json_object_object_add(status, "conditions", slim) != 0) {
+        json_object_put(slim);
+        return daap_error_set_oom();
+    }
+    n = json_object_array_length(conds);
+    for (i = 0; i < n; i++) {
+        json_object *c = json_object_array_get_idx(conds, i), *t, *st, *copy = json_object_new_object();
+        if (copy == NULL || json_object_array_add(slim, copy) != 0) {
+            json_object_put(copy);
+            return daap_error_set_oom();
+        }
+        if (json_object_object_get_ex(c, "type", &t))
+            json_object_object_add(copy, "type", json_object_get(t));
+        if (json_object_object_get_ex(c, "status", &st))
+            json_object_object_add(copy, "status", json_object_get(st));
+    }
+    return 0;
+}
+
+int daap__kube_object_summary(daap_kube_object **out, const daap_kube_object *obj)
+{
+    static const char *const meta[] = { "name", "namespace", "resourceVersion", "uid", "labels", "deletionTimestamp" };
+    static const char *const status_keys[] = { "phase", "phaseReason", "readyInstances", "readyReplicas" };
+    json_object *root = json_object_new_object(), *m, *st;
+    char path[64];
+    size_t i;
+    int rc = 0;
+
+    *out = NULL;
+    if (root == NULL || (m = new_member(root, "metadata")) == NULL || (st = new_member(root, "status")) == NULL) {
+        json_object_put(root);
+        return daap_error_set_oom();
+    }
+    rc = share(root, "apiVersion", obj, "apiVersion");
+    if (rc == 0)
+        rc = share(root, "kind", obj, "kind");
+    for (i = 0; rc == 0 && i < DAAP_ARRAY_SIZE(meta); i++) {
+        snprintf(path, sizeof(path), "metadata.%s", meta[i]);
+        rc = share(m, meta[i], obj, path);
+    }
+    for (i = 0; rc == 0 && i < DAAP_ARRAY_SIZE(status_keys); i++) {
+        snprintf(path, sizeof(path), "status.%s", status_keys[i]);
+        rc = share(st, status_keys[i], obj, path);
+    }
+    if (rc == 0)
+        rc = share_conditions(st, obj);
+    if (rc < 0) {
+        json_object_put(root);
+        return rc;
+    }
+    return daap__kube_object_wrap(out, root);
 }
 
 int daap__kube_kind_of(const daap_kube_object *obj)

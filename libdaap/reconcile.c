@@ -4,6 +4,7 @@
 #include "lifecycle.h"
 #include "kube.h"
 #include "storage.h"
+#include "snapshot.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,64 +272,16 @@ int daap_reconcile_db(daap_ctx *ctx, const char *id)
 
 /* ---- a full pass: one list per kind, then every record ---- */
 
-typedef struct {
-    daap_kube_list clusters;
-    daap_kube_list poolers;
-} snapshot;
-
-static int compare_names(const void *a, const void *b)
-{
-    const char *na = daap_kube_object_str(*(daap_kube_object *const *)a, "metadata.name");
-    const char *nb = daap_kube_object_str(*(daap_kube_object *const *)b, "metadata.name");
-    return strcmp(na ? na : "", nb ? nb : "");
-}
-
-static void sort_objects(daap_kube_list *l)
-{
-    if (l->count > 1)
-        qsort(l->items, l->count, sizeof(void *), compare_names);
-}
-
-static int take_snapshot(snapshot *s, daap_ctx *ctx)
-{
-    memset(s, 0, sizeof(*s));
-    DAAP_TRY(daap__kube_list(&s->clusters, ctx->kube, DAAP_KUBE_CLUSTER, ctx->namespace_, DAAP__SELECTOR));
-    DAAP_TRY(daap__kube_list(&s->poolers, ctx->kube, DAAP_KUBE_POOLER, ctx->namespace_, DAAP__SELECTOR));
-    sort_objects(&s->clusters);
-    sort_objects(&s->poolers);
-    return 0;
-}
-
-static void snapshot_dispose(snapshot *s)
-{
-    daap_kube_list_dispose(&s->clusters);
-    daap_kube_list_dispose(&s->poolers);
-}
-
-static daap_kube_object *find_object(const daap_kube_list *l, const char *name)
-{
-    size_t lo = 0, hi = l->count;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        const char *n = daap_kube_object_str(l->items[mid], "metadata.name");
-        int c = strcmp(name, n ? n : "");
-        if (c == 0)
-            return l->items[mid];
-        if (c < 0) hi = mid; else lo = mid + 1;
-    }
-    return NULL;
-}
-
 /* Observation from the snapshot, for records in the snapshot's namespace. */
-static int observe_from(daap__observed *o, const snapshot *s, daap_ctx *ctx, const daap_db *db)
+static int observe_from(daap__observed *o, const daap__snapshot *s, daap_ctx *ctx, const daap_db *db)
 {
-    daap_kube_object *c, *p;
+    const daap_kube_object *c, *p;
 
     memset(o, 0, sizeof(*o));
     if (strcmp(daap_db_namespace(db), ctx->namespace_) != 0)
         return 0; /* observed with GETs later */
-    c = find_object(&s->clusters, daap_db_cluster_name(db));
-    p = find_object(&s->poolers, daap_db_pooler_name(db));
+    c = daap__snapshot_find(s, DAAP_KUBE_CLUSTER, daap_db_cluster_name(db));
+    p = daap__snapshot_find(s, DAAP_KUBE_POOLER, daap_db_pooler_name(db));
     if ((c && daap_kube_object_dup(&o->cluster, c) < 0) || (p && daap_kube_object_dup(&o->pooler, p) < 0))
         return daap_error_set_oom();
     o->known = true;
@@ -379,7 +332,7 @@ static bool out_of_time(int64_t deadline, const daap_reconcile_options *o, const
     return daap__mono_ms() > deadline || (o && o->max_records && res->examined >= o->max_records);
 }
 
-static int pass_records(daap_ctx *ctx, const snapshot *s, id_set *live, unsigned int status_mask,
+static int pass_records(daap_ctx *ctx, const daap__snapshot *s, id_set *live, unsigned int status_mask,
                         int64_t deadline, const daap_reconcile_options *opts, daap_reconcile_result *res)
 {
     daap_storage_query q = { DAAP_STORAGE_QUERY_VERSION };
@@ -439,7 +392,7 @@ static bool owner_gone(daap_ctx *ctx, const id_set *live, const char *id)
 }
 
 static void remove_orphans_of(daap_ctx *ctx, const daap_kube_list *l, int kind, const id_set *live,
-                              const daap_kube_list *poolers, daap_reconcile_result *res)
+                              const daap__snapshot *s, daap_reconcile_result *res)
 {
     size_t i;
     for (i = 0; i < l->count; i++) {
@@ -451,44 +404,62 @@ static void remove_orphans_of(daap_ctx *ctx, const daap_kube_list *l, int kind, 
             continue;
         /* Never pull a Cluster out from under its Pooler. */
         snprintf(pooler, sizeof(pooler), "%s-pooler", ref.name);
-        if (kind == DAAP_KUBE_CLUSTER && poolers && find_object(poolers, pooler))
+        if (kind == DAAP_KUBE_CLUSTER && daap__snapshot_find(s, DAAP_KUBE_POOLER, pooler))
             continue;
         if (note(daap__kube_remove(ctx->kube, &ref), res) == 0)
             res->orphans_removed++;
     }
 }
 
-int daap_reconcile_once(daap_reconcile_result *out, daap_ctx *ctx, const daap_reconcile_options *opts)
+static int check_pass_args(daap_ctx *ctx, const daap_reconcile_options *opts)
 {
-    daap_reconcile_result res = { DAAP_RECONCILE_RESULT_VERSION };
-    snapshot s;
-    id_set live = { 0 };
-    int64_t deadline;
-    int rc;
-
     DAAP_ASSERT_ARG(ctx);
     DAAP_CHECK_VERSION(opts, DAAP_RECONCILE_OPTIONS_VERSION, "daap_reconcile_options");
     if (ctx->remote)
         return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_CONFIG, "reconcile runs next to the store, not through a daap-server");
-    DAAP_TRY(daap__ctx_need_kube(ctx));
+    return daap__ctx_need_kube(ctx);
+}
+
+int daap__reconcile_pass(daap_reconcile_result *out, daap_ctx *ctx, const daap__snapshot *s,
+                         const daap_reconcile_options *opts)
+{
+    daap_reconcile_result res = { DAAP_RECONCILE_RESULT_VERSION };
+    id_set live = { 0 };
+    int64_t deadline;
+    int rc;
+
+    DAAP_TRY(check_pass_args(ctx, opts));
     deadline = daap__mono_ms() + (opts && opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS);
-    /* Snapshot first: an object in it was created after its record. */
     /* Records with work to do go first, so a pass cut short by its time
      * bound still moves them; ready ones are only checked for drift. */
-    if ((rc = take_snapshot(&s, ctx)) == 0)
-        rc = pass_records(ctx, &s, &live, DAAP_DB_STATUS_BIT(DAAP_DB_PROVISIONING) | DAAP_DB_STATUS_BIT(DAAP_DB_ERROR) |
-                          DAAP_DB_STATUS_BIT(DAAP_DB_DELETING), deadline, opts, &res);
+    rc = pass_records(ctx, s, &live, DAAP_DB_STATUS_BIT(DAAP_DB_PROVISIONING) | DAAP_DB_STATUS_BIT(DAAP_DB_ERROR) |
+                      DAAP_DB_STATUS_BIT(DAAP_DB_DELETING), deadline, opts, &res);
     if (rc == 0)
-        rc = pass_records(ctx, &s, &live, DAAP_DB_STATUS_BIT(DAAP_DB_READY), deadline, opts, &res);
+        rc = pass_records(ctx, s, &live, DAAP_DB_STATUS_BIT(DAAP_DB_READY), deadline, opts, &res);
     if (rc == 0 && !(opts && opts->skip_orphans)) {
         if (live.count > 1)
             qsort(live.ids, live.count, sizeof(char *), compare_ids);
-        remove_orphans_of(ctx, &s.poolers, DAAP_KUBE_POOLER, &live, NULL, &res);
-        remove_orphans_of(ctx, &s.clusters, DAAP_KUBE_CLUSTER, &live, &s.poolers, &res);
+        remove_orphans_of(ctx, &s->poolers, DAAP_KUBE_POOLER, &live, s, &res);
+        remove_orphans_of(ctx, &s->clusters, DAAP_KUBE_CLUSTER, &live, s, &res);
     }
-    snapshot_dispose(&s);
     id_set_dispose(&live);
     if (out)
         *out = res;
+    return rc;
+}
+
+int daap_reconcile_once(daap_reconcile_result *out, daap_ctx *ctx, const daap_reconcile_options *opts)
+{
+    const daap_reconcile_result none = { DAAP_RECONCILE_RESULT_VERSION };
+    daap__snapshot s;
+    int rc;
+
+    if (out)
+        *out = none;
+    DAAP_TRY(check_pass_args(ctx, opts));
+    /* Snapshot first: an object in it was created after its record. */
+    if ((rc = daap__snapshot_take(&s, ctx)) == 0)
+        rc = daap__reconcile_pass(out, ctx, &s, opts);
+    daap__snapshot_dispose(&s);
     return rc;
 }

@@ -70,7 +70,8 @@ static void resync(reconciler *r)
     int rc;
 
     opts.timeout_ms = PASS_TIMEOUT_MS;
-    rc = daap_reconcile_once(&res, r->ctx, &opts);
+    /* With a watch open, its cache stands in for listing everything again. */
+    rc = r->watch ? daap_watch_resync(&res, r->watch, &opts) : daap_reconcile_once(&res, r->ctx, &opts);
     note_outcome(r, rc, "resync");
     if (rc == 0)
         log_result("resync", &res);

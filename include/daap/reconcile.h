@@ -85,6 +85,21 @@ DAAP_EXTERN(int) daap_watch_open(daap_watch **out, daap_ctx *ctx);
  */
 DAAP_EXTERN(int) daap_watch_step(daap_watch *w, int32_t timeout_ms, daap_reconcile_result *out);
 
+/**
+ * A full pass, as daap_reconcile_once(), that compares the records with
+ * what the watch has seen instead of listing Clusters and Poolers again:
+ * the periodic resync of a front-end that keeps a watch open. It costs no
+ * Kubernetes request unless a stream must be reopened or a record needs
+ * an action. Records in other namespaces are observed with GETs.
+ *
+ * @param[out] out  receives counters (may be NULL)
+ * @param opts      bounds, or NULL for defaults
+ * @return as daap_reconcile_once()
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_watch_resync(daap_reconcile_result *out, daap_watch *w,
+                                   const daap_reconcile_options *opts);
+
 /** Close a watch. Accepts NULL. @since 0.1 */
 DAAP_EXTERN(void) daap_watch_free(daap_watch *w);
 
