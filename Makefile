@@ -33,10 +33,7 @@ test-integration: build
 	scripts/run-tests $(BUILD) -L integration
 
 # Chaos tests (issue 7): flaky Kubernetes, crashes, races, replicas, storage trouble.
-test-chaos:
-	@scripts/install-deps
-	cmake -S . -B $(BUILD) -DDAAP_CHAOS_TESTS=ON $(CMAKE_FLAGS)
-	cmake --build $(BUILD) -j $(JOBS)
+test-chaos: build
 	scripts/run-tests $(BUILD) -L chaos
 
 test-asan:
