@@ -174,23 +174,28 @@ static bool valid_request_id(const char *s)
     return true;
 }
 
-static void new_request_id(char *out)
+static void put_hex64(char *out, uint64_t v)
 {
     static const char hex[] = "0123456789abcdef";
-    static atomic_ullong fallback_counter;
-    unsigned char b[16];
-    size_t i;
+    int i;
 
-    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) { /* no entropy yet: unique, not secret */
-        snprintf(out, REQUEST_ID_MAX, "%016llx%016llx", (unsigned long long)mono_us(),
-                 (unsigned long long)atomic_fetch_add(&fallback_counter, 1));
-        return;
-    }
-    for (i = 0; i < sizeof(b); i++) {
-        out[2 * i] = hex[b[i] >> 4];
-        out[2 * i + 1] = hex[b[i] & 15];
-    }
-    out[2 * sizeof(b)] = '\0';
+    for (i = 15; i >= 0; i--, v >>= 4)
+        out[i] = hex[v & 15];
+}
+
+/* Unique, not secret: a random prefix per thread and a counter, so that a
+ * request costs no getrandom() call. */
+static void new_request_id(char *out)
+{
+    static _Thread_local uint64_t prefix, counter;
+    static atomic_ullong fallback;
+
+    if (prefix == 0 && getrandom(&prefix, sizeof(prefix), 0) != (ssize_t)sizeof(prefix))
+        prefix = (uint64_t)mono_us() ^ ((uint64_t)atomic_fetch_add(&fallback, 1) << 48);
+    prefix |= 1; /* never 0 again, also when getrandom gave 0 */
+    put_hex64(out, prefix);
+    put_hex64(out + 16, ++counter);
+    out[32] = '\0';
 }
 
 void *request_begin_cb(void *cls, const char *uri, struct MHD_Connection *conn)
