@@ -46,6 +46,19 @@ static void fingerprint(daap__key *key)
     memcpy(key->fingerprint, md, sizeof(key->fingerprint));
 }
 
+/* A decryption context with the key set; only the nonce changes per call. */
+static EVP_CIPHER_CTX *new_opener(const unsigned char *raw)
+{
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+
+    if (c && EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1
+        && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL) == 1
+        && EVP_DecryptInit_ex(c, NULL, NULL, raw, NULL) == 1)
+        return c;
+    EVP_CIPHER_CTX_free(c);
+    return NULL; /* out of memory: daap__open sets up per call */
+}
+
 int daap__key_load(daap__key *key, const char *path)
 {
     char text[DAAP__KEY_LEN * 2 + 8];
@@ -69,11 +82,13 @@ int daap__key_load(daap__key *key, const char *path)
     OPENSSL_cleanse(text, sizeof(text));
     fingerprint(key);
     key->loaded = true;
+    key->opener = new_opener(key->key);
     return 0;
 }
 
 void daap__key_wipe(daap__key *key)
 {
+    EVP_CIPHER_CTX_free(key->opener); /* cleanses the key schedule */
     OPENSSL_cleanse(key, sizeof(*key));
 }
 
@@ -109,20 +124,23 @@ int daap_secret_key_create(const char *path)
 static int gcm(bool encrypt, const daap__key *key, const unsigned char *nonce, const char *aad,
                const unsigned char *in, size_t inlen, unsigned char *out, unsigned char *tag)
 {
-    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    bool reuse = !encrypt && key->opener != NULL;
+    EVP_CIPHER_CTX *c = reuse ? key->opener : EVP_CIPHER_CTX_new();
     int len = 0, ok;
 
     if (c == NULL)
         return daap_error_set_oom();
-    ok = EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, encrypt) == 1
-      && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL) == 1
-      && EVP_CipherInit_ex(c, NULL, NULL, key->key, nonce, encrypt) == 1
+    ok = (reuse ? EVP_DecryptInit_ex(c, NULL, NULL, NULL, nonce) == 1
+                : EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, encrypt) == 1
+                  && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL) == 1
+                  && EVP_CipherInit_ex(c, NULL, NULL, key->key, nonce, encrypt) == 1)
       && EVP_CipherUpdate(c, NULL, &len, (const unsigned char *)aad, (int)strlen(aad)) == 1
       && EVP_CipherUpdate(c, out, &len, in, (int)inlen) == 1
       && (encrypt || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, TAG_LEN, tag) == 1)
       && EVP_CipherFinal_ex(c, out + len, &len) == 1
       && (!encrypt || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, TAG_LEN, tag) == 1);
-    EVP_CIPHER_CTX_free(c);
+    if (!reuse)
+        EVP_CIPHER_CTX_free(c);
     if (!ok)
         return daap_error_set(DAAP_ECRYPTO, DAAP_ERRCLASS_CRYPTO,
                               "stored credentials failed authentication (tampered, or sealed for another record)");

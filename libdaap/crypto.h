@@ -6,13 +6,21 @@
 
 #define DAAP__KEY_LEN 32
 
+struct evp_cipher_ctx_st;
+
 typedef struct {
     unsigned char key[DAAP__KEY_LEN];
     unsigned char fingerprint[4]; /* first bytes of SHA-256(key): tells keys apart */
     bool          loaded;
+    /* Set up for decryption with this key once, at load: every GET of a
+     * ready record decrypts, and a fresh context (cipher fetch, key
+     * schedule) cost more than the rest of the lookup. Used by the one
+     * thread that uses the owning daap_ctx. NULL: set up per call. */
+    struct evp_cipher_ctx_st *opener;
 } daap__key;
 
-/* Load a key file: 64 hex characters, or 32 raw bytes. */
+/* Load a key file: 64 hex characters, or 32 raw bytes. `key` need not be
+ * initialised; a loaded key is released with daap__key_wipe(). */
 int daap__key_load(daap__key *key, const char *path);
 void daap__key_wipe(daap__key *key);
 

@@ -44,6 +44,7 @@
 #define RETRY_AFTER_CAP_MS 60000
 #define BODY_MAX           (64u * 1024 * 1024)
 #define LIST_LIMIT         "500"
+#define WATCH_QUEUE_MAX    64  /* parsed events a watch holds before it stops reading */
 #define LIST_RESTARTS      2
 #define WHAT_MAX           (DAAP__KUBE_REF_STRLEN + 64)
 
@@ -71,6 +72,7 @@ typedef struct {
     daap_buf          body;
     long              status;
     bool              headers_done, done, too_big;
+    bool              paused;  /* a watch stopped reading: its queue is full */
     CURLcode          result;  /* when done (multi) */
     int64_t           retry_after_ms;
     char              errbuf[CURL_ERROR_SIZE];
@@ -197,6 +199,14 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     size_t len = size * n;
 
     if (t->stream && t->status == 200) {
+        /* Parsed events wait in memory until the caller pops them; past a
+         * few, stop reading and let TCP hold the rest back, or a busy
+         * reconciler buffers the API server's whole backlog (bench
+         * figure 4: hundreds of MiB during a burst of creates). */
+        if (daap__watchparse_queued(t->stream) >= WATCH_QUEUE_MAX) {
+            t->paused = true;
+            return CURL_WRITEFUNC_PAUSE;
+        }
         daap__watchparse_feed(t->stream, data, len); /* corruption surfaces at pop */
         return len;
     }
@@ -858,6 +868,10 @@ static int rest_watch_next(daap_kube_event *out, daap_kube_watch *handle, int32_
         int64_t remaining;
         int rc;
 
+        if (w->t.paused && daap__watchparse_queued(w->t.stream) < WATCH_QUEUE_MAX / 2) {
+            w->t.paused = false;
+            curl_easy_pause(w->t.easy, CURLPAUSE_CONT); /* may deliver held data at once */
+        }
         pump(&w->t);
         rc = daap__watchparse_pop(out, w->t.stream);
         if (rc == 0)

@@ -19,6 +19,7 @@ struct daap__watchparse {
     json_tokener *tok;
     size_t        partial;  /* bytes of the event being parsed */
     queued       *head, *tail;
+    size_t        queued;   /* events between tail and head */
     bool          corrupt;
     char          why[160]; /* what made the stream corrupt */
 };
@@ -113,6 +114,7 @@ static int enqueue(daap__watchparse *p, json_object *env)
     else
         p->head = q;
     p->tail = q;
+    p->queued++;
     return 0;
 }
 
@@ -183,6 +185,7 @@ int daap__watchparse_pop(daap_kube_event *out, daap__watchparse *p)
     p->head = q->next;
     if (p->head == NULL)
         p->tail = NULL;
+    p->queued--;
     type = q->type;
     obj = q->object;
     daap__free(q);
@@ -196,4 +199,9 @@ int daap__watchparse_pop(daap_kube_event *out, daap__watchparse *p)
 bool daap__watchparse_partial(const daap__watchparse *p)
 {
     return p->partial > 0;
+}
+
+size_t daap__watchparse_queued(const daap__watchparse *p)
+{
+    return p->queued;
 }

@@ -24,4 +24,7 @@ int daap__watchparse_pop(daap_kube_event *out, daap__watchparse *p);
 /* Whether an incomplete event is buffered (a stream cut mid-event). */
 bool daap__watchparse_partial(const daap__watchparse *p);
 
+/* Whole events waiting to be popped. */
+size_t daap__watchparse_queued(const daap__watchparse *p);
+
 #endif

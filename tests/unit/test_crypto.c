@@ -42,8 +42,14 @@ static void test_round_trip(void **state)
     assert_null(memmem(sealed.ptr, sealed.size, "s3cret", 6));
     assert_ok(daap__open(&plain, &key, (unsigned char *)sealed.ptr, sealed.size, "id-1"));
     assert_string_equal(plain.ptr, "s3cret-pa55");
+    /* Again: the key's decryption context is reused with a new nonce. */
+    daap_buf_dispose(&sealed);
+    assert_ok(daap__seal(&sealed, &key, "second", "id-2"));
+    assert_ok(daap__open(&plain, &key, (unsigned char *)sealed.ptr, sealed.size, "id-2"));
+    assert_string_equal(plain.ptr, "second");
     daap_buf_dispose(&sealed);
     daap_buf_dispose(&plain);
+    daap__key_wipe(&key);
 }
 
 static void test_wrong_key_is_a_clear_error(void **state)
@@ -59,6 +65,8 @@ static void test_wrong_key_is_a_clear_error(void **state)
     assert_null(plain.ptr != NULL && plain.size > 0 ? plain.ptr : NULL);
     daap_buf_dispose(&sealed);
     daap_buf_dispose(&plain);
+    daap__key_wipe(&k1);
+    daap__key_wipe(&k2);
 }
 
 static void test_tamper_and_wrong_record(void **state)
@@ -72,8 +80,13 @@ static void test_tamper_and_wrong_record(void **state)
     sealed.ptr[sealed.size - 20] ^= 1;
     assert_int_equal(daap__open(&plain, &key, (unsigned char *)sealed.ptr, sealed.size, "id-a"), DAAP_ECRYPTO);
     assert_int_equal(daap__open(&plain, &key, (unsigned char *)sealed.ptr, 10, "id-a"), DAAP_ECRYPTO);
+    /* A failed check leaves the reused context fit for the next record. */
+    sealed.ptr[sealed.size - 20] ^= 1;
+    assert_ok(daap__open(&plain, &key, (unsigned char *)sealed.ptr, sealed.size, "id-a"));
+    assert_string_equal(plain.ptr, "password");
     daap_buf_dispose(&sealed);
     daap_buf_dispose(&plain);
+    daap__key_wipe(&key);
 }
 
 static void test_key_file_mode_and_idempotence(void **state)
