@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # deploy/ must be valid, so that a typo fails CI:
 #   1. `kubectl kustomize deploy/` renders it (kustomization, YAML);
-#   2. check_manifests.py checks every object structurally and its cross
-#      references, and proves it catches injected mistakes (selftest);
+#   2. check_manifests.py checks what no API server checks (cross references,
+#      least privilege, configuration keys, templates, Dockerfile), and proves
+#      it catches injected mistakes (selftest);
 #   3. libdaap loads the ConfigMap's templates and image map (when
 #      DAAP_LIBRARY and PYTHONPATH point at the library and the bindings);
-#   4. against kubesim: kinds it serves with create (Namespace, Service,
-#      Secret) get `kubectl apply --dry-run=server` and then a real apply;
-#      kinds it knows but only reads (Deployment) get
-#      `kubectl apply --dry-run=client --validate=false`; kinds it does not
-#      serve at all (ServiceAccount, Role, RoleBinding, ConfigMap) are covered
-#      by step 2 only, since kubectl cannot map a kind the server lacks.
+#   4. the WHOLE kustomization (and secret.example.yaml) goes to kubesim,
+#      which serves every kind deploy/ uses and validates names, fields
+#      (fieldValidation=Strict) and each kind's rules as an API server does:
+#      `kubectl apply -k deploy/ --dry-run=server`, a real apply, a re-apply
+#      that must change nothing, and a server-side apply over it without
+#      --force-conflicts (kubectl's client-side to server-side migration).
+#      Copies with one injected typo each (check_manifests.py mutants) must be
+#      refused, both before and after the real apply (create and patch paths).
 #   check_deploy.sh SOURCE_DIR
 set -euo pipefail
 src=${1:?usage: check_deploy.sh SOURCE_DIR}
@@ -57,42 +60,73 @@ else
 fi
 
 # 4
-kubeconfig=$("$src/tools/kubesim/kubesim-up" "$work/kubesim" --no-backing)
+# No "daap" namespace at start: deploy/ must create every namespace it uses.
+kubeconfig=$("$src/tools/kubesim/kubesim-up" "$work/kubesim" --no-backing --namespace default)
 kc() { kubectl --kubeconfig "$kubeconfig" --cache-dir "$work/kubectl-cache" "$@"; }
-kc api-resources -o wide --no-headers >"$work/resources"
-verbs_of() { # KIND APIVERSION -> the verbs kubesim serves for it, or nothing
-  awk -v k="$1" -v av="$2" '$(NF-1) == k || $(NF-2) == k {print}' "$work/resources" \
-    | awk -v av="$2" '{ for (i = 1; i <= NF; i++) if ($i == av) { print $(i + 3); exit } }'
-}
+secrets="$src/deploy/secret.example.yaml"
 python3 "$here/check_manifests.py" split "$work/rendered.yaml" "$work" >"$work/objects"
-mkdir "$work/secrets"
-python3 "$here/check_manifests.py" split "$src/deploy/secret.example.yaml" "$work/secrets" >>"$work/objects"
-# Namespaces first: the namespaced objects need them.
-sort -t$'\t' -k3,3 -s "$work/objects" | awk -F'\t' '$3 == "Namespace"' >"$work/order"
-awk -F'\t' '$3 != "Namespace"' "$work/objects" >>"$work/order"
-server=0 client=0 structural=0
-while IFS=$'\t' read -r file apiversion kind ns name; do
-  verbs=$(verbs_of "$kind" "$apiversion")
-  what="$kind $ns/$name"
-  if [[ ",$verbs," == *",create,"* ]]; then
-    if kc apply --dry-run=server -f "$file" >"$work/out" 2>&1 && kc apply -f "$file" >>"$work/out" 2>&1 \
-       && kc get -f "$file" -o name >>"$work/out" 2>&1; then
-      echo "ok   server dry-run + apply: $what"; server=$((server + 1))
-    else
-      echo "FAIL server apply: $what"; cat "$work/out"; fail=1
-    fi
-  elif [ -n "$verbs" ]; then
-    if kc apply --dry-run=client --validate=false -f "$file" >"$work/out" 2>&1; then
-      echo "ok   client dry-run (kubesim serves $kind read-only): $what"; client=$((client + 1))
-    else
-      echo "FAIL client dry-run: $what"; cat "$work/out"; fail=1
-    fi
+objects=$(($(wc -l <"$work/objects") + $(grep -c '^kind: Secret' "$secrets" || true)))
+step() { # NAME COMMAND...: runs it; its output is in $work/out; fails the test on error or a warning
+  local name=$1; shift
+  if "$@" >"$work/out" 2>&1 && ! grep -q '^Warning:' "$work/out"; then
+    echo "ok   $name"
   else
-    echo "ok   structural check only (kubesim does not serve $kind): $what"; structural=$((structural + 1))
+    echo "FAIL $name:"; sed 's/^/     /' "$work/out"; fail=1
   fi
-done <"$work/order"
-echo "kubesim: $server applied, $client client dry-run, $structural structural only"
-[ "$server" -ge 3 ] || { echo "FAIL: expected at least the Namespaces and the Service to reach kubesim"; fail=1; }
+}
+lines() { # PATTERN: how many lines of $work/out match
+  grep -c -- "$1" "$work/out" || true
+}
+# A real API server refuses namespaced objects, even under --dry-run=server, in a namespace that
+# does not exist yet: the Namespaces go first.
+awk -F'\t' '$3 == "Namespace" {print "-f"; print $1}' "$work/objects" >"$work/ns-args"
+mapfile -t ns_args <"$work/ns-args"
+step "Namespaces first: apply" kc apply "${ns_args[@]}"
+
+mutants() { # WHEN: every copy with an injected typo must be refused
+  python3 "$here/check_manifests.py" mutants "$work/rendered.yaml" "$work" >"$work/mutants" || fail=1
+  local caught=0 total=0 file expected name
+  while IFS=$'\t' read -r file expected name; do
+    total=$((total + 1))
+    if kc apply --dry-run=server -f "$file" >"$work/out" 2>&1; then
+      echo "FAIL kubesim accepted a manifest with a mistake ($name, $1)"; fail=1
+    elif ! grep -qF -- "$expected" "$work/out"; then
+      echo "FAIL kubesim refused the mistake ($name, $1), but not with: $expected"; sed 's/^/     /' "$work/out"
+      fail=1
+    else
+      caught=$((caught + 1))
+    fi
+  done <"$work/mutants"
+  echo "ok   kubesim refused $caught of $total injected mistakes ($1)"
+}
+
+step "kustomization: server dry-run (kubectl apply -k deploy/ --dry-run=server)" \
+  kc apply -k "$src/deploy" --dry-run=server
+step "example Secrets: server dry-run" kc apply -f "$secrets" --dry-run=server
+# The injected mistakes are meaningful only while the manifests themselves pass.
+[ $fail -eq 0 ] && mutants "create path"
+step "kustomization: apply" kc apply -k "$src/deploy"
+step "example Secrets: apply" kc apply -f "$secrets"
+step "every object is stored" kc get -k "$src/deploy" -o name
+stored=$(lines /)
+kc get -f "$secrets" -o name >"$work/out" 2>&1 || true
+stored=$((stored + $(lines '^secret/')))
+if [ "$stored" -eq "$objects" ]; then
+  echo "ok   kubesim stores all $objects objects"
+else
+  echo "FAIL kubesim stores $stored objects, deploy/ has $objects"; fail=1
+fi
+step "re-apply: nothing changes" kc apply -k "$src/deploy"
+if [ "$(lines ' unchanged$')" -ne "$(wc -l <"$work/objects")" ]; then
+  echo "FAIL a second apply changed objects:"; sed 's/^/     /' "$work/out"; fail=1
+fi
+step "server-side apply over the client-side apply, without --force-conflicts" \
+  kc apply --server-side -k "$src/deploy"
+if [ "$(lines ' serverside-applied$')" -ne "$(wc -l <"$work/objects")" ]; then
+  echo "FAIL not every object was server-side applied:"; sed 's/^/     /' "$work/out"; fail=1
+fi
+step "example Secrets: server-side apply, without --force-conflicts" kc apply --server-side -f "$secrets"
+[ $fail -eq 0 ] && mutants "patch path"
 
 [ $fail -eq 0 ] && echo "PASS: deploy/ manifests"
 exit $fail

@@ -1,18 +1,21 @@
 #!/usr/bin/env python3
 """Structural checks of deploy/ that no API server makes for us.
 
-kubesim serves only Namespaces, Secrets, Services, (read-only) Deployments and
-the CNPG kinds, so ServiceAccount, Role, RoleBinding and ConfigMap, and the
-Deployment's create path, are checked here instead: required fields, names,
-cross references (RoleBinding -> Role and ServiceAccount, Deployment ->
-ConfigMaps, Secrets, volumes, probes; Service -> pod labels and port names),
-the least-privilege RBAC rules of issue 6, configuration keys against
-daap-server's option table, the templates against the built-in ones, and the
-Dockerfile against the manifests.
+check_deploy.sh sends every object to kubesim, which validates names, fields
+(fieldValidation=Strict) and each kind's rules as an API server does. What an
+API server does not check is checked here: cross references (RoleBinding ->
+Role and ServiceAccount, Deployment -> ConfigMaps, Secrets, volumes, probes;
+Service -> pod labels and port names), the least-privilege RBAC rules of
+issue 6, stricter names, configuration keys against daap-server's option
+table, the templates against the built-in ones, and the Dockerfile against
+the manifests.
 
   check_manifests.py check RENDERED.yaml SECRET_EXAMPLE.yaml SOURCE_DIR
   check_manifests.py split RENDERED.yaml OUT_DIR     (one file per object; prints a table)
   check_manifests.py selftest RENDERED.yaml SECRET_EXAMPLE.yaml SOURCE_DIR
+  check_manifests.py mutants RENDERED.yaml OUT_DIR   (copies with one mistake each that an API
+                                                      server must refuse; prints FILE, EXPECTED
+                                                      error text, DESCRIPTION)
 """
 import copy
 import os
@@ -418,6 +421,68 @@ def cmd_selftest(rendered, secret_example, source):
     return 1 if missed else 0
 
 
+def cmd_mutants(rendered, out_dir):
+    """Typos that only the API server (kubesim) can catch: check_deploy.sh applies each copy
+    with --dry-run=server and expects kubectl to fail with the EXPECTED text."""
+    docs = [d for d in load(rendered) if d]
+
+    def find(ds, kind, name):
+        return next(d for d in ds if d["kind"] == kind and d["metadata"]["name"] == name)
+
+    def pod(ds):
+        return find(ds, "Deployment", "daap-server")["spec"]["template"]["spec"]
+
+    def rename(d, old, new):
+        d[new] = d.pop(old)
+
+    mutations = [
+        ("unknown field in the container", 'unknown field "spec.template.spec.containers[0].imagePulPolicy"',
+         lambda ds: rename(pod(ds)["containers"][0], "imagePullPolicy", "imagePulPolicy")),
+        ("unknown field in the pod spec", 'unknown field "spec.template.spec.serviceAcountName"',
+         lambda ds: rename(pod(ds), "serviceAccountName", "serviceAcountName")),
+        ("unknown field in a Role rule", 'unknown field "rules[0].verb"',
+         lambda ds: rename(find(ds, "Role", "daap-server")["rules"][0], "verbs", "verb")),
+        ("unknown field in a ServiceAccount", 'unknown field "automountServiceAccountTokens"',
+         lambda ds: find(ds, "ServiceAccount", "daap-server").update(automountServiceAccountTokens=False)),
+        ("number in a ConfigMap", "cannot unmarshal number into Go struct field ConfigMap.data of type string",
+         lambda ds: find(ds, "ConfigMap", "daap-config")["data"].update(DAAP_MAX_INSTANCES=9)),
+        ("bad ConfigMap key", "data[bad key]: Invalid value",
+         lambda ds: find(ds, "ConfigMap", "daap-config")["data"].update({"bad key": "x"})),
+        ("roleRef apiGroup typo", "roleRef.apiGroup: Unsupported value",
+         lambda ds: find(ds, "RoleBinding", "daap-server")["roleRef"].update(apiGroup="rbac.authorization.k8s.oi")),
+        ("subject kind typo", "subjects[0].kind: Unsupported value",
+         lambda ds: find(ds, "RoleBinding", "daap-server")["subjects"][0].update(kind="Serviceaccount")),
+        ("mount of a missing volume", ".volumeMounts[2].name: Not found",
+         lambda ds: pod(ds)["containers"][0]["volumeMounts"][2].update(name="tpm")),
+        ("selector that does not match the pods", "`selector` does not match template `labels`",
+         lambda ds: find(ds, "Deployment", "daap-server")["spec"]["selector"]["matchLabels"].update(
+             {"app.kubernetes.io/name": "daap"})),
+        ("replicas as a string", "spec.replicas",
+         lambda ds: find(ds, "Deployment", "daap-server")["spec"].update(replicas="2")),
+        ("Service port out of range", "spec.ports[0].port: Invalid value",
+         lambda ds: find(ds, "Service", "daap-server")["spec"]["ports"][0].update(port=800000)),
+        ("apiVersion the server does not serve", 'no matches for kind "Role" in version "rbac.authorization.k8s.io/v1beta1"',
+         lambda ds: find(ds, "Role", "daap-server").update(apiVersion="rbac.authorization.k8s.io/v1beta1")),
+        ("container port name too long", "ports[0].name: Invalid value",
+         lambda ds: pod(ds)["containers"][0]["ports"][0].update(name="http-server-port")),
+    ]
+    stale = 0
+    for i, (name, expected, mutate) in enumerate(mutations):
+        ds = copy.deepcopy(docs)
+        try:
+            mutate(ds)
+        except (KeyError, IndexError, StopIteration, TypeError, AttributeError) as e:
+            print("FAIL: mutant %r no longer fits deploy/ (%s: %s): update cmd_mutants in %s"
+                  % (name, type(e).__name__, e, os.path.basename(__file__)), file=sys.stderr)
+            stale += 1
+            continue
+        path = os.path.join(out_dir, "mutant-%02d.yaml" % i)
+        with open(path, "w") as f:
+            yaml.safe_dump_all(ds, f, sort_keys=False)
+        print("\t".join([path, expected, name]))
+    return 1 if stale else 0
+
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "check" and len(argv) == 5:
         return cmd_check(*argv[2:])
@@ -425,6 +490,8 @@ def main(argv):
         return cmd_split(*argv[2:])
     if len(argv) >= 2 and argv[1] == "selftest" and len(argv) == 5:
         return cmd_selftest(*argv[2:])
+    if len(argv) >= 2 and argv[1] == "mutants" and len(argv) == 4:
+        return cmd_mutants(*argv[2:])
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -79,22 +79,62 @@ class Api:
         if mode not in ("Strict", "Warn", "Ignore"):
             raise bad_request('fieldValidation: Unsupported value: "%s": supported values: "Ignore", "Strict", "Warn"'
                               % mode)
+        V.decode_types(res, obj)
         new, warns = V.check_fields(res, obj, mode)
         warnings.extend(warns)
         return new
 
-    def _default(self, res, obj, old):
-        md = obj["metadata"]
+    @staticmethod
+    def _convert(res, obj):
+        """What a real server does while decoding a body, before field ownership is recorded:
+        a Secret's stringData is merged into data (and never stored)."""
         if res is R.SECRETS:
             sd = obj.pop("stringData", None)
             if sd is not None:
                 if not isinstance(sd, dict):
-                    raise V_invalid(res, md.get("name", ""), "stringData", sd, "must be a map")
+                    raise V_invalid(res, obj["metadata"].get("name", ""), "stringData", sd, "must be a map")
                 data = dict(obj.get("data") or {})
                 for k, v in sd.items():
                     data[k] = base64.b64encode(str(v).encode()).decode()
                 obj["data"] = data
+
+    def _default(self, res, obj, old):
+        md = obj["metadata"]
+        if res is R.SECRETS:
+            self._convert(res, obj)
             obj.setdefault("type", old.get("type", "Opaque") if old else "Opaque")
+        elif res is R.DEPLOYMENTS:
+            obj["status"] = (old or {}).get("status") or {}
+
+            def dflt(d, k, v):      # a JSON null is "not set", as for the real server's pointer fields
+                if d.get(k) is None:
+                    d[k] = v
+                return d[k]
+            spec = obj.get("spec")
+            if isinstance(spec, dict):
+                dflt(spec, "replicas", 1)
+                dflt(spec, "revisionHistoryLimit", 10)
+                dflt(spec, "progressDeadlineSeconds", 600)
+                st = dflt(spec, "strategy", {})
+                if isinstance(st, dict):
+                    if dflt(st, "type", "RollingUpdate") == "RollingUpdate":
+                        ru = dflt(st, "rollingUpdate", {})
+                        if isinstance(ru, dict):
+                            dflt(ru, "maxUnavailable", "25%")
+                            dflt(ru, "maxSurge", "25%")
+                pspec = (spec.get("template") or {}).get("spec") if isinstance(spec.get("template"), dict) else None
+                if isinstance(pspec, dict):
+                    dflt(pspec, "restartPolicy", "Always")
+                    dflt(pspec, "dnsPolicy", "ClusterFirst")
+                    dflt(pspec, "schedulerName", "default-scheduler")
+                    dflt(pspec, "terminationGracePeriodSeconds", 30)
+        elif res in (R.ROLEBINDINGS, R.CLUSTERROLEBINDINGS):
+            ref = obj.get("roleRef")
+            if isinstance(ref, dict) and not ref.get("apiGroup"):
+                ref["apiGroup"] = R.RBAC
+            for sub in obj.get("subjects") or []:
+                if isinstance(sub, dict) and not sub.get("apiGroup") and sub.get("kind") in ("User", "Group"):
+                    sub["apiGroup"] = R.RBAC
         elif res is R.SERVICES:
             spec = obj.get("spec")
             if isinstance(spec, dict):
@@ -228,9 +268,10 @@ class Api:
                   "deletionGracePeriodSeconds", "selfLink"):
             md.pop(k, None)
         obj = self._field_validation(res, body, params, warnings)
-        if res.crd or res is R.SERVICES:
+        if res.has_status:
             obj.pop("status", None)
         obj["metadata"].pop("managedFields", None)
+        self._convert(res, obj)
         owned = deepcopy_json(obj)     # server-side defaults are not owned by the client
         fieldmgr.record_update(None, owned, self._manager(params, ua), "", res.api_version)
         self._default(res, obj, None)
@@ -262,7 +303,7 @@ class Api:
                 new.pop("status")
         else:
             new = self._field_validation(res, body, params, warnings)
-            if res.crd or res is R.SERVICES or res is R.NAMESPACES:
+            if res.has_status:
                 if "status" in cur.obj:
                     new["status"] = deepcopy_json(cur.obj["status"])
                 else:
@@ -349,7 +390,7 @@ class Api:
                 new["status"] = st
         else:
             new = self._field_validation(res, new, params, warnings)
-            if res.crd or res is R.SERVICES or res is R.NAMESPACES:
+            if res.has_status:
                 if "status" in cur.obj:
                     new["status"] = deepcopy_json(cur.obj["status"])
                 else:
@@ -388,7 +429,7 @@ class Api:
             from .util import conflict
             raise conflict(res, name)
         if sub != "status":
-            if res.crd or res is R.SERVICES or res is R.NAMESPACES:
+            if res.has_status:
                 if "status" in cur.obj:
                     new["status"] = deepcopy_json(cur.obj["status"])
                 else:
@@ -404,7 +445,7 @@ class Api:
         md = obj["metadata"]
         for k in ("uid", "resourceVersion", "creationTimestamp", "generation"):
             md.pop(k, None)
-        if res.crd or res is R.SERVICES:
+        if res.has_status:
             obj.pop("status", None)
         self._default(res, obj, None)
         self._validate(res, obj, None)

@@ -4,7 +4,9 @@ Ownership is tracked per (manager, operation, subresource) as a set of leaf path
 (a list is one leaf), maps are recursed into, an empty map is a leaf. This is coarser than the real
 structured-merge-diff (which merges lists by key) but gives the behaviour clients see: an apply
 takes the fields it names, removes the fields it named before and omits now (unless someone else
-owns them), and conflicts with other managers that own a field it sets to a different value.
+owns them), and conflicts with other managers that own a field it sets to a different value. A
+value is "the same" when applying it would leave the live object as it is (see _unchanged), so
+kubectl's client-side to server-side apply migration of an unchanged manifest needs no force.
 """
 from .util import ApiError, deepcopy_json, now_rfc3339
 
@@ -191,6 +193,27 @@ def record_update(old, new, manager, subresource, api_version):
     write_entries(new, entries)
 
 
+def _unchanged(live, applied):
+    """True when applying `applied` over `live` would not change it, so that co-owning the field is
+    no conflict. Maps (and the items of the lists kubesim treats atomically) may hold more in the
+    live object than was applied: the server's defaults (a Service port's protocol and targetPort)
+    make no difference, as with the real server, which merges those lists by key."""
+    if isinstance(applied, dict):
+        if not isinstance(live, dict):
+            return False
+        for k, v in applied.items():
+            if v is None:
+                if k in live:
+                    return False
+            elif k not in live or not _unchanged(live[k], v):
+                return False
+        return True
+    if isinstance(applied, list):
+        return isinstance(live, list) and len(live) == len(applied) and \
+            all(_unchanged(a, b) for a, b in zip(live, applied))
+    return live is not _MISSING and live == applied and isinstance(live, bool) == isinstance(applied, bool)
+
+
 def _deep_merge(cur, cfg):
     if not isinstance(cfg, dict) or not isinstance(cur, dict):
         return deepcopy_json(cfg)
@@ -228,7 +251,7 @@ def apply(current, config, manager, force, subresource, api_version, res, name):
     previous = set(mine[1]) if mine else set()
     conflicts = []
     for p in sorted(applied):
-        if get_path(current, p) == get_path(cfg, p):
+        if _unchanged(get_path(current, p), get_path(cfg, p)):
             continue
         for e in entries:
             if e[0] == key or e[0][2] != subresource:

@@ -139,16 +139,34 @@ def json_patch(doc, ops):
     return doc
 
 
-# Strategic merge patch: merge keys for the lists of the core types kubesim serves.
+# Strategic merge patch: merge keys (patchMergeKey) of the lists of the built-in types kubesim
+# serves. Lists not named here are replaced, as are the lists without a patch strategy upstream
+# (PolicyRule lists, RoleBinding subjects, command, args, envFrom, ...).
 _MERGE_KEYS = {
-    "ports": "port",
+    "ports": "port",                  # Service ports; a container's ports merge by containerPort
     "ownerReferences": "uid",
     "containers": "name",
+    "initContainers": "name",
+    "ephemeralContainers": "name",
     "env": "name",
     "volumes": "name",
+    "volumeMounts": "mountPath",
+    "volumeDevices": "devicePath",
+    "imagePullSecrets": "name",
+    "secrets": "name",                # ServiceAccount secrets
+    "hostAliases": "ip",
+    "topologySpreadConstraints": "topologyKey",
+    "resourceClaims": "name",
+    "schedulingGates": "name",
     "conditions": "type",
     "ingress": "ip",
 }
+
+
+def _merge_key(k, items):
+    if k == "ports" and any(isinstance(x, dict) and "containerPort" in x for x in items):
+        return "containerPort"
+    return _MERGE_KEYS[k]
 
 
 def strategic_merge_patch(target, patch, key=None):
@@ -172,7 +190,7 @@ def strategic_merge_patch(target, patch, key=None):
         if v is None:
             out.pop(k, None)
         elif isinstance(v, list) and k in _MERGE_KEYS and isinstance(out.get(k), list):
-            mk = _MERGE_KEYS[k]
+            mk = _merge_key(k, list(v) + list(out[k]))
             cur = [deepcopy_json(x) for x in out[k]]
             for item in v:
                 if not isinstance(item, dict) or mk not in item:

@@ -8,7 +8,7 @@ RO_VERBS = ["get", "list", "watch"]
 class Resource:
     def __init__(self, group, version, plural, singular, kind, namespaced=True, short_names=(),
                  categories=(), verbs=STD_VERBS, subresources=(), read_only=False, crd=False,
-                 extra_fields=()):
+                 extra_fields=(), delete_status=False):
         self.group = group
         self.version = version
         self.plural = plural
@@ -22,28 +22,48 @@ class Resource:
         self.read_only = read_only
         self.crd = crd                  # generation, status subresource, no strategic merge patch
         self.extra_fields = tuple(extra_fields)
+        self.delete_status = delete_status   # DELETE answers a Status (Success), not the object
         self.api_version = "%s/%s" % (group, version) if group else version
         self.qualified = "%s.%s" % (plural, group) if group else plural
         self.list_kind = kind + "List"
+
+    @property
+    def has_status(self):
+        """status is written only through /status: dropped on create, kept on writes of the main resource."""
+        return "status" in self.subresources
 
     def __repr__(self):
         return "<Resource %s>" % self.qualified
 
 
+RBAC = "rbac.authorization.k8s.io"
+
 NAMESPACES = Resource("", "v1", "namespaces", "namespace", "Namespace", namespaced=False,
                       short_names=["ns"], subresources=["status"])
-SECRETS = Resource("", "v1", "secrets", "secret", "Secret", extra_fields=["type"])
+SECRETS = Resource("", "v1", "secrets", "secret", "Secret", extra_fields=["type"], delete_status=True)
 SERVICES = Resource("", "v1", "services", "service", "Service", short_names=["svc"],
                     categories=["all"], subresources=["status"])
+SERVICEACCOUNTS = Resource("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", short_names=["sa"],
+                           delete_status=True)
+CONFIGMAPS = Resource("", "v1", "configmaps", "configmap", "ConfigMap", short_names=["cm"], delete_status=True)
+# Deployments: the simulated operator makes one per Pooler; clients may create their own (stored
+# as they are, with an empty status: no pods are simulated for them).
 DEPLOYMENTS = Resource("apps", "v1", "deployments", "deployment", "Deployment", short_names=["deploy"],
-                       categories=["all"], verbs=RO_VERBS, subresources=["status"], read_only=True)
+                       categories=["all"], subresources=["status"])
+ROLES = Resource(RBAC, "v1", "roles", "role", "Role", delete_status=True)
+ROLEBINDINGS = Resource(RBAC, "v1", "rolebindings", "rolebinding", "RoleBinding", delete_status=True)
+CLUSTERROLES = Resource(RBAC, "v1", "clusterroles", "clusterrole", "ClusterRole", namespaced=False,
+                        delete_status=True)
+CLUSTERROLEBINDINGS = Resource(RBAC, "v1", "clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding",
+                               namespaced=False, delete_status=True)
 CLUSTERS = Resource("postgresql.cnpg.io", "v1", "clusters", "cluster", "Cluster",
                     subresources=["status", "scale"], crd=True)
 POOLERS = Resource("postgresql.cnpg.io", "v1", "poolers", "pooler", "Pooler",
                    subresources=["status", "scale"], crd=True)
 
-ALL = [NAMESPACES, SECRETS, SERVICES, DEPLOYMENTS, CLUSTERS, POOLERS]
-GROUPS = [("", "v1"), ("apps", "v1"), ("postgresql.cnpg.io", "v1")]
+ALL = [NAMESPACES, SECRETS, SERVICES, SERVICEACCOUNTS, CONFIGMAPS, DEPLOYMENTS, ROLES, ROLEBINDINGS,
+       CLUSTERROLES, CLUSTERROLEBINDINGS, CLUSTERS, POOLERS]
+GROUPS = [("", "v1"), ("apps", "v1"), (RBAC, "v1"), ("postgresql.cnpg.io", "v1")]
 
 
 def by_gv(group, version):
@@ -208,10 +228,56 @@ TABLES = {
                  None),
     "deployments": ([_NAME, _col("Ready", "string", "Number of the pod with ready state"),
                      _col("Up-to-date", "string", "Total number of non-terminated pods that have the desired template spec."),
-                     _col("Available", "string", "Number of available pods"), _AGE],
+                     _col("Available", "string", "Number of available pods"), _AGE,
+                     _col("Containers", "string", "Names of each container in the template.", priority=1),
+                     _col("Images", "string", "Images referenced by each container in the template.", priority=1),
+                     _col("Selector", "string", "Label selector for pods.", priority=1)],
                     None),
     "namespaces": ([_NAME, _col("Status", "string", "The status of the namespace"), _AGE], None),
+    "serviceaccounts": ([_NAME, _col("Secrets", "string", "Secrets is a list of the secrets in the same namespace "
+                                     "that pods running using this ServiceAccount are allowed to use."), _AGE],
+                        None),
+    "configmaps": ([_NAME, _col("Data", "string", "Data contains the configuration data."), _AGE], None),
+    "roles": ([_NAME, _col("Created At", "date", "CreationTimestamp is a timestamp representing the server time "
+                           "when this object was created.")], None),
+    "clusterroles": ([_NAME, _col("Created At", "date", "CreationTimestamp is a timestamp representing the server "
+                                  "time when this object was created.")], None),
+    "rolebindings": ([_NAME, _col("Role", "string", "RoleRef can reference a Role in the current namespace or a "
+                                  "ClusterRole in the global namespace."), _AGE,
+                      _col("Users", "string", "Users in the roleBinding", priority=1),
+                      _col("Groups", "string", "Groups in the roleBinding", priority=1),
+                      _col("ServiceAccounts", "string", "ServiceAccounts in the roleBinding", priority=1)], None),
 }
+TABLES["clusterrolebindings"] = TABLES["rolebindings"]
+
+
+def _selector_string(sel):
+    """A LabelSelector as kubectl prints it (k=v,k in (a,b),...)."""
+    if not isinstance(sel, dict):
+        return "<none>"
+    parts = ["%s=%s" % kv for kv in sorted((sel.get("matchLabels") or {}).items())]
+    for e in sel.get("matchExpressions") or []:
+        if not isinstance(e, dict):
+            continue
+        op, vals = e.get("operator"), ",".join(sorted(e.get("values") or []))
+        if op == "In":
+            parts.append("%s in (%s)" % (e.get("key"), vals))
+        elif op == "NotIn":
+            parts.append("%s notin (%s)" % (e.get("key"), vals))
+        elif op == "Exists":
+            parts.append(str(e.get("key")))
+        elif op == "DoesNotExist":
+            parts.append("!%s" % e.get("key"))
+    return ",".join(parts) or "<none>"
+
+
+def _subjects(obj, kind):
+    out = []
+    for s in obj.get("subjects") or []:
+        if isinstance(s, dict) and s.get("kind") == kind:
+            out.append("%s/%s" % (s.get("namespace") or "", s.get("name")) if kind == "ServiceAccount"
+                       else str(s.get("name")))
+    return ", ".join(out)
 
 
 def table_cells(res, obj):
@@ -232,10 +298,25 @@ def table_cells(res, obj):
     if p == "deployments":
         want = _g(obj, "spec", "replicas") or 0
         ready = _g(obj, "status", "readyReplicas") or 0
+        containers = _g(obj, "spec", "template", "spec", "containers") or []
+        containers = [c for c in containers if isinstance(c, dict)]
         return [name, "%d/%d" % (ready, want), _g(obj, "status", "updatedReplicas") or 0,
-                _g(obj, "status", "availableReplicas") or 0, age]
+                _g(obj, "status", "availableReplicas") or 0, age,
+                ",".join(str(c.get("name")) for c in containers),
+                ",".join(str(c.get("image")) for c in containers),
+                _selector_string(_g(obj, "spec", "selector"))]
     if p == "namespaces":
         return [name, _g(obj, "status", "phase") or "Active", age]
+    if p == "serviceaccounts":
+        return [name, len(obj.get("secrets") or []), age]
+    if p == "configmaps":
+        return [name, len(obj.get("data") or {}) + len(obj.get("binaryData") or {}), age]
+    if p in ("roles", "clusterroles"):
+        return [name, md.get("creationTimestamp")]
+    if p in ("rolebindings", "clusterrolebindings"):
+        ref = obj.get("roleRef") or {}
+        return [name, "%s/%s" % (ref.get("kind"), ref.get("name")), age, _subjects(obj, "User"),
+                _subjects(obj, "Group"), _subjects(obj, "ServiceAccount")]
     return [name, age]
 
 

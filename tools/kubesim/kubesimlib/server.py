@@ -412,10 +412,12 @@ class Handler(BaseHTTPRequestHandler):
         if verb == "delete":
             opts = self._json_body(raw) if raw else {}
             rec, gone = api.delete(res, route.ns, route.name, opts, params)
-            if gone and res is R.SECRETS:
+            if gone and res.delete_status:
+                details = {"name": route.name, "kind": res.plural, "uid": rec.md.get("uid")}
+                if res.group:
+                    details["group"] = res.group
                 return self._send(200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                                        "details": {"name": route.name, "kind": res.plural,
-                                                    "uid": rec.md.get("uid")}})
+                                        "details": details})
             return self._send(200 if gone or res is R.NAMESPACES else 202, rec.raw())
         if verb == "deletecollection":
             opts = self._json_body(raw) if raw else {}

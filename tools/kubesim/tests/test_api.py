@@ -8,6 +8,39 @@ from ksim import CNPG, Sim, cluster, cluster_ready, phase, pooler, wait_for
 NS = "daap"
 CL = CNPG + "/namespaces/daap/clusters"
 PL = CNPG + "/namespaces/daap/poolers"
+RBAC = "/apis/rbac.authorization.k8s.io/v1"
+SA = "/api/v1/namespaces/daap/serviceaccounts"
+CM = "/api/v1/namespaces/daap/configmaps"
+ROLES = RBAC + "/namespaces/daap/roles"
+RB = RBAC + "/namespaces/daap/rolebindings"
+DEP = "/apis/apps/v1/namespaces/daap/deployments"
+STD_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+
+
+def deployment(name, labels=None, **spec):
+    """A valid apps/v1 Deployment (one container, one mounted volume)."""
+    s = {"replicas": 2, "selector": {"matchLabels": {"app": name}},
+         "template": {"metadata": {"labels": {"app": name}},
+                      "spec": {"containers": [{"name": "web", "image": "nginx:1.27",
+                                               "ports": [{"name": "http", "containerPort": 8080}],
+                                               "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}]}],
+                               "volumes": [{"name": "tmp", "emptyDir": {}}]}}}
+    s.update(spec)
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": labels or {}}, "spec": s}
+
+
+def role(name, rules=None, kind="Role"):
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": {"name": name},
+            "rules": rules if rules is not None else [
+                {"apiGroups": ["postgresql.cnpg.io"], "resources": ["clusters"], "verbs": ["get", "list"]}]}
+
+
+def binding(name, role_name, kind="RoleBinding", role_kind="Role", subjects=None):
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role_name},
+            "subjects": subjects if subjects is not None else [
+                {"kind": "ServiceAccount", "name": "runner", "namespace": "daap"}]}
 
 
 def _pb_fields(buf):
@@ -83,7 +116,24 @@ class ApiTests(unittest.TestCase):
         self.assertEqual(core["namespaces"]["shortNames"], ["ns"])
         self.assertFalse(core["namespaces"]["namespaced"])
         apps = {x["name"]: x for x in self.c.get("/apis/apps/v1").json["resources"]}
-        self.assertEqual(apps["deployments"]["verbs"], ["get", "list", "watch"])
+        self.assertEqual(apps["deployments"]["verbs"], STD_VERBS)
+        self.assertEqual(apps["deployments"]["shortNames"], ["deploy"])
+        # the kinds deploy/ uses: ServiceAccount, ConfigMap, Role, RoleBinding (and the cluster-wide RBAC kinds)
+        self.assertEqual((core["serviceaccounts"]["kind"], core["serviceaccounts"]["shortNames"]), ("ServiceAccount", ["sa"]))
+        self.assertEqual((core["configmaps"]["kind"], core["configmaps"]["shortNames"]), ("ConfigMap", ["cm"]))
+        for n in ("serviceaccounts", "configmaps"):
+            self.assertTrue(core[n]["namespaced"])
+            self.assertEqual(core[n]["verbs"], STD_VERBS)
+        self.assertIn("rbac.authorization.k8s.io", groups)
+        self.assertEqual(groups["rbac.authorization.k8s.io"]["preferredVersion"]["groupVersion"], "rbac.authorization.k8s.io/v1")
+        r = self.c.get(RBAC)
+        self.assertEqual((r.json["kind"], r.json["groupVersion"]), ("APIResourceList", "rbac.authorization.k8s.io/v1"))
+        rbac = {x["name"]: x for x in r.json["resources"]}
+        for n, kind, namespaced in (("roles", "Role", True), ("rolebindings", "RoleBinding", True),
+                                    ("clusterroles", "ClusterRole", False),
+                                    ("clusterrolebindings", "ClusterRoleBinding", False)):
+            self.assertEqual((rbac[n]["kind"], rbac[n]["namespaced"], rbac[n]["verbs"]), (kind, namespaced, STD_VERBS), n)
+        self.assertEqual(self.c.get("/apis/rbac.authorization.k8s.io").json["kind"], "APIGroup")
 
     def test_discovery_aggregated(self):
         acc = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
@@ -95,6 +145,16 @@ class ApiTests(unittest.TestCase):
         res = {x["resource"]: x for x in items["postgresql.cnpg.io"]["versions"][0]["resources"]}
         self.assertEqual(res["clusters"]["responseKind"]["kind"], "Cluster")
         self.assertEqual(res["clusters"]["scope"], "Namespaced")
+        rbac = {x["resource"]: x for x in items["rbac.authorization.k8s.io"]["versions"][0]["resources"]}
+        self.assertEqual((rbac["roles"]["responseKind"]["kind"], rbac["roles"]["scope"]), ("Role", "Namespaced"))
+        self.assertEqual((rbac["clusterrolebindings"]["responseKind"]["kind"], rbac["clusterrolebindings"]["scope"]),
+                         ("ClusterRoleBinding", "Cluster"))
+        apps = {x["resource"]: x for x in items["apps"]["versions"][0]["resources"]}
+        self.assertIn("create", apps["deployments"]["verbs"])
+        r = self.c.get("/api", headers={"Accept": acc})
+        core = {x["resource"]: x for x in r.json["items"][0]["versions"][0]["resources"]}
+        self.assertEqual((core["configmaps"]["responseKind"]["kind"], core["configmaps"]["shortNames"]), ("ConfigMap", ["cm"]))
+        self.assertEqual(core["serviceaccounts"]["responseKind"]["kind"], "ServiceAccount")
         # plain JSON still gets the legacy document
         self.assertEqual(self.c.get("/apis").json["kind"], "APIGroupList")
 
@@ -112,6 +172,25 @@ class ApiTests(unittest.TestCase):
         paths = [dict(_pb_fields(v))[1].decode() for n, v in _pb_fields(top[8]) if n == 2]
         self.assertIn("/apis/postgresql.cnpg.io/v1/namespaces/{namespace}/poolers/{name}", paths)
         self.assertIn("/api/v1/namespaces/{namespace}/secrets/{name}", paths)
+        for p in ("/api/v1/namespaces/{namespace}/serviceaccounts/{name}", "/api/v1/namespaces/{namespace}/configmaps/{name}",
+                  "/apis/apps/v1/namespaces/{namespace}/deployments/{name}",
+                  "/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/roles/{name}",
+                  "/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/rolebindings/{name}",
+                  "/apis/rbac.authorization.k8s.io/v1/clusterroles/{name}",
+                  "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/{name}"):
+            self.assertIn(p, paths)
+        # v3: one document per group-version, each kind with a PATCH op that kubectl can use
+        for gv, path, kind in (("api/v1", "/api/v1/namespaces/{namespace}/configmaps/{name}", "ConfigMap"),
+                               ("api/v1", "/api/v1/namespaces/{namespace}/serviceaccounts/{name}", "ServiceAccount"),
+                               ("apis/apps/v1", "/apis/apps/v1/namespaces/{namespace}/deployments/{name}", "Deployment"),
+                               ("apis/rbac.authorization.k8s.io/v1",
+                                "/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/rolebindings/{name}", "RoleBinding"),
+                               ("apis/rbac.authorization.k8s.io/v1",
+                                "/apis/rbac.authorization.k8s.io/v1/clusterroles/{name}", "ClusterRole")):
+            doc = self.c.get(root["paths"][gv]["serverRelativeURL"]).json
+            op = doc["paths"][path]["patch"]
+            self.assertEqual(op["x-kubernetes-group-version-kind"]["kind"], kind)
+            self.assertIn("fieldValidation", [p["name"] for p in op["parameters"]])
         self.assertIn(b"x-kubernetes-group-version-kind", r.raw)
         self.assertIn(b"fieldValidation", r.raw)
 
@@ -485,7 +564,7 @@ class ApiTests(unittest.TestCase):
             self.assertEqual(svc["spec"]["ports"][0]["name"], "postgres")
             self.assertEqual(svc["metadata"]["ownerReferences"][0]["uid"], obj["metadata"]["uid"])
 
-    def test_pooler_objects_and_readonly_deployments(self):
+    def test_pooler_objects_and_deployments(self):
         self.assertEqual(self.c.post(CL, cluster("pobj")).status, 201)
         r = self.c.post(PL, pooler("pobj-pooler", "pobj", labels={"app.kubernetes.io/managed-by": "daap"}))
         self.assertEqual(r.status, 201, r)
@@ -500,10 +579,11 @@ class ApiTests(unittest.TestCase):
         lst = self.c.get(PL + "?labelSelector=app.kubernetes.io/managed-by%3Ddaap").json
         self.assertIn("pobj-pooler", [o["metadata"]["name"] for o in lst["items"]])
         dp = "/apis/apps/v1/namespaces/daap/deployments"
-        self.assertEqual(self.c.post(dp, {"apiVersion": "apps/v1", "kind": "Deployment",
-                                          "metadata": {"name": "x"}, "spec": {}}).status, 403)
-        self.assertEqual(self.c.patch(dp + "/pobj-pooler", {"spec": {"replicas": 3}}).status, 403)
-        self.assertEqual(self.c.delete(dp + "/pobj-pooler").status, 403)
+        # clients may write the operator's Deployment too (as on a real server); its status stays the operator's
+        r = self.c.patch(dp + "/pobj-pooler", {"metadata": {"labels": {"touched": "yes"}}, "status": {"readyReplicas": 9}})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json["metadata"]["labels"]["touched"], r.json["status"]["readyReplicas"]), ("yes", 1))
+        self.assertEqual(r.json["metadata"]["generation"], dep["metadata"]["generation"])
         # deleting the pooler collects its Deployment and Service
         self.assertEqual(self.c.delete(PL + "/pobj-pooler").status, 200)
         wait_for(lambda: self.c.get(dp + "/pobj-pooler").status == 404 and
@@ -637,6 +717,284 @@ class ApiTests(unittest.TestCase):
         self.assertEqual(ev["type"], "BOOKMARK")
         self.assertEqual(ev["object"]["metadata"]["annotations"], {"k8s.io/initial-events-end": "true"})
         w.close()
+
+    # ------------------------------------------------------------------ ServiceAccount, ConfigMap, RBAC, Deployment
+    def test_deploy_kinds_crud(self):
+        """create, get, list (namespace and all namespaces), Table, delete for the kinds deploy/ uses."""
+        cases = [
+            (SA, "/api/v1/serviceaccounts", {"apiVersion": "v1", "kind": "ServiceAccount",
+                                             "metadata": {"name": "crud-sa"}, "automountServiceAccountToken": False},
+             "ServiceAccountList", ["Name", "Secrets", "Age"]),
+            (CM, "/api/v1/configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "crud-cm"},
+                                        "data": {"a": "1", "b.yaml": "x: 1\n"}, "binaryData": {"c": "AAE="}},
+             "ConfigMapList", ["Name", "Data", "Age"]),
+            (ROLES, RBAC + "/roles", role("crud-role"), "RoleList", ["Name", "Created At"]),
+            (RB, RBAC + "/rolebindings", binding("crud-rb", "crud-role"), "RoleBindingList",
+             ["Name", "Role", "Age", "Users", "Groups", "ServiceAccounts"]),
+            (RBAC + "/clusterroles", None, role("crud-crole", kind="ClusterRole"), "ClusterRoleList",
+             ["Name", "Created At"]),
+            (RBAC + "/clusterrolebindings", None,
+             binding("crud-crb", "crud-crole", kind="ClusterRoleBinding", role_kind="ClusterRole"),
+             "ClusterRoleBindingList", ["Name", "Role", "Age", "Users", "Groups", "ServiceAccounts"]),
+            (DEP, "/apis/apps/v1/deployments", deployment("crud-dep"), "DeploymentList",
+             ["Name", "Ready", "Up-to-date", "Available", "Age", "Containers", "Images", "Selector"]),
+        ]
+        for coll, all_ns, body, list_kind, cols in cases:
+            name = body["metadata"]["name"]
+            with self.subTest(kind=body["kind"]):
+                r = self.c.post(coll, body)
+                self.assertEqual(r.status, 201, r)
+                md = r.json["metadata"]
+                self.assertEqual((r.json["kind"], r.json["apiVersion"], md["name"]),
+                                 (body["kind"], body["apiVersion"], name))
+                self.assertRegex(md["uid"], r"^[0-9a-f-]{36}$")
+                self.assertTrue(md["resourceVersion"].isdigit())
+                self.assertRegex(md["creationTimestamp"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+                if all_ns:
+                    self.assertEqual(md["namespace"], "daap")
+                else:
+                    self.assertNotIn("namespace", md)
+                self.assertEqual(md.get("generation"), 1 if body["kind"] == "Deployment" else None)
+                self.assertEqual(self.c.post(coll, body).json["reason"], "AlreadyExists")
+                g = self.c.get(coll + "/" + name)
+                self.assertEqual((g.status, g.json["metadata"]["uid"]), (200, md["uid"]))
+                lst = self.c.get(coll)
+                self.assertEqual((lst.json["kind"], lst.json["apiVersion"]), (list_kind, body["apiVersion"]))
+                self.assertIn(name, [o["metadata"]["name"] for o in lst.json["items"]])
+                if all_ns:
+                    lst = self.c.get(all_ns + "?fieldSelector=metadata.name%3D" + name)
+                    self.assertEqual([(o["metadata"]["namespace"], o["metadata"]["name"]) for o in lst.json["items"]],
+                                     [("daap", name)])
+                t = self.c.get(coll + "/" + name, headers={"Accept": TABLE})
+                self.assertEqual(t.json["kind"], "Table")
+                self.assertEqual([c["name"] for c in t.json["columnDefinitions"]], cols)
+                self.assertEqual(t.json["rows"][0]["cells"][0], name)
+                self.assertEqual(len(t.json["rows"][0]["cells"]), len(cols))
+                d = self.c.delete(coll + "/" + name)
+                self.assertEqual(d.status, 200, d)
+                if body["kind"] != "Deployment":
+                    self.assertEqual((d.json["kind"], d.json["status"], d.json["details"]["name"]),
+                                     ("Status", "Success", name))
+                self.assertEqual(self.c.get(coll + "/" + name).json["reason"], "NotFound")
+        # the Table cells kubectl prints
+        self.assertEqual(self.c.post(CM, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cells-cm"},
+                                          "data": {"a": "1", "b": "2"}, "binaryData": {"c": "AAE="}}).status, 201)
+        self.assertEqual(self.c.get(CM + "/cells-cm", headers={"Accept": TABLE}).json["rows"][0]["cells"][1], 3)
+        self.assertEqual(self.c.post(RB, binding("cells-rb", "x", subjects=[
+            {"kind": "ServiceAccount", "name": "runner", "namespace": "daap"}, {"kind": "User", "name": "alice"},
+            {"kind": "Group", "name": "ops"}])).status, 201)
+        cells = self.c.get(RB + "/cells-rb", headers={"Accept": TABLE}).json["rows"][0]["cells"]
+        self.assertEqual((cells[1], cells[3], cells[4], cells[5]), ("Role/x", "alice", "ops", "daap/runner"))
+        self.assertEqual(self.c.post(DEP, deployment("cells-dep")).status, 201)
+        cells = self.c.get(DEP + "/cells-dep", headers={"Accept": TABLE}).json["rows"][0]["cells"]
+        self.assertEqual((cells[1], cells[5], cells[6], cells[7]), ("0/2", "web", "nginx:1.27", "app=cells-dep"))
+        # a watch sees them like any other kind
+        rv = self.c.get(SA).json["metadata"]["resourceVersion"]
+        w = self.c.watch(SA + "?watch=true&resourceVersion=" + rv)
+        self.assertEqual(self.c.post(SA, {"apiVersion": "v1", "kind": "ServiceAccount",
+                                          "metadata": {"name": "watched-sa"}}).status, 201)
+        ev, _ = w.until(lambda e: e["type"] == "ADDED")
+        self.assertEqual((ev["object"]["kind"], ev["object"]["metadata"]["name"]), ("ServiceAccount", "watched-sa"))
+        w.close()
+        # namespaced kinds need their namespace
+        r = self.c.post("/api/v1/namespaces/nosuchns/configmaps", {"apiVersion": "v1", "kind": "ConfigMap",
+                                                                  "metadata": {"name": "x"}})
+        self.assertEqual((r.status, r.json["message"]), (404, 'namespaces "nosuchns" not found'))
+        # a Role in the wrong API path does not exist
+        self.assertEqual(self.c.get(RBAC + "/namespaces/daap/clusterroles").status, 404)
+        # dry run stores nothing
+        r = self.c.post(ROLES + "?dryRun=All", role("dry-role"))
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(self.c.get(ROLES + "/dry-role").status, 404)
+
+    def test_deploy_kinds_validation(self):
+        def causes(r):
+            return [(c["field"], c["reason"]) for c in (r.json.get("details") or {}).get("causes") or []]
+        # names: DNS-1123 subdomains for ServiceAccounts, ConfigMaps and Deployments ...
+        for coll, body in ((SA, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "Bad_SA"}}),
+                           (CM, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "bad_cm"}}),
+                           (DEP, deployment("Bad.Dep"))):
+            r = self.c.post(coll, body)
+            self.assertEqual((r.status, r.json["reason"]), (422, "Invalid"), body["kind"])
+            self.assertIn(("metadata.name", "FieldValueInvalid"), causes(r))
+            self.assertIn('%s "%s" is invalid' % ("Deployment.apps" if body["kind"] == "Deployment" else body["kind"],
+                                                  body["metadata"]["name"]), r.json["message"])
+        self.assertEqual(self.c.post(CM, {"apiVersion": "v1", "kind": "ConfigMap",
+                                          "metadata": {"name": "a.b-c"}}).status, 201)
+        # ... and path segments for RBAC, as the real server: "system:foo" and capitals are valid, "%" is not
+        self.assertEqual(self.c.post(ROLES, role("system:Reader")).status, 201)
+        self.assertEqual(self.c.get(ROLES + "/system:Reader").status, 200)
+        r = self.c.post(ROLES, role("50%"))
+        self.assertEqual(r.status, 422)
+        self.assertIn("may not contain '%'", r.json["message"])
+        # strict field validation and decoding
+        body = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "strict-sa"}, "automount": True}
+        r = self.c.post(SA + "?fieldValidation=Strict", body)
+        self.assertEqual((r.status, r.json["reason"]), (400, "BadRequest"))
+        self.assertIn('unknown field "automount"', r.json["message"])
+        dep = deployment("strict-dep")
+        dep["spec"]["template"]["spec"]["containers"][0]["imagePulPolicy"] = "Always"
+        r = self.c.post(DEP + "?fieldValidation=Strict", dep)
+        self.assertEqual(r.status, 400)
+        self.assertIn('unknown field "spec.template.spec.containers[0].imagePulPolicy"', r.json["message"])
+        r = self.c.post(DEP + "?fieldValidation=Warn", dep)
+        self.assertEqual(r.status, 201, r)
+        self.assertIn("imagePulPolicy", r.headers.getheader("Warning") or "")
+        self.assertNotIn("imagePulPolicy", r.json["spec"]["template"]["spec"]["containers"][0])
+        r = self.c.post(CM, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "num-cm"}, "data": {"n": 9}})
+        self.assertEqual(r.status, 400)
+        self.assertIn("cannot unmarshal number into Go struct field ConfigMap.data of type string", r.json["message"])
+        # ConfigMap keys, duplicates across data/binaryData, immutability
+        r = self.c.post(CM, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "key-cm"},
+                             "data": {"bad key": "x", "dup": "1"}, "binaryData": {"dup": "AA=="}})
+        self.assertEqual(r.status, 422)
+        self.assertEqual(sorted(causes(r)), [("binaryData[dup]", "FieldValueInvalid"), ("data[bad key]", "FieldValueInvalid"),
+                                             ("data[dup]", "FieldValueInvalid")])
+        self.assertEqual(self.c.post(CM, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "imm-cm"},
+                                          "data": {"a": "1"}, "immutable": True}).status, 201)
+        r = self.c.patch(CM + "/imm-cm", {"data": {"a": "2"}})
+        self.assertEqual(r.status, 422)
+        self.assertIn("field is immutable when `immutable` is set", r.json["message"])
+        self.assertEqual(self.c.patch(CM + "/imm-cm", {"metadata": {"labels": {"x": "y"}}}).status, 200)
+        # Role rules
+        r = self.c.post(ROLES, role("rules-role", [{"apiGroups": [""], "resources": ["secrets"]},
+                                                   {"verbs": ["get"], "resources": ["pods"]},
+                                                   {"verbs": ["get"], "nonResourceURLs": ["/healthz"]}]))
+        self.assertEqual(r.status, 422)
+        self.assertEqual(causes(r), [("rules[0].verbs", "FieldValueRequired"), ("rules[1].apiGroups", "FieldValueRequired"),
+                                     ("rules[2].nonResourceURLs", "FieldValueInvalid")])
+        r = self.c.post(RBAC + "/clusterroles", role("urls-crole", [{"verbs": ["get"], "nonResourceURLs": ["/healthz"]}],
+                                                     kind="ClusterRole"))
+        self.assertEqual(r.status, 201, r)
+        # bindings: roleRef and subjects, defaulted apiGroups, immutable roleRef
+        b = binding("bad-rb", "r")
+        b["roleRef"]["kind"] = "Rol"
+        b["subjects"] = [{"kind": "ServiceAccount", "name": "sa", "apiGroup": "rbac.authorization.k8s.io"},
+                         {"kind": "Robot", "name": "x"}]
+        r = self.c.post(RB, b)
+        self.assertEqual(r.status, 422)
+        self.assertEqual(causes(r), [("roleRef.kind", "FieldValueNotSupported"),
+                                     ("subjects[0].apiGroup", "FieldValueNotSupported"),
+                                     ("subjects[1].kind", "FieldValueNotSupported")])
+        b = binding("def-rb", "r", subjects=[{"kind": "User", "name": "alice"}])
+        del b["roleRef"]["apiGroup"]
+        r = self.c.post(RB, b)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["roleRef"]["apiGroup"], "rbac.authorization.k8s.io")
+        self.assertEqual(r.json["subjects"][0]["apiGroup"], "rbac.authorization.k8s.io")
+        r = self.c.patch(RB + "/def-rb", {"roleRef": {"name": "other"}})
+        self.assertEqual(r.status, 422)
+        self.assertIn("cannot change roleRef", r.json["message"])
+        r = self.c.post(RBAC + "/clusterrolebindings", binding("ns-crb", "c", kind="ClusterRoleBinding", role_kind="Role",
+                                                               subjects=[{"kind": "ServiceAccount", "name": "sa"}]))
+        self.assertEqual(r.status, 422)
+        self.assertEqual(causes(r), [("roleRef.kind", "FieldValueNotSupported"), ("subjects[0].namespace", "FieldValueRequired")])
+        # Deployments: selector, template, containers, volumes
+        bad = deployment("bad-dep")
+        bad["spec"]["selector"] = {"matchLabels": {"app": "other"}}
+        tpl = bad["spec"]["template"]["spec"]
+        tpl["containers"].append({"name": "web"})
+        tpl["containers"][0]["volumeMounts"].append({"name": "nope", "mountPath": "/x"})
+        tpl["containers"][0]["ports"][0]["containerPort"] = 70000
+        r = self.c.post(DEP, bad)
+        self.assertEqual(r.status, 422)
+        self.assertEqual(causes(r), [
+            ("spec.template.metadata.labels", "FieldValueInvalid"),
+            ("spec.template.spec.containers[0].ports[0].containerPort", "FieldValueInvalid"),
+            ("spec.template.spec.containers[0].volumeMounts[1].name", "FieldValueNotFound"),
+            ("spec.template.spec.containers[1].name", "FieldValueDuplicate"),
+            ("spec.template.spec.containers[1].image", "FieldValueRequired")])
+        nosel = deployment("nosel-dep")
+        del nosel["spec"]["selector"]
+        nosel["spec"]["template"]["spec"]["containers"] = []
+        r = self.c.post(DEP, nosel)
+        self.assertEqual(causes(r), [("spec.selector", "FieldValueRequired"),
+                                     ("spec.template.spec.containers", "FieldValueRequired")])
+
+    def test_user_deployment(self):
+        body = deployment("user-dep", replicas=None)
+        body["status"] = {"replicas": 5}
+        r = self.c.post(DEP + "?fieldManager=me&fieldValidation=Strict", body)
+        self.assertEqual(r.status, 201, r)
+        d = r.json
+        # stored with a real server's defaults and an empty status (no pods are simulated for it)
+        self.assertEqual((d["spec"]["replicas"], d["spec"]["revisionHistoryLimit"], d["spec"]["progressDeadlineSeconds"]),
+                         (1, 10, 600))
+        self.assertEqual(d["spec"]["strategy"], {"type": "RollingUpdate",
+                                                 "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}})
+        self.assertEqual(d["spec"]["template"]["spec"]["restartPolicy"], "Always")
+        self.assertEqual(d["status"], {})
+        self.assertEqual(d["metadata"]["managedFields"][0]["manager"], "me")
+        # spec changes bump the generation, status goes through /status only
+        r = self.c.patch(DEP + "/user-dep", {"spec": {"replicas": 3}, "status": {"replicas": 7}})
+        self.assertEqual((r.json["spec"]["replicas"], r.json["metadata"]["generation"], r.json["status"]), (3, 2, {}))
+        r = self.c.patch(DEP + "/user-dep/status", {"status": {"replicas": 3, "readyReplicas": 3}})
+        self.assertEqual((r.status, r.json["status"]["readyReplicas"], r.json["metadata"]["generation"]), (200, 3, 2))
+        # the selector is immutable
+        r = self.c.patch(DEP + "/user-dep", {"spec": {"selector": {"matchLabels": {"app": "x"}},
+                                                      "template": {"metadata": {"labels": {"app": "x"}}}}})
+        self.assertEqual(r.status, 422)
+        self.assertIn("field is immutable", r.json["message"])
+        # strategic merge patch merges containers by name and their ports by containerPort
+        r = self.c.patch(DEP + "/user-dep", {"spec": {"template": {"spec": {"containers": [
+            {"name": "web", "image": "nginx:1.28", "ports": [{"containerPort": 8080, "name": "web"}]}]}}}},
+            ctype="application/strategic-merge-patch+json")
+        self.assertEqual(r.status, 200, r)
+        c = r.json["spec"]["template"]["spec"]["containers"]
+        self.assertEqual((len(c), c[0]["image"], c[0]["ports"], c[0]["volumeMounts"][0]["mountPath"]),
+                         (1, "nginx:1.28", [{"name": "web", "containerPort": 8080}], "/tmp"))
+        # PUT with the stored object works, server-side apply creates and updates
+        cur = self.c.get(DEP + "/user-dep").json
+        cur["spec"]["paused"] = True
+        self.assertEqual(self.c.put(DEP + "/user-dep", cur).status, 200)
+        cfg = deployment("ssa-dep")
+        r = self.c.patch(DEP + "/ssa-dep?fieldManager=tool", cfg, ctype="application/apply-patch+yaml")
+        self.assertEqual(r.status, 201, r)
+        cfg["spec"]["replicas"] = 4
+        r = self.c.patch(DEP + "/ssa-dep?fieldManager=tool", cfg, ctype="application/apply-patch+yaml")
+        self.assertEqual((r.status, r.json["spec"]["replicas"], r.json["metadata"]["generation"]), (200, 4, 2))
+        # it is not confused with a Pooler's Deployment: the operator leaves it alone
+        time.sleep(0.3)
+        self.assertEqual(self.c.get(DEP + "/ssa-dep").json["status"], {})
+        self.assertEqual(self.c.delete(DEP + "/ssa-dep").status, 200)
+
+    def test_server_side_apply_same_values_as_another_manager(self):
+        """Applying the values another manager set is no conflict, even where the server added defaults
+        (a Service port's protocol and targetPort) or converted the body (a Secret's stringData)."""
+        svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "co-svc"},
+               "spec": {"selector": {"app": "x"}, "ports": [{"name": "http", "port": 80}]}}
+        r = self.c.post("/api/v1/namespaces/daap/services?fieldManager=kubectl-client-side-apply", svc)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["spec"]["ports"][0]["protocol"], "TCP")
+        r = self.c.patch("/api/v1/namespaces/daap/services/co-svc?fieldManager=kubectl&force=false", svc,
+                         ctype="application/apply-patch+yaml")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["spec"]["ports"][0], {"name": "http", "port": 80, "protocol": "TCP", "targetPort": 80})
+        svc["spec"]["ports"][0]["port"] = 81
+        r = self.c.patch("/api/v1/namespaces/daap/services/co-svc?fieldManager=other&force=false", svc,
+                         ctype="application/apply-patch+yaml")
+        self.assertEqual((r.status, r.json["reason"]), (409, "Conflict"))
+        self.assertIn(".spec.ports", [c["field"] for c in r.json["details"]["causes"]])
+        sec = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "co-sec"}, "stringData": {"uri": "pg://x"}}
+        r = self.c.post("/api/v1/namespaces/daap/secrets?fieldManager=kubectl-client-side-apply", sec)
+        self.assertEqual(r.status, 201, r)
+        fields = r.json["metadata"]["managedFields"][0]["fieldsV1"]
+        self.assertIn("f:data", fields)
+        self.assertNotIn("f:stringData", fields)
+        r = self.c.patch("/api/v1/namespaces/daap/secrets/co-sec?fieldManager=kubectl&force=false", sec,
+                         ctype="application/apply-patch+yaml")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(base64.b64decode(r.json["data"]["uri"]), b"pg://x")
+        self.assertNotIn("stringData", r.json)
+        # ConfigMaps and Deployments: an unchanged value is shared, a changed one conflicts
+        cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "co-cm"}, "data": {"a": "1"}}
+        self.assertEqual(self.c.post(CM + "?fieldManager=one", cm).status, 201)
+        self.assertEqual(self.c.patch(CM + "/co-cm?fieldManager=two", cm, ctype="application/apply-patch+yaml").status, 200)
+        cm["data"]["a"] = "2"
+        self.assertEqual(self.c.patch(CM + "/co-cm?fieldManager=two", cm, ctype="application/apply-patch+yaml").status, 409)
+        dep = deployment("co-dep")
+        self.assertEqual(self.c.post(DEP + "?fieldManager=one", dep).status, 201)
+        self.assertEqual(self.c.patch(DEP + "/co-dep?fieldManager=two", dep, ctype="application/apply-patch+yaml").status, 200)
 
 
 class HttpModeTests(unittest.TestCase):
