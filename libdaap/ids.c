@@ -4,7 +4,9 @@
 #include <openssl/rand.h>
 
 /* Within one millisecond the 12-bit rand_a field counts up, so ids made by
- * one thread stay in creation order (RFC 9562, method 1). */
+ * one thread stay in creation order (RFC 9562, method 1). When it runs out,
+ * the id takes the next millisecond (method 3: the clock only moves
+ * forward), so order holds at any rate. */
 static _Thread_local int64_t last_ms;
 static _Thread_local uint16_t seq;
 
@@ -15,7 +17,11 @@ int daap__uuid7(char out[DAAP__UUID_STRLEN + 1], int64_t ms)
 
     if (RAND_bytes(b, sizeof(b)) != 1)
         return daap_error_set(DAAP_ERROR, DAAP_ERRCLASS_OS, "no randomness for a UUID");
-    if (ms == last_ms && seq < 0x0fff) {
+    if (ms < last_ms && last_ms - ms < 1000)
+        ms = last_ms; /* earlier ids borrowed ahead, or the clock stepped back a little */
+    if (ms == last_ms && seq == 0x0fff)
+        ms = last_ms + 1;
+    if (ms == last_ms) {
         rand_a = ++seq;
     } else {
         seq = (uint16_t)((b[6] << 4 | b[7] >> 4) & 0x07ff); /* leave room to count up */

@@ -112,10 +112,12 @@ static int build_record(daap_db **out, daap_ctx *ctx, const daap_db_spec *spec)
 }
 
 /* Kubernetes being down is not the caller's problem once the record exists:
- * the reconciler creates the objects later (docs/adr/0002-create-semantics.md). */
+ * the reconciler creates the objects later (docs/adr/0002-create-semantics.md).
+ * Only an answer that refuses the spec itself is final; anything else (out
+ * of memory, an unexpected error) is tried again. */
 static bool is_transient(int rc)
 {
-    return rc == DAAP_EUNAVAILABLE || rc == DAAP_ETIMEOUT || rc == DAAP_EAUTH;
+    return !daap__is_rejection(rc);
 }
 
 static int provision(daap_ctx *ctx, daap_db *db)

@@ -49,6 +49,14 @@ int daap__render(daap_kube_object **out, daap_ctx *ctx, const daap_db *db, int k
 /* Apply defaults to a spec and collect every field error. */
 int daap__validate_spec(daap_ctx *ctx, const daap_db_spec *spec, daap__fields *fields);
 
+/* Whether a create's failure refuses the spec itself (a 4xx from
+ * Kubernetes: invalid, or a namespace that does not exist), so that the
+ * record goes to error instead of being tried again. */
+static inline bool daap__is_rejection(int rc)
+{
+    return rc == DAAP_EINVALID || rc == DAAP_ENOTFOUND;
+}
+
 /* Keyset cursor: "<created_at>.<id>" in base64url. */
 int daap__cursor_encode(char **out, int64_t created_at, const char *id);
 /* Page JSON in pieces, for renderers that stream rows: open, items, close. */

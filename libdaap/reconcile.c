@@ -238,7 +238,7 @@ static int reconcile_record(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_
         return note(rc, res);
     /* A rejected spec (error without a Cluster) is not retried blindly. */
     if (status != DAAP_DB_ERROR && (rc = ensure_objects(ctx, db, o, res)) < 0) {
-        if (status == DAAP_DB_PROVISIONING && rc != DAAP_ECONFLICT && rc != DAAP_EUNAVAILABLE && rc != DAAP_ETIMEOUT && rc != DAAP_EAUTH) {
+        if (status == DAAP_DB_PROVISIONING && daap__is_rejection(rc)) {
             char reason[512];
             snprintf(reason, sizeof(reason), "Kubernetes rejected the database: %s", daap_error_last()->message);
             return transition(ctx, db, DAAP_DB_ERROR, reason, res);
@@ -282,8 +282,10 @@ static int observe_from(daap__observed *o, const daap__snapshot *s, daap_ctx *ct
         return 0; /* observed with GETs later */
     c = daap__snapshot_find(s, DAAP_KUBE_CLUSTER, daap_db_cluster_name(db));
     p = daap__snapshot_find(s, DAAP_KUBE_POOLER, daap_db_pooler_name(db));
-    if ((c && daap_kube_object_dup(&o->cluster, c) < 0) || (p && daap_kube_object_dup(&o->pooler, p) < 0))
+    if ((c && daap_kube_object_dup(&o->cluster, c) < 0) || (p && daap_kube_object_dup(&o->pooler, p) < 0)) {
+        daap__observed_dispose(o);
         return daap_error_set_oom();
+    }
     o->known = true;
     return 0;
 }

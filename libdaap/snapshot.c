@@ -74,7 +74,8 @@ int daap__kube_list_summaries(daap_kube_list *out, daap_kube_backend *be, int ki
     int rc;
 
     if ((rc = daap__kube_list(&l, be, kind, namespace_, label_selector)) == 0 && (rc = summarize(&l)) == 0) {
-        qsort(l.items, l.count, sizeof(l.items[0]), compare_names);
+        if (l.count > 1)
+            qsort(l.items, l.count, sizeof(l.items[0]), compare_names);
         daap_kube_list_dispose(out);
         *out = l;
     } else {

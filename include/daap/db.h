@@ -8,6 +8,7 @@
 #include "common.h"
 #include "types.h"
 #include "buffer.h"
+#include "errors.h"
 
 DAAP_BEGIN_DECL
 

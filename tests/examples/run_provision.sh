@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # examples/provision end to end against kubesim WITH real backing (a real
 # PostgreSQL and one PgBouncer per Pooler), then kubectl checks that no
-# Cluster, Pooler or pooler Deployment is left behind.
+# Cluster, Pooler or pooler Deployment is left behind, nor what CNPG made
+# for them: the -app Secret and the -rw/-ro/-r and pooler Services.
 #   run_provision.sh PROVISION_BIN SOURCE_DIR
 set -euo pipefail
 provision=${1:?usage: run_provision.sh PROVISION_BIN SOURCE_DIR}
@@ -52,6 +53,25 @@ fi
 for kind in clusters.postgresql.cnpg.io poolers.postgresql.cnpg.io deployments.apps; do
   left=$(kc get "$kind" -n daap -o name)
   if [ -n "$left" ]; then echo "FAIL: $kind left behind: $left"; fail=1; fi
+done
+
+# The objects CNPG made for the database are owned by the Cluster and the
+# Pooler, so the garbage collector removes them once those are gone; it
+# runs in the background (as in Kubernetes), so give it a few seconds.
+db=daap-ex-provision
+owned="secret/$db-app service/$db-rw service/$db-ro service/$db-r service/$db-pooler"
+left=$owned
+for _ in $(seq 1 50); do
+  # shellcheck disable=SC2086 # one argument per object
+  left=$(kc get $owned -n daap -o name --ignore-not-found 2>/dev/null) || left="(kubectl get failed)"
+  [ -z "$left" ] && break
+  sleep 0.2
+done
+if [ -n "$left" ]; then echo "FAIL: left behind after delete: $(tr '\n' ' ' <<<"$left")"; fail=1; fi
+# Nor any other Secret or Service CNPG labelled with the Cluster.
+for kind in secrets services; do
+  left=$(kc get "$kind" -n daap -l "cnpg.io/cluster=$db" -o name)
+  if [ -n "$left" ]; then echo "FAIL: $kind of $db left behind: $left"; fail=1; fi
 done
 [ $fail -eq 0 ] && echo "PASS: provision example created, used, updated and deleted a database; nothing left"
 exit $fail

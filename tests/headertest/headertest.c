@@ -1,4 +1,5 @@
-/* Each public header on its own, then all together. */
+/* All public headers together in one unit (CMakeLists.txt also compiles
+ * each alone in a unit of its own: headertest_alone_*). */
 #include <daap/common.h>
 #include <daap/errors.h>
 #include <daap/buffer.h>
@@ -8,6 +9,9 @@
 #include <daap/db.h>
 #include <daap/migrate.h>
 #include <daap/reconcile.h>
+#include <daap/config.h>
+#include <daap/problem.h>
+#include <daap/version.h>
 #include <daap/sys/errors.h>
 #include <daap/sys/alloc.h>
 #include <daap/sys/db.h>

@@ -8,6 +8,9 @@
 #include <daap/db.h>
 #include <daap/migrate.h>
 #include <daap/reconcile.h>
+#include <daap/config.h>
+#include <daap/problem.h>
+#include <daap/version.h>
 #include <daap/sys/errors.h>
 #include <daap/sys/alloc.h>
 #include <daap/sys/db.h>
