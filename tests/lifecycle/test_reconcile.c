@@ -69,10 +69,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    char cmd[128];
     daap_ctx_free(f->ctx);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    if (system(cmd) != 0) return -1;
+    if (daap_test_remove_dir(f->dir) < 0) return -1;
     free(f);
     daap_shutdown();
     return 0;

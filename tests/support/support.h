@@ -13,6 +13,8 @@
 const char *daap_test_env(const char *name);
 /* Print rc and the last error (with field errors) to stderr. */
 void daap_test_print_error(const char *what, int rc);
+/* Remove a test's temporary directory and everything in it: 0 or -1. */
+int daap_test_remove_dir(const char *dir);
 
 /* Assert rc == 0, printing the last error when not. */
 #define assert_ok(expr) do { int rc__ = (expr); \

@@ -18,10 +18,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[128];
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd);
+    return daap_test_remove_dir(dir);
 }
 
 static void key_at(daap__key *key, const char *name)
