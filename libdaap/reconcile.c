@@ -121,14 +121,17 @@ static int still_current(daap_ctx *ctx, const daap_db *db)
     return rc;
 }
 
-static int ensure_objects(daap_ctx *ctx, daap_db *db, const daap__observed *o, daap_reconcile_result *res)
+static int ensure_objects(daap_ctx *ctx, daap_db *db, const daap__observed *o, bool *cluster_made,
+                          daap_reconcile_result *res)
 {
     int rc;
+    *cluster_made = false;
     if ((o->cluster == NULL || o->pooler == NULL) && (rc = still_current(ctx, db)) < 0)
         return rc;
     if (o->cluster == NULL) {
         if ((rc = daap__create_object(ctx, db, DAAP_KUBE_CLUSTER)) < 0)
             return rc;
+        *cluster_made = true;
         res->objects_created++;
     }
     if (o->pooler == NULL) {
@@ -228,6 +231,7 @@ static int reconcile_deleting(daap_ctx *ctx, daap_db *db, daap_reconcile_result 
 static int reconcile_record(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_reconcile_result *res)
 {
     int status = daap_db_status(db), rc;
+    bool cluster_made;
 
     res->examined++;
     if (status == DAAP_DB_DELETING)
@@ -237,7 +241,7 @@ static int reconcile_record(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_
     if (!o->known && (rc = observe(o, ctx, db)) < 0)
         return note(rc, res);
     /* A rejected spec (error without a Cluster) is not retried blindly. */
-    if (status != DAAP_DB_ERROR && (rc = ensure_objects(ctx, db, o, res)) < 0) {
+    if (status != DAAP_DB_ERROR && (rc = ensure_objects(ctx, db, o, &cluster_made, res)) < 0) {
         if (status == DAAP_DB_PROVISIONING && daap__is_rejection(rc)) {
             char reason[512];
             snprintf(reason, sizeof(reason), "Kubernetes rejected the database: %s", daap_error_last()->message);
@@ -245,6 +249,11 @@ static int reconcile_record(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_
         }
         return note(rc, res);
     }
+    /* A new Cluster is a new, empty database with new credentials: say so,
+     * and let the way back from error read them once it is healthy. */
+    if (status == DAAP_DB_READY && cluster_made)
+        return transition(ctx, db, DAAP_DB_ERROR, "the Cluster was gone and has been created again: its data starts "
+                          "empty and its credentials are new; ready again once CNPG has started it", res);
     switch (status) {
     case DAAP_DB_PROVISIONING: return reconcile_provisioning(ctx, db, o, res);
     case DAAP_DB_ERROR:        return reconcile_error(ctx, db, o, res);

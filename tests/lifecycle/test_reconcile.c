@@ -338,11 +338,11 @@ static void test_ready_cluster_recreated(void **state)
     assert_true(kube_has(f->kube, DAAP_KUBE_CLUSTER, "daap-phoenix"));
     assert_true(kube_has(f->kube, DAAP_KUBE_POOLER, "daap-phoenix-pooler"));
     assert_int_equal(daap_kube_fake_count(f->kube, DAAP_KUBE_CLUSTER), 1);
-    /* Still ready (a ready database only goes to error on a failure
-     * phase), and the reason says the Cluster is not Ready. */
+    /* A new Cluster is a new, empty database: error, saying so, until it
+     * is healthy again. */
     db = record(f->ctx, id);
-    assert_int_equal(daap_db_status(db), DAAP_DB_READY);
-    assert_non_null(strstr(daap_db_status_reason(db), "not Ready"));
+    assert_int_equal(daap_db_status(db), DAAP_DB_ERROR);
+    assert_non_null(strstr(daap_db_status_reason(db), "created again"));
     daap_db_free(db);
     assert_int_equal(reconcile(f->ctx).objects_created, 0); /* idempotent */
     assert_ok(daap_kube_fake_set_cluster_phase(f->kube, NS, "daap-phoenix", NULL));
@@ -379,14 +379,8 @@ static void test_recreated_cluster_credentials_current(void **state)
     daap_kube_object_free(secret);
     assert_string_not_equal(pw.ptr, old_pw); /* the fake made a new password */
     assert_ok(daap_db_get(&db, f->ctx, id));
-    if (strcmp(daap_db_password(db), pw.ptr) != 0) {
-        daap_db_free(db);
-        daap_buf_dispose(&pw);
-        /* KNOWN BUG 4 (libdaap/reconcile.c, reconcile_ready()): a ready
-         * record never re-reads the -app Secret, so after its Cluster was
-         * recreated it keeps handing out the old, now wrong, password. */
-        skip();
-    }
+    assert_int_equal(daap_db_status(db), DAAP_DB_READY);
+    assert_string_equal(daap_db_password(db), pw.ptr);
     daap_db_free(db);
     daap_buf_dispose(&pw);
 }
@@ -428,6 +422,9 @@ static void test_ready_both_recreated(void **state)
     assert_int_equal(reconcile(f->ctx).objects_created, 2);
     assert_true(kube_has(f->kube, DAAP_KUBE_CLUSTER, "daap-lazarus"));
     assert_true(kube_has(f->kube, DAAP_KUBE_POOLER, "daap-lazarus-pooler"));
+    assert_int_equal(status_of(f->ctx, id), DAAP_DB_ERROR);
+    assert_ok(daap_kube_fake_set_cluster_phase(f->kube, NS, "daap-lazarus", NULL));
+    reconcile(f->ctx);
     assert_int_equal(status_of(f->ctx, id), DAAP_DB_READY);
 }
 
