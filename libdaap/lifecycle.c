@@ -127,9 +127,9 @@ static int provision(daap_ctx *ctx, daap_db *db)
     size_t i;
     int rc = 0;
 
-    for (i = 0; i < DAAP_ARRAY_SIZE(kinds) && rc == 0; i++)
+    for (i = 0; i < DAAP_ARRAY_SIZE(kinds) && rc >= 0; i++)
         rc = daap__create_object(ctx, db, kinds[i]);
-    if (rc == 0)
+    if (rc >= 0)
         return daap__set_reason(ctx, db, "waiting for CNPG to start the cluster");
     snprintf(reason, sizeof(reason), "%s%s", is_transient(rc) ? "waiting for Kubernetes: " : "Kubernetes rejected the database: ",
              daap_error_last()->message);

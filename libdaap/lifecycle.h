@@ -26,8 +26,9 @@ int daap__transition(daap_ctx *ctx, daap_db *db, int status, const char *reason)
 /* Change only the status_reason (CAS), when it differs. */
 int daap__set_reason(daap_ctx *ctx, daap_db *db, const char *reason);
 
-/* Create the Cluster (kind DAAP_KUBE_CLUSTER) or Pooler for a record.
- * An existing object with this record's id label counts as success. */
+/* Create the Cluster (kind DAAP_KUBE_CLUSTER) or Pooler for a record:
+ * 0 when created, 1 when an object with this record's id label was
+ * already there (adopted), or a negative code. */
 int daap__create_object(daap_ctx *ctx, const daap_db *db, int kind);
 
 /* Remove the Pooler, then (once it is gone) the Cluster.

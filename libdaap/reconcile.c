@@ -131,13 +131,14 @@ static int ensure_objects(daap_ctx *ctx, daap_db *db, const daap__observed *o, b
     if (o->cluster == NULL) {
         if ((rc = daap__create_object(ctx, db, DAAP_KUBE_CLUSTER)) < 0)
             return rc;
-        *cluster_made = true;
-        res->objects_created++;
+        /* 1: it was there after all (a snapshot older than the object) */
+        *cluster_made = rc == 0;
+        res->objects_created += rc == 0;
     }
     if (o->pooler == NULL) {
         if ((rc = daap__create_object(ctx, db, DAAP_KUBE_POOLER)) < 0)
             return rc;
-        res->objects_created++;
+        res->objects_created += rc == 0;
     }
     return 0;
 }

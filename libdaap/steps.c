@@ -104,7 +104,7 @@ static int adopt_existing(daap_ctx *ctx, const daap_db *db, int kind)
     object_ref(&ref, db, kind);
     DAAP_TRY(daap__kube_get(&existing, ctx->kube, &ref));
     owner = daap__object_db_id(existing);
-    rc = (owner && strcmp(owner, daap_db_id(db)) == 0) ? 0
+    rc = (owner && strcmp(owner, daap_db_id(db)) == 0) ? 1
        : daap_error_set(DAAP_EEXISTS, DAAP_ERRCLASS_KUBE,
                         "%s %s/%s already exists and does not belong to this database",
                         daap_kube_kind_describe(kind)->kind, ref.namespace_, ref.name);
