@@ -7,7 +7,7 @@ FUZZ_SECONDS ?= 60
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-unit test-integration test-asan test-valgrind test-chaos coverage \
+.PHONY: all deps build test test-unit test-integration test-asan test-valgrind test-chaos test-chaos-full coverage \
         migrate migrate-down migrate-status run up down fuzz bench install clean
 
 all: build
@@ -35,6 +35,13 @@ test-integration: build
 # Chaos tests (issue 7): flaky Kubernetes, crashes, races, replicas, storage trouble.
 test-chaos: build
 	scripts/run-tests $(BUILD) -L chaos
+
+# The chaos tests at the sizes of issue 7 (about 20 minutes): a storm of
+# 200 creates and 100 deletes, and 20 SIGKILLs.
+test-chaos-full: build
+	CHAOS_CREATES=200 CHAOS_DELETES=100 CHAOS_SETTLE_S=900 \
+	  scripts/run-tests $(BUILD) -R 'chaos_flaky_kube|chaos_replicas'
+	CHAOS_KILLS=20 scripts/run-tests $(BUILD) -R chaos_crash
 
 test-asan:
 	@scripts/install-deps
