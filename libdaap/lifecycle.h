@@ -15,6 +15,7 @@ typedef struct {
     daap_kube_object *pooler;
     daap_kube_object *deployment;
     bool              known; /* false: not observed (API down) */
+    bool              deployment_known; /* deployment is what exists (NULL: none) */
 } daap__observed;
 
 void daap__observed_dispose(daap__observed *o);

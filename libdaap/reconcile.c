@@ -79,7 +79,7 @@ static int observe(daap__observed *o, daap_ctx *ctx, const daap_db *db)
 /* The pooler Deployment matters only until the record is first ready. */
 static int observe_deployment(daap__observed *o, daap_ctx *ctx, const daap_db *db)
 {
-    if (o->deployment || o->pooler == NULL)
+    if (o->deployment || o->deployment_known || o->pooler == NULL)
         return 0;
     return get_optional(&o->deployment, ctx, DAAP_KUBE_DEPLOYMENT, daap_db_namespace(db), daap_db_pooler_name(db));
 }
@@ -262,7 +262,30 @@ static int reconcile_record(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_
     }
 }
 
-int daap_reconcile_db(daap_ctx *ctx, const char *id)
+/* ---- a full pass: one list per kind, then every record ---- */
+
+/* Observation from the snapshot, for records in the snapshot's namespace. */
+static int observe_from(daap__observed *o, const daap__snapshot *s, daap_ctx *ctx, const daap_db *db)
+{
+    const daap_kube_object *c, *p, *d;
+
+    memset(o, 0, sizeof(*o));
+    if (strcmp(daap_db_namespace(db), ctx->namespace_) != 0)
+        return 0; /* observed with GETs later */
+    c = daap__snapshot_find(s, DAAP_KUBE_CLUSTER, daap_db_cluster_name(db));
+    p = daap__snapshot_find(s, DAAP_KUBE_POOLER, daap_db_pooler_name(db));
+    d = daap__snapshot_find(s, DAAP_KUBE_DEPLOYMENT, daap_db_pooler_name(db));
+    if ((c && daap_kube_object_dup(&o->cluster, c) < 0) || (p && daap_kube_object_dup(&o->pooler, p) < 0)
+        || (d && daap_kube_object_dup(&o->deployment, d) < 0)) {
+        daap__observed_dispose(o);
+        return daap_error_set_oom();
+    }
+    o->known = true;
+    o->deployment_known = s->deployments_known;
+    return 0;
+}
+
+int daap__reconcile_db_in(daap_ctx *ctx, const char *id, const daap__snapshot *s)
 {
     daap_reconcile_result res = { DAAP_RECONCILE_RESULT_VERSION };
     daap__observed o = { 0 };
@@ -274,30 +297,20 @@ int daap_reconcile_db(daap_ctx *ctx, const char *id)
         return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_CONFIG, "reconcile runs next to the store, not through a daap-server");
     DAAP_TRY(daap__ctx_need_kube(ctx));
     DAAP_TRY(daap__storage_get(&db, ctx->storage, id));
+    /* A watch's cache is as new as the event that brought us here. */
+    if (s && (rc = observe_from(&o, s, ctx, db)) < 0) {
+        daap_db_free(db);
+        return rc;
+    }
     rc = reconcile_record(ctx, db, &o, &res);
     daap__observed_dispose(&o);
     daap_db_free(db);
     return rc == DAAP_ECONFLICT ? 0 : rc;
 }
 
-/* ---- a full pass: one list per kind, then every record ---- */
-
-/* Observation from the snapshot, for records in the snapshot's namespace. */
-static int observe_from(daap__observed *o, const daap__snapshot *s, daap_ctx *ctx, const daap_db *db)
+int daap_reconcile_db(daap_ctx *ctx, const char *id)
 {
-    const daap_kube_object *c, *p;
-
-    memset(o, 0, sizeof(*o));
-    if (strcmp(daap_db_namespace(db), ctx->namespace_) != 0)
-        return 0; /* observed with GETs later */
-    c = daap__snapshot_find(s, DAAP_KUBE_CLUSTER, daap_db_cluster_name(db));
-    p = daap__snapshot_find(s, DAAP_KUBE_POOLER, daap_db_pooler_name(db));
-    if ((c && daap_kube_object_dup(&o->cluster, c) < 0) || (p && daap_kube_object_dup(&o->pooler, p) < 0)) {
-        daap__observed_dispose(o);
-        return daap_error_set_oom();
-    }
-    o->known = true;
-    return 0;
+    return daap__reconcile_db_in(ctx, id, NULL);
 }
 
 /* Sorted ids of every record that may own objects. */

@@ -21,14 +21,19 @@ static int compare_names(const void *a, const void *b)
     return strcmp(name_of(*(daap_kube_object *const *)a), name_of(*(daap_kube_object *const *)b));
 }
 
-static daap_kube_list *list_of(daap__snapshot *s, int kind)
-{
-    return kind == DAAP_KUBE_CLUSTER ? &s->clusters : kind == DAAP_KUBE_POOLER ? &s->poolers : NULL;
-}
-
 static const daap_kube_list *const_list_of(const daap__snapshot *s, int kind)
 {
-    return kind == DAAP_KUBE_CLUSTER ? &s->clusters : kind == DAAP_KUBE_POOLER ? &s->poolers : NULL;
+    switch (kind) {
+    case DAAP_KUBE_CLUSTER:    return &s->clusters;
+    case DAAP_KUBE_POOLER:     return &s->poolers;
+    case DAAP_KUBE_DEPLOYMENT: return &s->deployments;
+    default:                   return NULL;
+    }
+}
+
+static daap_kube_list *list_of(daap__snapshot *s, int kind)
+{
+    return (daap_kube_list *)const_list_of(s, kind);
 }
 
 /* Index of `name` in a sorted list, or where it would go (*found false). */
@@ -100,6 +105,7 @@ void daap__snapshot_dispose(daap__snapshot *s)
 {
     daap_kube_list_dispose(&s->clusters);
     daap_kube_list_dispose(&s->poolers);
+    daap_kube_list_dispose(&s->deployments);
 }
 
 const daap_kube_object *daap__snapshot_find(const daap__snapshot *s, int kind, const char *name)

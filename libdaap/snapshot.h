@@ -5,10 +5,13 @@
 #include "lifecycle.h"
 
 /* Summaries (daap__kube_object_summary) of the daap-labelled Clusters and
- * Poolers in the context's namespace, each list sorted by metadata.name. */
+ * Poolers in the context's namespace, each list sorted by metadata.name;
+ * a watch's cache also keeps the pooler Deployments. */
 typedef struct {
     daap_kube_list clusters;
     daap_kube_list poolers;
+    daap_kube_list deployments;
+    bool           deployments_known; /* false: not kept; GET them */
 } daap__snapshot;
 
 /* List a kind as sorted summaries into `out` (replaced on success only). */
@@ -25,6 +28,9 @@ const daap_kube_object *daap__snapshot_find(const daap__snapshot *s, int kind, c
  * summary), or remove. Other kinds are ignored. */
 int  daap__snapshot_put(daap__snapshot *s, int kind, const daap_kube_object *obj);
 void daap__snapshot_drop(daap__snapshot *s, int kind, const char *name);
+
+/* Reconcile one record against `s` (NULL: observe it with GETs). */
+int daap__reconcile_db_in(daap_ctx *ctx, const char *id, const daap__snapshot *s);
 
 /* One full pass of every record against `s` (reconcile.c). */
 int daap__reconcile_pass(daap_reconcile_result *out, daap_ctx *ctx, const daap__snapshot *s,

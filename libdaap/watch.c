@@ -28,7 +28,7 @@ typedef struct {
 struct daap_watch {
     daap_ctx       *ctx;
     stream_state    streams[3];
-    daap__snapshot  cache;         /* Clusters and Poolers as last seen */
+    daap__snapshot  cache;         /* Clusters, Poolers and Deployments as last seen */
     char           *batch[MAX_BATCH];
     size_t          nbatch;
     bool            resync_needed; /* a relist happened: events may be lost */
@@ -43,20 +43,20 @@ static void set_rv(stream_state *s, const char *rv)
 }
 
 /* A list gives the point to watch from, and the cache its contents; what
- * happened before it is the resync's job. Deployments are listed only for
- * their resourceVersion: the reconciler GETs the one it needs. */
+ * happened before it is the resync's job. */
 static int relist(daap_watch *w, stream_state *s)
 {
-    daap_kube_list l = { 0 }, *into = s->kind == DAAP_KUBE_CLUSTER ? &w->cache.clusters
-                                    : s->kind == DAAP_KUBE_POOLER ? &w->cache.poolers : &l;
+    daap_kube_list *into = s->kind == DAAP_KUBE_CLUSTER ? &w->cache.clusters
+                         : s->kind == DAAP_KUBE_POOLER ? &w->cache.poolers : &w->cache.deployments;
     int rc = daap__kube_list_summaries(into, w->ctx->kube, s->kind, w->ctx->namespace_, s->selector);
 
     if (rc == 0) {
+        if (s->kind == DAAP_KUBE_DEPLOYMENT)
+            w->cache.deployments_known = true;
         set_rv(s, into->resource_version);
         s->need_relist = false;
         w->resync_needed = true;
     }
-    daap_kube_list_dispose(&l);
     return rc;
 }
 
@@ -130,11 +130,7 @@ static void handle_event(daap_watch *w, stream_state *s, const daap_kube_event *
     set_rv(s, daap_kube_object_str(ev->object, "metadata.resourceVersion"));
     if (ev->type == DAAP_KUBE_BOOKMARK || name == NULL)
         return;
-    if (s->kind == DAAP_KUBE_DEPLOYMENT) {
-        queue_record(w, pooler_owner(w, name));
-        return;
-    }
-    id = daap__object_db_id(ev->object);
+    id = s->kind == DAAP_KUBE_DEPLOYMENT ? pooler_owner(w, name) : daap__object_db_id(ev->object);
     queue_record(w, id);
     if (ev->type == DAAP_KUBE_DELETED)
         daap__snapshot_drop(&w->cache, s->kind, name);
@@ -173,7 +169,7 @@ static void reconcile_batch(daap_watch *w, daap_reconcile_result *res)
 {
     size_t i;
     for (i = 0; i < w->nbatch; i++) {
-        if (daap_reconcile_db(w->ctx, w->batch[i]) == 0)
+        if (daap__reconcile_db_in(w->ctx, w->batch[i], &w->cache) == 0)
             res->examined++;
         else
             res->failures++;
