@@ -16,6 +16,7 @@ typedef struct {
     daap_kube_object *deployment;
     bool              known; /* false: not observed (API down) */
     bool              deployment_known; /* deployment is what exists (NULL: none) */
+    bool              from_cache; /* a watch's or pass's snapshot: may lag behind */
 } daap__observed;
 
 void daap__observed_dispose(daap__observed *o);

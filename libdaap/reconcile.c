@@ -121,11 +121,28 @@ static int still_current(daap_ctx *ctx, const daap_db *db)
     return rc;
 }
 
-static int ensure_objects(daap_ctx *ctx, daap_db *db, const daap__observed *o, bool *cluster_made,
+/* A snapshot may not have seen an object that was made a moment ago (its
+ * event is still on the way): ask before creating it again. */
+static int confirm_missing(daap__observed *o, daap_ctx *ctx, const daap_db *db)
+{
+    const char *ns = daap_db_namespace(db);
+
+    if (!o->from_cache)
+        return 0;
+    if (o->cluster == NULL)
+        DAAP_TRY(get_optional(&o->cluster, ctx, DAAP_KUBE_CLUSTER, ns, daap_db_cluster_name(db)));
+    if (o->pooler == NULL)
+        DAAP_TRY(get_optional(&o->pooler, ctx, DAAP_KUBE_POOLER, ns, daap_db_pooler_name(db)));
+    return 0;
+}
+
+static int ensure_objects(daap_ctx *ctx, daap_db *db, daap__observed *o, bool *cluster_made,
                           daap_reconcile_result *res)
 {
     int rc;
     *cluster_made = false;
+    if ((o->cluster == NULL || o->pooler == NULL) && (rc = confirm_missing(o, ctx, db)) < 0)
+        return rc;
     if ((o->cluster == NULL || o->pooler == NULL) && (rc = still_current(ctx, db)) < 0)
         return rc;
     if (o->cluster == NULL) {
@@ -281,6 +298,7 @@ static int observe_from(daap__observed *o, const daap__snapshot *s, daap_ctx *ct
         return daap_error_set_oom();
     }
     o->known = true;
+    o->from_cache = true;
     o->deployment_known = s->deployments_known;
     return 0;
 }
