@@ -19,19 +19,12 @@ typedef struct {
 
 static int open_fixture(fixture *f, const char *store_path)
 {
-    daap_storage_backend *inner;
     daap_ctx_options o = DAAP_CTX_OPTIONS_INIT;
-    int rc;
 
     snprintf(f->key, sizeof(f->key), "%s/secret.key", f->dir);
     o.secret_key_file = f->key;
-    o.flags = DAAP_CTX_CREATE_KEY | DAAP_CTX_NO_SCHEMA_CHECK;
     o.provisioning_deadline_ms = 60000;
-    if ((rc = daap_storage_sqlite_new(&inner, store_path)) < 0) return rc;
-    if ((rc = faulty_storage_new(&f->storage, inner)) < 0) return rc;
-    if ((rc = daap_kube_fake_new(&f->kube)) < 0) return rc;
-    if ((rc = daap_ctx_open_backends(&f->ctx, f->storage, f->kube, &o)) < 0) return rc;
-    return daap_migrate(f->ctx, -1);
+    return faulty_ctx_open(&f->ctx, &f->storage, &f->kube, store_path, o);
 }
 
 static int setup(void **state)

@@ -30,22 +30,18 @@ static int open_ctx(daap_ctx **ctx, daap_kube_backend **kube, daap_storage_backe
                     const char *key, const daap_ctx_options *extra)
 {
     daap_ctx_options o = DAAP_CTX_OPTIONS_INIT;
-    daap_storage_backend *inner, *st;
+    daap_storage_backend *st;
     int rc;
 
     if (extra)
         o = *extra;
     o.secret_key_file = key;
-    o.flags |= DAAP_CTX_CREATE_KEY | DAAP_CTX_NO_SCHEMA_CHECK;
     if (o.provisioning_deadline_ms == 0)
         o.provisioning_deadline_ms = 3600 * 1000;
-    if ((rc = daap_storage_sqlite_new(&inner, ":memory:")) < 0) return rc;
-    if ((rc = faulty_storage_new(&st, inner)) < 0) return rc;
-    if ((rc = daap_kube_fake_new(kube)) < 0) return rc;
-    if ((rc = daap_ctx_open_backends(ctx, st, *kube, &o)) < 0) return rc;
+    rc = faulty_ctx_open(ctx, &st, kube, ":memory:", o);
     if (storage)
         *storage = st;
-    return daap_migrate(*ctx, -1);
+    return rc;
 }
 
 static int setup(void **state)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <daap/sys/errors.h>
+#include <daap/sys/kube.h>
 
 typedef struct {
     daap_storage_backend  parent;
@@ -102,4 +103,18 @@ void faulty_storage_fail(daap_storage_backend *be, faulty_method m, unsigned nth
 unsigned long faulty_storage_calls(const daap_storage_backend *be, faulty_method m)
 {
     return ((const faulty *)be)->calls[m];
+}
+
+int faulty_ctx_open(daap_ctx **ctx, daap_storage_backend **faulty, daap_kube_backend **kube,
+                    const char *store_path, daap_ctx_options o)
+{
+    daap_storage_backend *inner;
+    int rc;
+
+    o.flags |= DAAP_CTX_CREATE_KEY | DAAP_CTX_NO_SCHEMA_CHECK;
+    if ((rc = daap_storage_sqlite_new(&inner, store_path)) < 0) return rc;
+    if ((rc = faulty_storage_new(faulty, inner)) < 0) return rc;
+    if ((rc = daap_kube_fake_new(kube)) < 0) return rc;
+    if ((rc = daap_ctx_open_backends(ctx, *faulty, *kube, &o)) < 0) return rc;
+    return daap_migrate(*ctx, -1);
 }
