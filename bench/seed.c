@@ -1,6 +1,6 @@
 /* daap-bench-seed: write N database records straight into a migrated store,
  * through the library's own storage backend (so the rows match the schema of
- * libdaap/assets/sql/ by construction) and its own crypto (so every ready
+ * libdaap/storage/sql/ by construction) and its own crypto (so every ready
  * record carries a real AES-256-GCM sealed password, bound to its id, that
  * the server decrypts with the same --secret-key-file).
  *
@@ -22,8 +22,8 @@
 #include "ctx.h"
 #include "storage/sqlgen.h"
 #include "ids.h"
-#include "storage.h"
-#include "validate.h"
+#include "storage/storage.h"
+#include "db/validate.h"
 
 #include <daap/daap.h>
 #include <daap/sys/db.h>

@@ -1,6 +1,6 @@
 /* Operator templates: parse as an override, then render with real values. */
 #include "common.h"
-#include "template.h"
+#include "manifest/template.h"
 
 #include <stdio.h>
 #include <sys/stat.h>

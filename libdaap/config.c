@@ -3,7 +3,7 @@
  * values, aliases, several documents) is refused where it appears, with its
  * line, instead of being silently flattened. */
 #include "common.h"
-#include "validate.h"
+#include "db/validate.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,9 +1,9 @@
 /* Opening and closing contexts: configuration, backends, templates, key. */
 #include "ctx.h"
-#include "storage.h"
-#include "kube.h"
-#include "template.h"
-#include "remote.h"
+#include "storage/storage.h"
+#include "kube/kube.h"
+#include "manifest/template.h"
+#include "remote/remote.h"
 
 #include <stdio.h>
 #include <stdlib.h>

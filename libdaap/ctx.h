@@ -4,7 +4,7 @@
 
 #include "common.h"
 #include "crypto.h"
-#include "validate.h"
+#include "db/validate.h"
 #include <daap/sys/storage.h>
 #include <daap/sys/kube.h>
 

@@ -1,9 +1,8 @@
 /* Process-wide initialisation: the only global state besides the registry. */
 #include "common.h"
-#include "storage.h"
+#include "storage/storage.h"
 
 #include <pthread.h>
-#include <time.h>
 #include <curl/curl.h>
 #include <sqlite3.h>
 #include <openssl/crypto.h>
@@ -70,18 +69,3 @@ unsigned int daap_features(void)
 {
     return DAAP_FEATURE_SQLITE | DAAP_FEATURE_POSTGRES | DAAP_FEATURE_KUBE_REST | DAAP_FEATURE_REMOTE;
 }
-
-int64_t daap__now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t daap__mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-

@@ -1,4 +1,8 @@
-/* The record's layout, shared by the model, lifecycle and rendering code. */
+/* db/: the record model: its layout and getters, JSON both ways, validation,
+ * query strings and strict request JSON. Pure data and rules, no I/O. It may
+ * include the root's utility headers only.
+ *
+ * This header: the record's layout, shared by the model, lifecycle and rendering code. */
 #ifndef DAAP_INTERNAL_DB_H
 #define DAAP_INTERNAL_DB_H
 

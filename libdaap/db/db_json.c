@@ -1,9 +1,9 @@
 /* The one JSON rendering of records, pages and errors, shared by every
  * front-end. Written straight into a buffer: a json-c tree per record costs
  * more than the query that produced it (reference/perf.md). */
-#include "lifecycle.h"
+#include "db/db_json.h"
 #include "ids.h"
-#include "db.h"
+#include "db/db.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* The database record: field table, constructors, setters and getters. */
-#include "db.h"
+#include "db/db.h"
 
 
 

@@ -1,5 +1,5 @@
 /* Records from the API's JSON: the inverse of db_json.c. */
-#include "db_parse.h"
+#include "db/db_parse.h"
 
 #include <ctype.h>
 #include <stdio.h>

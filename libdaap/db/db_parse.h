@@ -3,7 +3,7 @@
 #ifndef DAAP_INTERNAL_DB_PARSE_H
 #define DAAP_INTERNAL_DB_PARSE_H
 
-#include "db.h"
+#include "db/db.h"
 
 struct json_object;
 

@@ -1,6 +1,7 @@
 /* GET /databases query strings: strict, so a typo is an error, not a
  * silently ignored filter. */
-#include "lifecycle.h"
+#include "db/db_json.h"
+#include "db/validate.h"
 
 #include <stdio.h>
 #include <stdlib.h>

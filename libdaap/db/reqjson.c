@@ -1,5 +1,5 @@
-#include "reqjson.h"
-#include "validate.h"
+#include "db/reqjson.h"
+#include "db/validate.h"
 
 #include <stdio.h>
 

@@ -1,6 +1,6 @@
 /* Field rules for database specs. Every bad field is collected, then all are
  * reported at once through the thread-local error (STYLE.md section 3). */
-#include "validate.h"
+#include "db/validate.h"
 
 #include <ctype.h>
 #include <stdarg.h>

@@ -2,7 +2,8 @@
  * implementation for tests and examples, with call counters and fault
  * injection. Everything happens at once and in the caller's thread: there
  * is no time in the fake, so watch_next never waits. */
-#include "../kube.h"
+#include "kube/kube.h"
+#include "kube/kube_object.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,6 +1,7 @@
 /* Kubernetes backend dispatch: the single seam between the core and every
  * kube backend, and the one table from Kubernetes errors to daap codes. */
-#include "kube.h"
+#include "kube/kube.h"
+#include "kube/kube_object.h"
 
 #include <assert.h>
 #include <stdio.h>

@@ -1,12 +1,16 @@
-/* The core's only way to call a Kubernetes backend (checked wrappers), plus
- * the object internals that the backends share. */
+/* kube/: everything Kubernetes: dispatch and the Status error table (kube.c),
+ * the object model (kube_object.c), the REST backend on libcurl (rest.c),
+ * kubeconfig, watch-stream parsing and the in-memory fake for tests. It may
+ * include db/ and the root's utility headers.
+ *
+ * This header: the core's only way to call a Kubernetes backend (kube.c): checked
+ * wrappers and the one table from Kubernetes errors to daap codes. The
+ * object internals that the backends share are in kube_object.h. */
 #ifndef DAAP_INTERNAL_KUBE_H
 #define DAAP_INTERNAL_KUBE_H
 
 #include "common.h"
 #include <daap/sys/kube.h>
-
-struct json_object;
 
 /* Check version and required methods before a backend is installed. */
 int daap__kube_check(const daap_kube_backend *be);
@@ -38,24 +42,5 @@ const char *daap__kube_ref_string(char *buf, size_t size, const daap_kube_ref *r
  * may be NULL) to a daap code. Sets the error to "<what>: <message>",
  * keeping the server's message and the causes of a 422. */
 int daap__kube_status_error(long http_status, const daap_kube_object *status, const char *what);
-
-/* Object internals (kube_object.c). */
-/* Take ownership of a json-c object (also on failure). */
-int daap__kube_object_wrap(daap_kube_object **out, struct json_object *json);
-struct json_object *daap__kube_object_json(const daap_kube_object *obj);
-/* The daap_kube_kind of an object from its apiVersion and kind, or DAAP_EINVALID. */
-int daap__kube_kind_of(const daap_kube_object *obj);
-/* Set apiVersion/kind when absent (items of core lists carry neither). */
-int daap__kube_object_set_kind(daap_kube_object *obj, int kind);
-
-/* A small copy of a Cluster, Pooler or Deployment with only what the
- * reconciler reads (identity, labels, phase, conditions, ready counts):
- * what caches and snapshots keep instead of whole objects. */
-int daap__kube_object_summary(daap_kube_object **out, const daap_kube_object *obj);
-
-/* Standard base64 (RFC 4648 with padding), appended to out. */
-int daap__base64_encode(daap_buf *out, const void *data, size_t len);
-/* DAAP_EINVALID for anything that is not canonical padded base64. */
-int daap__base64_decode(daap_buf *out, const char *text, size_t len);
 
 #endif

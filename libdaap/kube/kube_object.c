@@ -1,7 +1,8 @@
 /* Kubernetes objects: a json-c document behind an opaque handle, read and
  * written by dotted path. */
-#include "kube.h"
-#include "db_parse.h"
+#include "kube/kube.h"
+#include "kube/kube_object.h"
+#include "db/db_parse.h"
 
 #include <json-c/json.h>
 #include <stdio.h>

@@ -1,6 +1,7 @@
 /* kubeconfig and in-cluster configuration, following kubectl's rules
  * (shared/reference/k8s-api.md section 12). */
-#include "kubeconfig.h"
+#include "kube/kubeconfig.h"
+#include "kube/kube_object.h"
 
 #include <errno.h>
 #include <stdio.h>

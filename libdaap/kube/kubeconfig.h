@@ -3,7 +3,7 @@
 #ifndef DAAP_INTERNAL_KUBE_KUBECONFIG_H
 #define DAAP_INTERNAL_KUBE_KUBECONFIG_H
 
-#include "../kube.h"
+#include "kube/kube.h"
 
 /* Default home of the in-cluster credentials; DAAP_SERVICEACCOUNT_DIR
  * overrides it (tests). */

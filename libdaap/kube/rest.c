@@ -23,8 +23,9 @@
  *   lifecycle decides by the daap.dev/database-id label whether that
  *   object is the one it wanted.
  */
-#include "kubeconfig.h"
-#include "watchparse.h"
+#include "kube/kubeconfig.h"
+#include "kube/kube_object.h"
+#include "kube/watchparse.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -1,6 +1,7 @@
 /* Incremental parsing of a watch stream: json_tokener keeps the state of a
  * half-received event between chunks; whole events wait in a queue. */
-#include "watchparse.h"
+#include "kube/watchparse.h"
+#include "kube/kube_object.h"
 
 #include <stdio.h>
 #include <json-c/json.h>

@@ -4,7 +4,7 @@
 #ifndef DAAP_INTERNAL_KUBE_WATCHPARSE_H
 #define DAAP_INTERNAL_KUBE_WATCHPARSE_H
 
-#include "../kube.h"
+#include "kube/kube.h"
 
 typedef struct daap__watchparse daap__watchparse;
 

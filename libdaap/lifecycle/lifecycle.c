@@ -1,9 +1,10 @@
 /* The database lifecycle on the request path: create, get, list, update, delete. */
-#include "lifecycle.h"
+#include "lifecycle/steps.h"
+#include "db/db_json.h"
 #include "ids.h"
-#include "reqjson.h"
-#include "remote.h"
-#include "storage.h"
+#include "db/reqjson.h"
+#include "remote/remote.h"
+#include "storage/storage.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +54,7 @@ static daap_db_spec with_defaults(const daap_ctx *ctx, const daap_db_spec *spec)
     return s;
 }
 
-int daap__validate_spec(daap_ctx *ctx, const daap_db_spec *spec, daap__fields *f)
+static int validate_spec(daap_ctx *ctx, const daap_db_spec *spec, daap__fields *f)
 {
     daap_db_spec s = with_defaults(ctx, spec);
 
@@ -73,7 +74,7 @@ int daap_db_validate(daap_ctx *ctx, const daap_db_spec *spec)
     DAAP_ASSERT_ARG(ctx && spec);
     DAAP_CHECK_VERSION(spec, DAAP_DB_SPEC_VERSION, "daap_db_spec");
     daap__fields_init(&f);
-    daap__validate_spec(ctx, spec, &f);
+    validate_spec(ctx, spec, &f);
     return daap__fields_result(&f, "database spec");
 }
 
@@ -243,7 +244,7 @@ int daap_db_create_json(daap_db **out, daap_ctx *ctx, const char *json, size_t l
     DAAP_TRY(daap__reqjson_parse(&obj, json, len));
     daap__fields_init(&f);
     spec_from_members(&f, &obj, &spec);
-    daap__validate_spec(ctx, &spec, &f); /* one error per field: type errors win */
+    validate_spec(ctx, &spec, &f); /* one error per field: type errors win */
     rc = daap__fields_result(&f, "request");
     if (rc == 0)
         rc = create_checked(out, ctx, &spec);

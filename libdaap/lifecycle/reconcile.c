@@ -1,10 +1,10 @@
 /* The reconciler: level-triggered and idempotent. For each record that is
  * not final it compares what should exist with what exists and takes the
  * next step; every status change is a compare-and-set. */
-#include "lifecycle.h"
-#include "kube.h"
-#include "storage.h"
-#include "snapshot.h"
+#include "lifecycle/steps.h"
+#include "kube/kube.h"
+#include "storage/storage.h"
+#include "lifecycle/snapshot.h"
 
 #include <stdio.h>
 #include <stdlib.h>

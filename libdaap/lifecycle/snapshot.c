@@ -2,8 +2,9 @@
  * daap-labelled Clusters and Poolers of the context's namespace, each list
  * sorted by name. Taken by listing, or kept current by a watch's events, so
  * that a resync of a watched namespace costs no request at all. */
-#include "snapshot.h"
-#include "kube.h"
+#include "lifecycle/snapshot.h"
+#include "kube/kube.h"
+#include "kube/kube_object.h"
 
 #include <stdlib.h>
 #if defined(__GLIBC__)

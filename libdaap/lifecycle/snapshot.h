@@ -2,7 +2,7 @@
 #ifndef DAAP_INTERNAL_SNAPSHOT_H
 #define DAAP_INTERNAL_SNAPSHOT_H
 
-#include "lifecycle.h"
+#include "lifecycle/steps.h"
 
 /* Summaries (daap__kube_object_summary) of the daap-labelled Clusters and
  * Poolers in the context's namespace, each list sorted by metadata.name;

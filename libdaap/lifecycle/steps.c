@@ -1,8 +1,8 @@
 /* The single steps of the lifecycle, shared by requests and the reconciler. */
-#include "lifecycle.h"
-#include "kube.h"
-#include "storage.h"
-#include "template.h"
+#include "lifecycle/steps.h"
+#include "kube/kube.h"
+#include "storage/storage.h"
+#include "manifest/template.h"
 
 #include <stdio.h>
 

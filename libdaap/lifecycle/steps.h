@@ -1,9 +1,16 @@
-/* Steps shared by the request paths (create, delete) and the reconciler. */
-#ifndef DAAP_INTERNAL_LIFECYCLE_H
-#define DAAP_INTERNAL_LIFECYCLE_H
+/* lifecycle/: the request path and the reconciler: create, get, list,
+ * update, delete (lifecycle.c), the single steps they share (steps.c),
+ * reconcile passes, snapshots and watches. The top layer: it may include
+ * every folder below it, and nothing includes it but front-end tests.
+ *
+ * This header: steps shared by the request paths (create, delete) and the reconciler
+ * (steps.c): transitions, creating and removing the Kubernetes objects of a
+ * record, and reading its credentials. */
+#ifndef DAAP_INTERNAL_STEPS_H
+#define DAAP_INTERNAL_STEPS_H
 
 #include "ctx.h"
-#include "db.h"
+#include "db/db.h"
 
 #define DAAP__LABEL_MANAGED_BY "app.kubernetes.io/managed-by"
 #define DAAP__LABEL_DB_ID      "daap.dev/database-id"
@@ -49,9 +56,6 @@ const char *daap__object_db_id(const daap_kube_object *obj);
 /* Render a Cluster or Pooler for a record. */
 int daap__render(daap_kube_object **out, daap_ctx *ctx, const daap_db *db, int kind);
 
-/* Apply defaults to a spec and collect every field error. */
-int daap__validate_spec(daap_ctx *ctx, const daap_db_spec *spec, daap__fields *fields);
-
 /* Whether a create's failure refuses the spec itself (a 4xx from
  * Kubernetes: invalid, or a namespace that does not exist), so that the
  * record goes to error instead of being tried again. */
@@ -59,13 +63,5 @@ static inline bool daap__is_rejection(int rc)
 {
     return rc == DAAP_EINVALID || rc == DAAP_ENOTFOUND;
 }
-
-/* Keyset cursor: "<created_at>.<id>" in base64url. */
-int daap__cursor_encode(char **out, int64_t created_at, const char *id);
-/* Page JSON in pieces, for renderers that stream rows: open, items, close. */
-int daap__page_json_open(daap_buf *b);
-int daap__db_render_item(daap_buf *b, const daap_db *db, size_t index);
-int daap__page_json_close(daap_buf *b, const char *next_cursor);
-int daap__cursor_decode(int64_t *created_at, char *id, size_t idsize, const char *cursor);
 
 #endif

@@ -6,9 +6,9 @@
  * the informer idea), so that a resync of the watched namespace compares
  * the records with the cache instead of listing again: at rest, the API
  * sees only the watches (bench figure 4). */
-#include "lifecycle.h"
-#include "kube.h"
-#include "snapshot.h"
+#include "lifecycle/steps.h"
+#include "kube/kube.h"
+#include "lifecycle/snapshot.h"
 
 #include <stdio.h>
 #include <time.h>

@@ -1,9 +1,10 @@
 /* CNPG templates: YAML parsed once with libyaml into a small tree; rendering
  * builds a json-c object from the tree, putting values into scalars only. */
 #include "common.h"
-#include "template.h"
+#include "manifest/template.h"
 #include "assets.h"
-#include "kube.h"
+#include "kube/kube.h"
+#include "kube/kube_object.h"
 
 #include <errno.h>
 #include <regex.h>
@@ -18,7 +19,7 @@
 #define MAX_DEPTH      64
 #define MAX_FILE_SIZE  (1024 * 1024)
 
-/* libdaap/steps.c passes a value for each; keep the two in step. */
+/* The lifecycle's renderer passes a value for each; keep the two in step. */
 static const char *const markers[] = {
     "CLUSTER_NAME",   /* daap-<name> */
     "POOLER_NAME",    /* daap-<name>-pooler */

@@ -1,4 +1,8 @@
-/* CNPG object templates: YAML with {{MARKER}} values, rendered structurally
+/* manifest/: a record's CNPG Cluster and Pooler, rendered from the YAML
+ * templates beside this file (templates/, compiled in). It may include kube/
+ * (for the object it builds) and the root's utility headers.
+ *
+ * This header: cNPG object templates: YAML with {{MARKER}} values, rendered structurally
  * (DESIGN.md section 2). A template is parsed once at load; rendering puts
  * values into scalar nodes of that tree, so a value is always plain data and
  * can never add keys, items or documents. */

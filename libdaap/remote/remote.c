@@ -20,8 +20,8 @@
  * `detail` becomes the message and `errors[]` the field errors, so a caller
  * sees the error the server's library call returned.
  */
-#include "remote.h"
-#include "db_parse.h"
+#include "remote/remote.h"
+#include "db/db_parse.h"
 #include "errors.h"
 
 #include <errno.h>

@@ -1,4 +1,7 @@
-/* Contexts opened on http(s)://: the same API, served by a daap-server. */
+/* remote/: the daap API over HTTP(S), for contexts opened on a
+ * daap-server's URL. It may include db/ and the root's headers.
+ *
+ * This header: contexts opened on http(s)://: the same API, served by a daap-server. */
 #ifndef DAAP_INTERNAL_REMOTE_H
 #define DAAP_INTERNAL_REMOTE_H
 

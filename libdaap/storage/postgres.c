@@ -2,8 +2,8 @@
  * (a context is single-threaded), statements prepared lazily on each
  * connection, one PQreset when the connection breaks. */
 #include "common.h"
-#include "sqlgen.h"
-#include "sqlmig.h"
+#include "storage/sqlgen.h"
+#include "storage/sqlmig.h"
 
 #include <stdio.h>
 #include <stdlib.h>

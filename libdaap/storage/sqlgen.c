@@ -1,5 +1,5 @@
 /* SQL text and values for the `databases` table, from the field table. */
-#include "sqlgen.h"
+#include "storage/sqlgen.h"
 
 #include <stdio.h>
 

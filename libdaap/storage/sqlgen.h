@@ -9,7 +9,7 @@
 #define DAAP_STORAGE_SQLGEN_H
 
 #include "common.h"
-#include "../db.h" /* struct daap_db, for row views */
+#include "db/db.h" /* struct daap_db, for row views */
 #include <daap/sys/storage.h>
 
 /* What differs between the SQL dialects in the statements built here. */

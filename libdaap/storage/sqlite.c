@@ -1,8 +1,8 @@
 /* The SQLite storage backend: one connection per backend instance, in WAL
  * mode, with every statement prepared once and kept for the instance's life. */
 #include "common.h"
-#include "sqlgen.h"
-#include "sqlmig.h"
+#include "storage/sqlgen.h"
+#include "storage/sqlmig.h"
 
 #include <stdio.h>
 #include <sqlite3.h>

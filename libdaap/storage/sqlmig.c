@@ -1,5 +1,5 @@
 /* The migration engine shared by the SQL storage backends (see sqlmig.h). */
-#include "sqlmig.h"
+#include "storage/sqlmig.h"
 #include "assets.h"
 
 #include <stdio.h>

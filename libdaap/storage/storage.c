@@ -1,5 +1,5 @@
 /* Storage registry and dispatch wrappers: the single seam to every backend. */
-#include "storage.h"
+#include "storage/storage.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -1,4 +1,9 @@
-/* The core's only way to call a storage backend: checked wrappers + registry. */
+/* storage/: the metadata store: the backend registry and checked dispatch
+ * (storage.c), the SQLite and PostgreSQL backends, their shared SQL and the
+ * migrations (sql/, compiled in). It may include db/ and the root's utility
+ * headers.
+ *
+ * This header: the core's only way to call a storage backend: checked wrappers + registry. */
 #ifndef DAAP_INTERNAL_STORAGE_H
 #define DAAP_INTERNAL_STORAGE_H
 

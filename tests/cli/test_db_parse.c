@@ -1,7 +1,7 @@
 /* The remote client's parsing: records back from daap_db_to_json(), RFC 3339
  * times, and error-code names back to codes. */
 #include "common.h"
-#include "db_parse.h"
+#include "db/db_parse.h"
 #include "errors.h"
 #include "support.h"
 

@@ -168,7 +168,7 @@ class Checker:
         tpl = self.get("ConfigMap", "daap-system", "daap-templates")
         if tpl:
             for name in ("cluster.yaml", "pooler.yaml"):
-                builtin = self.source / "libdaap" / "assets" / "templates" / name
+                builtin = self.source / "libdaap" / "manifest" / "templates" / name
                 got = (tpl.get("data") or {}).get(name)
                 if got is None:
                     self.err("ConfigMap daap-templates", "%s is missing" % name)

@@ -1,7 +1,7 @@
 /* The fake Kubernetes backend: store, simulated CNPG operator, selectors,
  * watches, call counters and fault injection. */
 #include "common.h"
-#include "kube.h"
+#include "kube/kube.h"
 #include "support.h"
 
 #include <stdio.h>

@@ -2,6 +2,7 @@
  * reads, kubectl's merge and precedence rules, and the refusals. */
 #include "common.h"
 #include "kube/kubeconfig.h"
+#include "kube/kube_object.h"
 #include "support.h"
 
 #include <ftw.h>

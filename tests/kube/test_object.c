@@ -2,7 +2,8 @@
  * Secret values, lists, kinds, base64, the error table and the dispatch
  * wrappers' checks. */
 #include "common.h"
-#include "kube.h"
+#include "kube/kube.h"
+#include "kube/kube_object.h"
 #include "support.h"
 
 static daap_kube_object *parse(const char *json)

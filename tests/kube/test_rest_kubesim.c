@@ -3,7 +3,7 @@
  * form. The test starts its own kubesim (no PostgreSQL backing) in a
  * temporary directory and stops it at the end. */
 #include "common.h"
-#include "kube.h"
+#include "kube/kube.h"
 #include "kube/kubeconfig.h"
 #include "support.h"
 

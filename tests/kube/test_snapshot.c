@@ -2,8 +2,9 @@
  * with: what a summary keeps and drops, and the sorted lists a watch keeps
  * current from its events. */
 #include "common.h"
-#include "kube.h"
-#include "snapshot.h"
+#include "kube/kube.h"
+#include "kube/kube_object.h"
+#include "lifecycle/snapshot.h"
 #include "support.h"
 
 #include <stdio.h>

@@ -22,7 +22,7 @@
  * valgrind, where a full loop is slow). */
 #include "common.h"
 #include "ctx.h"
-#include "storage.h"
+#include "storage/storage.h"
 #include "support.h"
 #include "oom.h"
 

@@ -4,10 +4,10 @@
  * map and cluster domain configuration. */
 #include "common.h"
 #include "ctx.h"
-#include "kube.h"
+#include "kube/kube.h"
 #include "ids.h"
-#include "lifecycle.h"
-#include "storage.h"
+#include "lifecycle/steps.h"
+#include "storage/storage.h"
 #include "support.h"
 #include "faulty_storage.h"
 

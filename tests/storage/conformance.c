@@ -1,5 +1,5 @@
 /* The storage conformance suite: one set of tests for every storage backend,
- * called through the core's wrappers (libdaap/storage.h).
+ * called through the core's wrappers (libdaap/storage/storage.h).
  *
  * Built twice. CONF_BACKEND_SQLITE runs the suite on a file store in a
  * temporary directory and on ":memory:". CONF_BACKEND_POSTGRES runs it on a
@@ -9,7 +9,7 @@
  * Tests that need a second connection to the same store (races, tampering,
  * query plans) skip on ":memory:". */
 #include "support.h"
-#include "storage.h"
+#include "storage/storage.h"
 #include "storage/sqlgen.h"
 
 #include <pthread.h>

@@ -10,7 +10,7 @@
 #include "support.h"
 #include "tplutil.h"
 #include "ids.h"
-#include "validate.h"
+#include "db/validate.h"
 
 #define CASES 45   /* name lengths 3..45 each appear at least once */
 

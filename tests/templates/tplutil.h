@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <json-c/json.h>
 
-#include "template.h"
+#include "manifest/template.h"
 
 #define TPL_MARKERS 12
 

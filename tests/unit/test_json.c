@@ -1,5 +1,5 @@
 /* Rendering of records, pages and problems; keyset cursors. */
-#include "lifecycle.h"
+#include "db/db_json.h"
 #include "support.h"
 
 #include <json-c/json.h>

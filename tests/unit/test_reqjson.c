@@ -1,5 +1,5 @@
 /* The strict request-body parser. */
-#include "reqjson.h"
+#include "db/reqjson.h"
 #include "support.h"
 
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* Field rules, and the proof that every accepted name gives valid names for
  * every object CNPG derives from it. */
-#include "validate.h"
+#include "db/validate.h"
 #include "support.h"
 
 #include <stdio.h>
