@@ -8,7 +8,7 @@ from . import validation as V
 from .operator import FG_FINALIZER, NS_FINALIZER, SLOW_DELETE_FINALIZER, DEFAULT_IMAGE
 from .patch import json_patch, merge_patch, strategic_merge_patch
 from .selectors import parse_field_selector, parse_label_selector
-from .util import ApiError, bad_request, deepcopy_json, not_found
+from .util import ApiError, bad_request, deepcopy_json, not_found, query_bool
 
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public")
 
@@ -414,7 +414,7 @@ class Api:
         if not body.get("apiVersion") or not body.get("kind"):
             raise bad_request("invalid object type: apiVersion and kind are required for apply")
         self._check_body(res, body, ns, name)
-        force = params.get("force") in ("true", "1")
+        force = query_bool(params, "force")
         dry = params.get("dryRun") == "All"
         body = self._field_validation(res, body, params, warnings)
         cur = self.store.get(res, ns, name)

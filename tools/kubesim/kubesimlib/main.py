@@ -22,7 +22,7 @@ from .operator import Operator
 from .selectors import parse_field_selector, parse_label_selector
 from .server import KubeServer, TABLE_CT
 from .store import Store
-from .util import ApiError, dumps, now_rfc3339, random_alnum
+from .util import ApiError, dumps, now_rfc3339, query_bool, random_alnum
 
 KUBE_MINOR = "32"
 
@@ -210,9 +210,8 @@ class App:
         lsel = parse_label_selector(params.get("labelSelector"))
         fsel = parse_field_selector(params.get("fieldSelector"), res)
         rv = params.get("resourceVersion")
-        bookmarks = params.get("allowWatchBookmarks") in ("true", "1")
-        si = params.get("sendInitialEvents")
-        si = None if si is None else si in ("true", "1")
+        bookmarks = query_bool(params, "allowWatchBookmarks")
+        si = query_bool(params, "sendInitialEvents", None)
         timeout = None
         if params.get("timeoutSeconds"):
             try:
