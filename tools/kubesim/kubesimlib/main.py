@@ -191,7 +191,7 @@ class App:
                            headers={"Retry-After": ra_s})
 
     # ------------------------------------------------------------------ watch
-    def _event(self, res, item, table, include, first):
+    def _event(self, res, item, table, include, first, raw_of):
         etype = item[0]
         if etype == "BOOKMARK":
             md = {"resourceVersion": str(item[1])}
@@ -203,10 +203,11 @@ class App:
         if table:
             return dumps({"type": etype, "object": R.table(res, [rec.obj], str(rec.rv), include,
                                                             with_columns=first)}) + b"\n"
-        return b'{"type":"%s","object":%s}\n' % (etype.encode(), rec.raw())
+        return b'{"type":"%s","object":%s}\n' % (etype.encode(), raw_of(rec))
 
-    def watch(self, h, route, params):
-        res = route.res
+    def watch(self, h, route, params, res, raw_of):
+        """Streams the watch events of res (the stored resource behind route.res), each object
+        serialized by raw_of."""
         lsel = parse_label_selector(params.get("labelSelector"))
         fsel = parse_field_selector(params.get("fieldSelector"), res)
         rv = params.get("resourceVersion")
@@ -279,14 +280,14 @@ class App:
                         h.close_connection = True
                         return
                     continue
-                buf = [self._event(res, item, table, include, first)]
+                buf = [self._event(route.res, item, table, include, first, raw_of)]
                 first = False
                 for _ in range(256):
                     try:
                         item = w.q.get_nowait()
                     except queue.Empty:
                         break
-                    buf.append(self._event(res, item, table, include, False))
+                    buf.append(self._event(route.res, item, table, include, False, raw_of))
                 h.write_chunk(b"".join(buf))
         finally:
             self.store.unwatch(w)

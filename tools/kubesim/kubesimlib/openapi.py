@@ -25,6 +25,8 @@ def _gv_key(group, version):
 def v3_gv_doc(group, version):
     paths = {}
     for r in R.by_gv(group, version):
+        if "patch" not in r.verbs:
+            continue
         gvk = {"group": r.group, "version": r.version, "kind": r.kind}
         params = [{"name": "fieldValidation", "in": "query", "schema": {"type": "string", "uniqueItems": True}},
                   {"name": "fieldManager", "in": "query", "schema": {"type": "string", "uniqueItems": True}},
@@ -79,6 +81,8 @@ def v2_protobuf():
     path_items = b""
     for g, v in R.GROUPS:
         for r in R.by_gv(g, v):
+            if "patch" not in r.verbs:
+                continue
             qp = _field(2, "query") + _field(4, "fieldValidation") + _field(6, "string")
             non_body = _field(3, qp)
             param = _field(2, non_body)
@@ -98,6 +102,8 @@ def v2_json():
     paths = {}
     for g, v in R.GROUPS:
         for r in R.by_gv(g, v):
+            if "patch" not in r.verbs:
+                continue
             paths[_item_path(r)] = {"patch": {
                 "operationId": "patch" + r.kind,
                 "parameters": [{"name": "fieldValidation", "in": "query", "type": "string"}],

@@ -7,6 +7,7 @@ import time
 import traceback
 import urllib.parse
 
+from . import events
 from . import resources as R
 from .backing import BackingError
 from .util import now_rfc3339
@@ -22,6 +23,17 @@ SLOW_DELETE_FINALIZER = "kubesim.dev/slow-delete"
 NS_FINALIZER = "kubernetes"
 FG_FINALIZER = "foregroundDeletion"
 ADDR_ANNOTATION = "kubesim.dev/address"
+CLUSTER_COMPONENT = "cloudnative-pg"          # the event recorder names CNPG uses
+POOLER_COMPONENT = "cloudnative-pg-pooler"
+# The Event recorded when a Cluster enters a phase: (type, reason, message; {name} and {reason} are filled).
+# CreatingInstance is CNPG's own; CNPG records no event on the other transitions, kubesim does so
+# that `kubectl describe` tells the whole story.
+PHASE_EVENTS = {
+    PHASE_SETUP: ("Normal", "CreatingInstance", "Primary instance (initdb)"),
+    PHASE_HEALTHY: ("Normal", "ClusterReady", "Cluster in healthy state"),
+    PHASE_FAILED: ("Warning", "ClusterUnrecoverable", "{reason}"),
+    PHASE_CANNOT_CREATE: ("Warning", "CannotCreateClusterObjects", "{reason}"),
+}
 
 
 def b64(s):
@@ -342,7 +354,22 @@ class Operator:
                 s["instancesStatus"] = {"failed": names} if phase == PHASE_FAILED else {}
             s["observedGeneration"] = o["metadata"].get("generation", 1)
             o["status"] = s
-        self.store.mutate(R.CLUSTERS, st.ns, st.name, fn)
+        old = self._cluster_rec(st)
+        old_phase = ((old.obj.get("status") or {}).get("phase") if old else None)
+        self._phase_event(self.store.mutate(R.CLUSTERS, st.ns, st.name, fn), old_phase, phase, reason)
+
+    def record_event(self, obj, etype, reason, message, component=CLUSTER_COMPONENT):
+        """A core v1 Event about obj, as CNPG's event recorder writes it."""
+        try:
+            self.store.create(R.EVENTS, events.core_event(obj, etype, reason, message, component, now_rfc3339()))
+        except Exception as e:      # the namespace is going away: the event does not matter
+            self.log("kubesim: event %s for %s: %s" % (reason, obj["metadata"]["name"], e))
+
+    def _phase_event(self, rec, old_phase, phase, reason):
+        if rec is None or old_phase == phase or phase not in PHASE_EVENTS:
+            return
+        etype, ereason, msg = PHASE_EVENTS[phase]
+        self.record_event(rec.obj, etype, ereason, msg.format(name=rec.md["name"], reason=reason))
 
     def _cluster_rec(self, st):
         rec = self.store.get(R.CLUSTERS, st.ns, st.name)

@@ -8,7 +8,7 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import openapi
+from . import authz, events, openapi
 from . import resources as R
 from . import protobuf
 from .util import ApiError, dumps, query_bool
@@ -384,15 +384,32 @@ class Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------ resources
     def _resource(self, route, verb, params):
+        res = route.res
+        if verb not in res.verbs:
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        if res is R.SELF_SUBJECT_ACCESS_REVIEWS:
+            if verb != "create":
+                raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+            return self._send(201, authz.self_subject_access_review(self._json_body(self._raw, res)))
+        if res is R.EVENTS_V1:
+            if params.get("fieldSelector"):
+                params["fieldSelector"] = events.core_field_selector(params["fieldSelector"])
+            # the stored core Events, converted on the way out (and on create, on the way in)
+            return self._serve(route, R.EVENTS, verb, params, events.to_v1, events.to_core)
+        return self._serve(route, res, verb, params)
+
+    def _serve(self, route, res, verb, params, out=None, into=None):
+        """One API request on the stored resource res. out/into convert the stored objects of a view
+        (route.res) to the served form and a body back."""
         app = self.server.app
         api = app.api
-        res = route.res
         ua = self.headers.get("User-Agent", "")
+        raw_of = (lambda r: r.raw()) if out is None else (lambda r: dumps(out(r.obj)))
         if verb == "watch":
             if route.name is not None:
                 fs = params.get("fieldSelector")
                 params["fieldSelector"] = "metadata.name=%s" % route.name + ("," + fs if fs else "")
-            return app.watch(self, route, params)
+            return app.watch(self, route, params, res, raw_of)
         if verb == "list":
             recs, rv, cont, remaining = api.list(res, route.ns, params)
             if self._wants_table():
@@ -402,8 +419,8 @@ class Handler(BaseHTTPRequestHandler):
             if cont:
                 md["continue"] = cont
                 md["remainingItemCount"] = remaining
-            head = dumps({"kind": res.list_kind, "apiVersion": res.api_version, "metadata": md})
-            body = head[:-1] + b',"items":[' + b",".join(r.raw() for r in recs) + b"]}"
+            head = dumps({"kind": route.res.list_kind, "apiVersion": route.res.api_version, "metadata": md})
+            body = head[:-1] + b',"items":[' + b",".join(raw_of(r) for r in recs) + b"]}"
             return self._send(200, body)
         if verb == "get":
             rec = api.get(res, route.ns, route.name)
@@ -412,14 +429,16 @@ class Handler(BaseHTTPRequestHandler):
             if self._wants_table():
                 return self._send(200, R.table(res, [rec.obj], rec.md["resourceVersion"],
                                                params.get("includeObject", "Metadata")), TABLE_CT)
-            return self._send(200, rec.raw())
+            return self._send(200, raw_of(rec))
         raw = self._raw
         if verb == "create":
             if route.sub:
                 raise _route_not_found()
             ns = route.ns if res.namespaced else None
-            rec = api.create(res, ns, self._json_body(raw, res), params, ua, self._warnings)
-            return self._send(201, rec.raw())
+            body = self._json_body(raw, res)
+            rec = api.create(res, ns, into(body) if into and isinstance(body, dict) else body, params, ua,
+                             self._warnings)
+            return self._send(201, raw_of(rec))
         if verb == "update":
             rec = api.update(res, route.ns, route.name, route.sub, self._json_body(raw, res), params, ua, self._warnings)
             if route.sub == "scale":
@@ -440,7 +459,7 @@ class Handler(BaseHTTPRequestHandler):
                     details["group"] = res.group
                 return self._send(200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                                         "details": details})
-            return self._send(200 if gone or res is R.NAMESPACES else 202, rec.raw())
+            return self._send(200 if gone or res is R.NAMESPACES else 202, raw_of(rec))
         if verb == "deletecollection":
             opts = self._json_body(raw, res) if raw else {}
             recs = api.delete_collection(res, route.ns, params, opts)
