@@ -183,8 +183,13 @@ class Api:
                     spec["pgbouncer"].setdefault("poolMode", "session")
 
     def _cluster_names(self, ns):
-        objs, _ = self.store.list(R.CLUSTERS, ns, [], [])
-        return {o.md["name"] for o in objs}
+        """The Cluster names of ns, as a container whose `in` is one index lookup."""
+        store = self.store
+
+        class Names:
+            def __contains__(self, name):
+                return store.get(R.CLUSTERS, ns, name) is not None
+        return Names()
 
     def _validate(self, res, obj, old):
         names = self._cluster_names(obj["metadata"].get("namespace")) if res is R.POOLERS and old is None else ()
@@ -207,7 +212,7 @@ class Api:
     def list(self, res, ns, params):
         lsel = parse_label_selector(params.get("labelSelector"))
         fsel = parse_field_selector(params.get("fieldSelector"), res)
-        recs, rv = self.store.list(res, ns, lsel, fsel)
+        rv, start = self.store.current_rv(), None
         cont = params.get("continue")
         if cont:
             try:
@@ -216,21 +221,16 @@ class Api:
                 rv = int(tok["rv"])
             except Exception:
                 raise bad_request("continue key is not valid")
-            recs = [r for r in recs if ((r.md.get("namespace") or ""), r.md["name"]) > start]
-        limit = params.get("limit")
+        try:
+            limit = max(0, int(params.get("limit") or 0))
+        except ValueError:
+            raise bad_request("limit must be an integer")
+        recs, more, remaining = self.store.list_page(res, ns, lsel, fsel, start, limit)
         next_tok = None
-        remaining = None
-        if limit:
-            try:
-                limit = int(limit)
-            except ValueError:
-                raise bad_request("limit must be an integer")
-            if limit > 0 and len(recs) > limit:
-                remaining = len(recs) - limit
-                recs = recs[:limit]
-                last = recs[-1].md
-                next_tok = base64.urlsafe_b64encode(json.dumps(
-                    {"rv": rv, "ns": last.get("namespace") or "", "name": last["name"]}).encode()).decode().rstrip("=")
+        if more:
+            last = recs[-1].md
+            next_tok = base64.urlsafe_b64encode(json.dumps(
+                {"rv": rv, "ns": last.get("namespace") or "", "name": last["name"]}).encode()).decode().rstrip("=")
         return recs, rv, next_tok, remaining
 
     def scale(self, rec):

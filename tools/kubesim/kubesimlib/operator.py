@@ -88,6 +88,7 @@ class PoolerState:
         self.started = False
         self.addr = self.port = None
         self.mode_params = None
+        self.cluster = None
 
 
 class Operator:
@@ -105,6 +106,7 @@ class Operator:
         self.pending = {}
         self.clusters = {}
         self.poolers = {}
+        self.poolers_of = {}         # (namespace, cluster name) -> uids of the Poolers that name it
         self.stopping = False
         self.ip_seq = itertools.count(1)
         self.thread = threading.Thread(target=self._run, name="operator", daemon=True)
@@ -204,9 +206,8 @@ class Operator:
                 if st is None:
                     st = self.clusters[uid] = ClusterState(md.get("namespace"), md["name"], uid, self.ready_delay)
                 self.schedule("cluster", uid, 0)
-                for puid, ps in list(self.poolers.items()):
-                    if ps.ns == st.ns:
-                        self.schedule("pooler", puid, 0)
+                for puid in self.poolers_of.get((st.ns, st.name), ()):
+                    self.schedule("pooler", puid, 0)
             elif etype == "MODIFIED":
                 if old is not None and old.obj.get("spec") != new.obj.get("spec"):
                     self.schedule("cluster", uid, 0)
@@ -219,13 +220,19 @@ class Operator:
                         self.log("kubesim: dropping database of %s/%s: %s" % (st.ns, st.name, e))
         elif res is R.POOLERS:
             if etype == "ADDED":
-                self.poolers[uid] = PoolerState(md.get("namespace"), md["name"], uid, self.pooler_delay)
+                ps = self.poolers[uid] = PoolerState(md.get("namespace"), md["name"], uid, self.pooler_delay)
+                ps.cluster = ((new.obj.get("spec") or {}).get("cluster") or {}).get("name")  # immutable
+                self.poolers_of.setdefault((ps.ns, ps.cluster), set()).add(uid)
                 self.schedule("pooler", uid, 0)
             elif etype == "MODIFIED":
                 if old is not None and old.obj.get("spec") != new.obj.get("spec"):
                     self.schedule("pooler", uid, 0)
             elif etype == "DELETED":
-                self.poolers.pop(uid, None)
+                ps = self.poolers.pop(uid, None)
+                if ps is not None:
+                    self.poolers_of.get((ps.ns, ps.cluster), set()).discard(uid)
+                    if not self.poolers_of.get((ps.ns, ps.cluster), True):
+                        del self.poolers_of[(ps.ns, ps.cluster)]
                 if self.backing is not None:
                     self.backing.stop_pooler(uid)
         elif res is R.NAMESPACES:

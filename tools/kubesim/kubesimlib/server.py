@@ -418,7 +418,8 @@ class Handler(BaseHTTPRequestHandler):
             md = {"resourceVersion": str(rv)}
             if cont:
                 md["continue"] = cont
-                md["remainingItemCount"] = remaining
+                if remaining is not None:
+                    md["remainingItemCount"] = remaining
             head = dumps({"kind": route.res.list_kind, "apiVersion": route.res.api_version, "metadata": md})
             body = head[:-1] + b',"items":[' + b",".join(raw_of(r) for r in recs) + b"]}"
             return self._send(200, body)
