@@ -104,6 +104,7 @@ class Backing:
         self.roles = {}         # role -> {"password", "users": set(cluster keys)}
         self.created = []       # (kind, name) created in this run, for cleanup of an external server
         self.bouncers = {}      # pooler key -> PgBouncer
+        self.pooler_dirs = {}   # pooler key -> its directory under poolers/, removed with the Pooler
         self.used_addrs = set()
         self.pgbouncer = next((p for p in PGBOUNCER_CANDIDATES if os.access(p, os.X_OK)), None) or \
             shutil.which("pgbouncer")
@@ -114,6 +115,8 @@ class Backing:
     def start(self):
         if not self.pgbouncer:
             raise BackingError("pgbouncer not found (install the Debian package pgbouncer)")
+        # directories of an earlier run: their PgBouncers were stopped by cleanup_leftovers
+        shutil.rmtree(self.pool_dir, ignore_errors=True)
         os.makedirs(self.pool_dir, exist_ok=True)
         if is_root():
             self._check_traversable(self.state_dir)
@@ -223,6 +226,17 @@ class Backing:
             role["users"].add(user_key)
             return role["password"]
 
+    def set_password(self, owner, password):
+        """The -app Secret has a new password: apply it to the real role, as CNPG does. PgBouncer
+        reads role secrets through auth_query at each login, so it follows without a reload."""
+        with self.lock:
+            role = self.roles.get(owner)
+            if role is None:
+                raise BackingError("role %r is not one of kubesim's" % owner)
+            if role["password"] != password:
+                self.sql("ALTER ROLE %s WITH PASSWORD %s" % (qident(owner), qlit(password)))
+                role["password"] = password
+
     def release_database(self, user_key):
         """A Cluster is gone: drop its database and role unless another Cluster still shares them."""
         with self.lock:
@@ -295,6 +309,7 @@ class Backing:
                 return old.addr, old.port
             d = os.path.join(self.pool_dir, dirname)
             os.makedirs(d, exist_ok=True)
+            self.pooler_dirs[key] = d
             if is_root():
                 pw = pwd.getpwnam("postgres")
                 os.chown(d, pw.pw_uid, pw.pw_gid)
@@ -368,13 +383,16 @@ class Backing:
                 p.wait(timeout=5)
 
     def stop_pooler(self, key):
+        """The Pooler is gone: stop its PgBouncer and remove its directory."""
         with self.lock:
             b = self.bouncers.pop(key, None)
-        if b is None:
-            return
-        self._kill(b)
-        self.used_addrs.discard(b.addr)
-        self.log("kubesim: pgbouncer %s stopped" % os.path.basename(b.dir))
+            d = self.pooler_dirs.pop(key, None)
+        if b is not None:
+            self._kill(b)
+            self.used_addrs.discard(b.addr)
+            self.log("kubesim: pgbouncer %s stopped" % os.path.basename(b.dir))
+        if d is not None:
+            shutil.rmtree(d, ignore_errors=True)
 
     def pooler_info(self):
         with self.lock:

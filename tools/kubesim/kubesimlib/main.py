@@ -404,7 +404,6 @@ def main(argv=None):
         log("kubesim: state dir %s is in use by the kubesim with pid %d" % (state_dir, other))
         return 1
     cleanup_leftovers(state_dir)   # PostgreSQL/PgBouncer of an earlier kubesim that was SIGKILLed
-    shutil.rmtree(os.path.join(state_dir, "poolers"), ignore_errors=True)
     token_file = os.path.join(state_dir, "token")
     if not args.token:
         if os.path.exists(token_file):

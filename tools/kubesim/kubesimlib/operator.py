@@ -235,6 +235,9 @@ class Operator:
                         del self.poolers_of[(ps.ns, ps.cluster)]
                 if self.backing is not None:
                     self.backing.stop_pooler(uid)
+        elif res is R.SECRETS:
+            if etype == "MODIFIED":
+                self._app_secret_changed(new.obj)
         elif res is R.NAMESPACES:
             if etype == "MODIFIED" and md.get("deletionTimestamp"):
                 self.schedule("ns", md["name"], 0)
@@ -515,6 +518,32 @@ class Operator:
                 svc["metadata"]["annotations"][ADDR_ANNOTATION] = "%s:%s" % (self.backing.host, self.backing.port)
                 svc["status"] = {"loadBalancer": {"ingress": [{"ip": self.backing.host}]}}
             self._create_or_skip(R.SERVICES, svc)
+
+    def _app_secret_changed(self, secret):
+        """A new `password` in a Cluster's -app Secret becomes the role's password."""
+        md = secret["metadata"]
+        cname = (md.get("labels") or {}).get("cnpg.io/cluster")
+        if not cname or md["name"] != cname + "-app":
+            return
+        crec = self.store.get(R.CLUSTERS, md["namespace"], cname)
+        st = self.clusters.get(crec.md["uid"]) if crec is not None else None
+        if st is None or not st.provisioned:
+            return
+        try:
+            pw = base64.b64decode((secret.get("data") or {}).get("password") or "").decode()
+        except (ValueError, UnicodeDecodeError):
+            pw = ""
+        if not pw or pw == st.password:
+            return
+        if self.backing is not None:
+            try:
+                self.backing.set_password(st.owner, pw)
+            except BackingError as e:
+                self.record_event(crec.obj, "Warning", "SecretPasswordNotApplied", str(e))
+                return
+        st.password = pw
+        self.record_event(crec.obj, "Normal", "SecretPasswordApplied",
+                          "the password of role %s was changed from Secret %s" % (st.owner, md["name"]))
 
     def _create_or_skip(self, res, obj):
         try:
