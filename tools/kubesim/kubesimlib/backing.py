@@ -109,6 +109,7 @@ class Backing:
         self.pgbouncer = next((p for p in PGBOUNCER_CANDIDATES if os.access(p, os.X_OK)), None) or \
             shutil.which("pgbouncer")
         self.host = self.port = self.user = self.password = None
+        self.server_version, self.server_major = None, None
         self._conn = None
 
     # ------------------------------------------------------------------ PostgreSQL
@@ -134,7 +135,9 @@ class Backing:
         self.port = u.port or 5432
         self.user = urllib.parse.unquote(u.username or "postgres")
         self.password = urllib.parse.unquote(u.password) if u.password else None
-        self.sql("SELECT 1")
+        # what really answers, whatever major a Cluster asks for (Debian 12: PostgreSQL 15)
+        self.server_version = self.sql("SHOW server_version").strip()
+        self.server_major = int(self.server_version.split(".")[0].split()[0])
         if self.own_pg:
             self._wipe()
         self.log("kubesim: backing PostgreSQL at %s:%s (%s)" % (

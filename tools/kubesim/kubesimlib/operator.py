@@ -16,6 +16,8 @@ PHASE_SETUP = "Setting up primary"
 PHASE_HEALTHY = "Cluster in healthy state"
 PHASE_FAILED = "Cluster is unrecoverable and needs manual intervention"
 PHASE_CANNOT_CREATE = "Unable to create required cluster objects"
+PHASE_CREATING_REPLICA = "Creating a new replica"          # scale-up
+PHASE_WAITING = "Waiting for the instances to become active"  # scale-down, storage resize
 DEFAULT_IMAGE = "ghcr.io/cloudnative-pg/postgresql:18.4-system-trixie"
 PGBOUNCER_IMAGE = "ghcr.io/cloudnative-pg/pgbouncer:1.25.1"
 OPERATOR_VERSION = "1.30.0"
@@ -23,6 +25,7 @@ SLOW_DELETE_FINALIZER = "kubesim.dev/slow-delete"
 NS_FINALIZER = "kubernetes"
 FG_FINALIZER = "foregroundDeletion"
 ADDR_ANNOTATION = "kubesim.dev/address"
+LOCAL_SERVER_CONDITION = "kubesim.dev/LocalServer"
 CLUSTER_COMPONENT = "cloudnative-pg"          # the event recorder names CNPG uses
 POOLER_COMPONENT = "cloudnative-pg-pooler"
 # The Event recorded when a Cluster enters a phase: (type, reason, message; {name} and {reason} are filled).
@@ -52,6 +55,14 @@ def cluster_db(obj):
     return db, owner
 
 
+def image_major(image):
+    """The PostgreSQL major of an image tag (ghcr.io/cloudnative-pg/postgresql:17.2-... -> 17)."""
+    try:
+        return int(image.rsplit(":", 1)[1].split(".")[0].split("-")[0])
+    except (IndexError, ValueError):
+        return 18
+
+
 def app_secret_data(name, ns, db, user, pw):
     host = "%s-rw" % name
     qu, qp, qd = (urllib.parse.quote(x, safe="") for x in (user, pw, db))
@@ -78,6 +89,7 @@ class ClusterState:
         self.reached_ready = False  # the never_ready/fail_clusters faults only hold back clusters not yet Ready
         self.password = None
         self.db = self.owner = None
+        self.rollout_until = None   # a spec.instances/storage change is rolling out until then
 
 
 class PoolerState:
@@ -210,6 +222,7 @@ class Operator:
                     self.schedule("pooler", puid, 0)
             elif etype == "MODIFIED":
                 if old is not None and old.obj.get("spec") != new.obj.get("spec"):
+                    self._rollout_event(old.obj, new.obj)
                     self.schedule("cluster", uid, 0)
             elif etype == "DELETED":
                 st = self.clusters.pop(uid, None)
@@ -314,19 +327,63 @@ class Operator:
 
     # ------------------------------------------------------------------ clusters
     def _cluster_pre_commit(self, old, new):
-        """Keep status.observedGeneration and the instance counts in step with spec in the same write."""
+        """Keep status.observedGeneration in step with spec in the same write, and start the rollout
+        of a healthy Cluster whose spec.instances or spec.storage.size changes in that write too."""
         st = new.get("status")
         if not isinstance(st, dict) or not st:
             return
         gen = new["metadata"].get("generation")
         if gen is not None:
             st["observedGeneration"] = gen
-        inst = (new.get("spec") or {}).get("instances", 1)
-        if isinstance(inst, int) and st.get("phase") == PHASE_HEALTHY:
-            st["instances"] = inst
-            st["readyInstances"] = inst
-            st["instanceNames"] = ["%s-%d" % (new["metadata"]["name"], i + 1) for i in range(inst)]
-            st["instancesStatus"] = {"healthy": list(st["instanceNames"])}
+        if old is not None and st.get("phase") == PHASE_HEALTHY:
+            self._start_rollout(old, new, st)
+
+    def _start_rollout(self, old, new, st):
+        ospec, spec = old.get("spec") or {}, new.get("spec") or {}
+        oinst, inst = ospec.get("instances", 1), spec.get("instances", 1)
+        osize, size = (ospec.get("storage") or {}).get("size"), (spec.get("storage") or {}).get("size")
+        if not isinstance(inst, int) or (oinst == inst and osize == size):
+            return
+        name = new["metadata"]["name"]
+        if inst > oinst:
+            phase, reason = PHASE_CREATING_REPLICA, "Creating instance %s-%d" % (name, oinst + 1)
+        elif inst < oinst:
+            phase, reason = PHASE_WAITING, "Removing instance %s-%d" % (name, oinst)
+        else:
+            phase, reason = PHASE_WAITING, "Resizing the volumes to %s" % size
+        names = ["%s-%d" % (name, i + 1) for i in range(inst)]
+        st.update({"phase": phase, "phaseReason": reason, "instances": inst,
+                   "readyInstances": min(st.get("readyInstances", oinst), inst), "instanceNames": names,
+                   "latestGeneratedNode": max(inst, st.get("latestGeneratedNode", 0))})
+        st["conditions"] = [self._ready_condition(st.get("conditions"), False)] + \
+            [c for c in st.get("conditions") or [] if c.get("type") != "Ready"]
+        cs = self.clusters.get(new["metadata"].get("uid"))
+        if cs is not None:
+            cs.rollout_until = time.monotonic() + self.ready_delay
+
+    def _local_server_condition(self, spec):
+        """kubesim's own condition: which PostgreSQL really serves the Cluster. With backing, one
+        local server of its own major serves every Cluster, whatever major the image names."""
+        if self.backing is None or self.backing.server_major is None:
+            return []
+        want = image_major(spec.get("imageName") or DEFAULT_IMAGE)
+        have = self.backing.server_major
+        return [{"type": LOCAL_SERVER_CONDITION, "status": "True" if want == have else "False",
+                 "reason": "SameMajorVersion" if want == have else "DifferentMajorVersion",
+                 "message": "PostgreSQL %s answers (kubesim's local server); the Cluster asks for PostgreSQL %d"
+                            % (self.backing.server_version.split()[0], want),
+                 "lastTransitionTime": now_rfc3339()}]
+
+    @staticmethod
+    def _ready_condition(conditions, ready):
+        """CNPG's Ready condition; lastTransitionTime moves only when the status flips."""
+        old = next((c for c in conditions or [] if c.get("type") == "Ready"), None)
+        status = "True" if ready else "False"
+        return {"type": "Ready", "status": status,
+                "reason": "ClusterIsReady" if ready else "ClusterIsNotReady",
+                "message": "Cluster is Ready" if ready else "Cluster Is Not Ready",
+                "lastTransitionTime": old["lastTransitionTime"] if old and old.get("status") == status
+                else now_rfc3339()}
 
     def _set_cluster_status(self, st, phase, reason, ready):
         def fn(o):
@@ -334,10 +391,6 @@ class Operator:
             spec = o.get("spec") or {}
             inst = spec.get("instances", 1) if isinstance(spec.get("instances", 1), int) else 1
             s = o.get("status") or {}
-            old_ready = next((c for c in s.get("conditions") or [] if c.get("type") == "Ready"), None)
-            ready_status = "True" if ready else "False"
-            ltt = old_ready.get("lastTransitionTime") if old_ready and old_ready.get("status") == ready_status \
-                else now_rfc3339()
             names = ["%s-%d" % (name, i + 1) for i in range(inst)]
             s.update({
                 "phase": phase, "phaseReason": reason,
@@ -349,12 +402,9 @@ class Operator:
                 "image": spec.get("imageName") or DEFAULT_IMAGE,
                 "latestGeneratedNode": inst,
                 "instanceNames": names,
-                "conditions": [
-                    {"type": "Ready", "status": ready_status,
-                     "reason": "ClusterIsReady" if ready else "ClusterIsNotReady",
-                     "message": "Cluster is Ready" if ready else "Cluster Is Not Ready",
-                     "lastTransitionTime": ltt},
-                ],
+                "conditions": [self._ready_condition(s.get("conditions"), ready)] + self._local_server_condition(spec),
+                "pgDataImageInfo": {"image": spec.get("imageName") or DEFAULT_IMAGE,
+                                    "majorVersion": image_major(spec.get("imageName") or DEFAULT_IMAGE)},
             })
             if not s.get("currentPrimary"):
                 s.pop("currentPrimary", None)
@@ -380,6 +430,13 @@ class Operator:
             return
         etype, ereason, msg = PHASE_EVENTS[phase]
         self.record_event(rec.obj, etype, ereason, msg.format(name=rec.md["name"], reason=reason))
+
+    def _rollout_event(self, old, new):
+        """The event of a rollout that _start_rollout began in the write of the spec change."""
+        phase = (new.get("status") or {}).get("phase")
+        if (old.get("status") or {}).get("phase") == PHASE_HEALTHY and phase in (PHASE_CREATING_REPLICA, PHASE_WAITING):
+            reason = "CreatingInstance" if phase == PHASE_CREATING_REPLICA else "RollingOut"
+            self.record_event(new, "Normal", reason, new["status"].get("phaseReason", phase))
 
     def _cluster_rec(self, st):
         rec = self.store.get(R.CLUSTERS, st.ns, st.name)
@@ -437,6 +494,11 @@ class Operator:
                 self._ensure_phase(st, PHASE_CANNOT_CREATE, str(e), False)
                 self.schedule("cluster", uid, 5.0)
                 return
+        if st.rollout_until is not None and not forced:
+            if now < st.rollout_until:
+                self.schedule("cluster", uid, st.rollout_until - now)
+                return
+            st.rollout_until = None
         if forced or st.reached_ready:
             self._ensure_phase(st, PHASE_HEALTHY, "", True)
             st.reached_ready = True
@@ -490,12 +552,7 @@ class Operator:
                   "type": "kubernetes.io/basic-auth",
                   "data": {k: b64(v) for k, v in data.items()}}
         self._create_or_skip(R.SECRETS, secret)
-        major = 18
-        img = (obj.get("spec") or {}).get("imageName") or DEFAULT_IMAGE
-        try:
-            major = int(img.rsplit(":", 1)[1].split(".")[0].split("-")[0])
-        except (IndexError, ValueError):
-            pass
+        major = image_major((obj.get("spec") or {}).get("imageName") or DEFAULT_IMAGE)
         for suffix, sel in (("rw", {"cnpg.io/cluster": name, "cnpg.io/instanceRole": "primary"}),
                             ("ro", {"cnpg.io/cluster": name, "cnpg.io/instanceRole": "replica"}),
                             ("r", {"cnpg.io/cluster": name, "cnpg.io/podRole": "instance"})):

@@ -178,6 +178,19 @@ class BackingTests(unittest.TestCase):
             r = psql(h, p, cr["username"], old, cr["dbname"], "select 1", check=False)
             self.assertNotEqual(r.returncode, 0, "the old password still logs in at %s:%s" % (h, p))
 
+    def test_status_tells_which_server_answers(self):
+        self.make("bk-v", imageName="ghcr.io/cloudnative-pg/postgresql:17.5-system-trixie",
+                  bootstrap={"initdb": {"database": "bkv_db", "owner": "bkv_owner"}})
+        st = self.c.get(CL + "/bk-v").json["status"]
+        self.assertEqual(st["pgDataImageInfo"]["majorVersion"], 17)
+        cond = next(c for c in st["conditions"] if c["type"] == "kubesim.dev/LocalServer")
+        cr = self.creds("bk-v")
+        host, port = self.published("bk-v-pooler")
+        real = psql(host, port, cr["username"], cr["password"], cr["dbname"], "show server_version").stdout.split()[0]
+        self.assertIn("PostgreSQL %s answers" % real, cond["message"])
+        self.assertIn("asks for PostgreSQL 17", cond["message"])
+        self.assertEqual(cond["status"], "True" if real.split(".")[0] == "17" else "False")
+
     def test_pooler_directories_go_with_their_poolers(self):
         pool_dir = os.path.join(self.sim.state, "poolers")
         before = len(os.listdir(pool_dir))
