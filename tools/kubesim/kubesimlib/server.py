@@ -12,9 +12,9 @@ from . import authz, events, openapi
 from . import resources as R
 from . import protobuf
 from .util import ApiError, dumps, query_bool
+from .watch import TABLE_CT, WatchStream
 
 MAX_BODY = 3 * 1024 * 1024
-TABLE_CT = "application/json;as=Table;v=v1;g=meta.k8s.io"
 PUBLIC_PATHS = ("/healthz", "/livez", "/readyz", "/version")
 
 
@@ -409,7 +409,7 @@ class Handler(BaseHTTPRequestHandler):
             if route.name is not None:
                 fs = params.get("fieldSelector")
                 params["fieldSelector"] = "metadata.name=%s" % route.name + ("," + fs if fs else "")
-            return app.watch(self, route, params, res, raw_of)
+            return WatchStream(app, self, route, params, res, raw_of).serve()
         if verb == "list":
             recs, rv, cont, remaining = api.list(res, route.ns, params)
             if self._wants_table():
