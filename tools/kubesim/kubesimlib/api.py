@@ -99,35 +99,14 @@ class Api:
                 obj["data"] = data
 
     def _default(self, res, obj, old):
+        """The API server's (and CNPG's webhook's) defaults for obj; old is the stored object."""
         md = obj["metadata"]
         if res is R.SECRETS:
             self._convert(res, obj)
             obj.setdefault("type", old.get("type", "Opaque") if old else "Opaque")
         elif res is R.DEPLOYMENTS:
             obj["status"] = (old or {}).get("status") or {}
-
-            def dflt(d, k, v):      # a JSON null is "not set", as for the real server's pointer fields
-                if d.get(k) is None:
-                    d[k] = v
-                return d[k]
-            spec = obj.get("spec")
-            if isinstance(spec, dict):
-                dflt(spec, "replicas", 1)
-                dflt(spec, "revisionHistoryLimit", 10)
-                dflt(spec, "progressDeadlineSeconds", 600)
-                st = dflt(spec, "strategy", {})
-                if isinstance(st, dict):
-                    if dflt(st, "type", "RollingUpdate") == "RollingUpdate":
-                        ru = dflt(st, "rollingUpdate", {})
-                        if isinstance(ru, dict):
-                            dflt(ru, "maxUnavailable", "25%")
-                            dflt(ru, "maxSurge", "25%")
-                pspec = (spec.get("template") or {}).get("spec") if isinstance(spec.get("template"), dict) else None
-                if isinstance(pspec, dict):
-                    dflt(pspec, "restartPolicy", "Always")
-                    dflt(pspec, "dnsPolicy", "ClusterFirst")
-                    dflt(pspec, "schedulerName", "default-scheduler")
-                    dflt(pspec, "terminationGracePeriodSeconds", 30)
+            _default_deployment(obj.get("spec"))
         elif res in (R.ROLEBINDINGS, R.CLUSTERROLEBINDINGS):
             ref = obj.get("roleRef")
             if isinstance(ref, dict) and not ref.get("apiGroup"):
@@ -136,44 +115,13 @@ class Api:
                 if isinstance(sub, dict) and not sub.get("apiGroup") and sub.get("kind") in ("User", "Group"):
                     sub["apiGroup"] = R.RBAC
         elif res is R.SERVICES:
-            spec = obj.get("spec")
-            if isinstance(spec, dict):
-                spec.setdefault("type", "ClusterIP")
-                spec.setdefault("sessionAffinity", "None")
-                ocip = ((old or {}).get("spec") or {}).get("clusterIP")
-                if ocip and spec.get("clusterIP") in (None, ""):
-                    spec["clusterIP"] = ocip
-                elif ocip and spec.get("clusterIP") != ocip:
-                    raise V_invalid(res, md.get("name", ""), "spec.clusterIP", spec.get("clusterIP"),
-                                    "field is immutable")
-                if not spec.get("clusterIP") and spec["type"] != "ExternalName":
-                    spec["clusterIP"] = self.operator.next_cluster_ip()
-                if spec.get("clusterIP") and spec["clusterIP"] != "None":
-                    spec["clusterIPs"] = [spec["clusterIP"]]
-                for p in spec.get("ports") or []:
-                    if isinstance(p, dict):
-                        p.setdefault("protocol", "TCP")
-                        if "port" in p:
-                            p.setdefault("targetPort", p["port"])
-            obj.setdefault("status", (old or {}).get("status") or {"loadBalancer": {}})
+            self._default_service(obj, old)
         elif res is R.NAMESPACES:
             obj["status"] = (old or {}).get("status") or {"phase": "Active"}
             obj.setdefault("spec", {"finalizers": ["kubernetes"]})
             md.setdefault("labels", {})["kubernetes.io/metadata.name"] = md["name"]
         elif res is R.CLUSTERS and old is None:
-            spec = obj.get("spec")
-            if isinstance(spec, dict):
-                spec.setdefault("instances", 1)
-                if spec.get("imageCatalogRef") is None:
-                    spec.setdefault("imageName", DEFAULT_IMAGE)
-                boot = spec.get("bootstrap")
-                if not isinstance(boot, dict) or not any(boot.get(k) is not None
-                                                         for k in ("initdb", "recovery", "pg_basebackup")):
-                    boot = spec["bootstrap"] = dict(boot or {}, initdb={})
-                initdb = boot.get("initdb")
-                if isinstance(initdb, dict):
-                    initdb.setdefault("database", "app")
-                    initdb.setdefault("owner", initdb["database"])
+            _default_cluster(obj.get("spec"))
         elif res is R.POOLERS and old is None:
             spec = obj.get("spec")
             if isinstance(spec, dict):
@@ -181,6 +129,29 @@ class Api:
                 spec.setdefault("instances", 1)
                 if isinstance(spec.get("pgbouncer"), dict):
                     spec["pgbouncer"].setdefault("poolMode", "session")
+
+    def _default_service(self, obj, old):
+        """type, sessionAffinity, an allocated (and immutable) clusterIP, port protocol/targetPort."""
+        spec = obj.get("spec")
+        if isinstance(spec, dict):
+            spec.setdefault("type", "ClusterIP")
+            spec.setdefault("sessionAffinity", "None")
+            ocip = ((old or {}).get("spec") or {}).get("clusterIP")
+            if ocip and spec.get("clusterIP") in (None, ""):
+                spec["clusterIP"] = ocip
+            elif ocip and spec.get("clusterIP") != ocip:
+                raise V_invalid(R.SERVICES, obj["metadata"].get("name", ""), "spec.clusterIP", spec.get("clusterIP"),
+                                "field is immutable")
+            if not spec.get("clusterIP") and spec["type"] != "ExternalName":
+                spec["clusterIP"] = self.operator.next_cluster_ip()
+            if spec.get("clusterIP") and spec["clusterIP"] != "None":
+                spec["clusterIPs"] = [spec["clusterIP"]]
+            for p in spec.get("ports") or []:
+                if isinstance(p, dict):
+                    p.setdefault("protocol", "TCP")
+                    if "port" in p:
+                        p.setdefault("targetPort", p["port"])
+        obj.setdefault("status", (old or {}).get("status") or {"loadBalancer": {}})
 
     def _cluster_names(self, ns):
         """The Cluster names of ns, as a container whose `in` is one index lookup."""
@@ -509,3 +480,46 @@ class Api:
 def V_invalid(res, name, field, value, msg):
     from .util import invalid
     return invalid(res, name, [V.inv(field, value, msg)])
+
+
+def _dflt(d, k, v):
+    """Sets d[k] = v when unset; a JSON null is "not set", as for the real server's pointer fields."""
+    if d.get(k) is None:
+        d[k] = v
+    return d[k]
+
+
+def _default_deployment(spec):
+    if not isinstance(spec, dict):
+        return
+    _dflt(spec, "replicas", 1)
+    _dflt(spec, "revisionHistoryLimit", 10)
+    _dflt(spec, "progressDeadlineSeconds", 600)
+    st = _dflt(spec, "strategy", {})
+    if isinstance(st, dict) and _dflt(st, "type", "RollingUpdate") == "RollingUpdate":
+        ru = _dflt(st, "rollingUpdate", {})
+        if isinstance(ru, dict):
+            _dflt(ru, "maxUnavailable", "25%")
+            _dflt(ru, "maxSurge", "25%")
+    pspec = (spec.get("template") or {}).get("spec") if isinstance(spec.get("template"), dict) else None
+    if isinstance(pspec, dict):
+        _dflt(pspec, "restartPolicy", "Always")
+        _dflt(pspec, "dnsPolicy", "ClusterFirst")
+        _dflt(pspec, "schedulerName", "default-scheduler")
+        _dflt(pspec, "terminationGracePeriodSeconds", 30)
+
+
+def _default_cluster(spec):
+    """CNPG's defaults on create: instances, imageName, and an initdb bootstrap of app/app."""
+    if not isinstance(spec, dict):
+        return
+    spec.setdefault("instances", 1)
+    if spec.get("imageCatalogRef") is None:
+        spec.setdefault("imageName", DEFAULT_IMAGE)
+    boot = spec.get("bootstrap")
+    if not isinstance(boot, dict) or not any(boot.get(k) is not None for k in ("initdb", "recovery", "pg_basebackup")):
+        boot = spec["bootstrap"] = dict(boot or {}, initdb={})
+    initdb = boot.get("initdb")
+    if isinstance(initdb, dict):
+        initdb.setdefault("database", "app")
+        initdb.setdefault("owner", initdb["database"])
