@@ -64,6 +64,18 @@ def free_port(addr="127.0.0.1"):
     return p
 
 
+def _own_listener(logf, b):
+    """True once this PgBouncer itself listens on its address. A connect test is not enough: with
+    other kubesims on the machine, another PgBouncer may have taken the address in the meantime
+    (then this one fails to bind and exits)."""
+    try:
+        with open(logf) as f:
+            log = f.read()
+    except OSError:
+        return False
+    return "[%d] LOG listening on %s:%d" % (b.proc.pid, b.addr, b.port) in log and _listening(b.addr, b.port)
+
+
 def _listening(addr, port):
     try:
         with socket.create_connection((addr, port), timeout=0.3):
@@ -341,7 +353,7 @@ class Backing:
                 while time.time() < deadline:
                     if b.proc.poll() is not None:
                         break
-                    if _listening(b.addr, b.port):
+                    if _own_listener(logf, b):
                         self.used_addrs.add(b.addr)
                         self.bouncers[key] = b
                         self.log("kubesim: pgbouncer %s listening on %s:%d (pid %d, pool_mode=%s)" % (
