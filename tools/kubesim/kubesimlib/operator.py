@@ -37,6 +37,9 @@ PHASE_EVENTS = {
     PHASE_FAILED: ("Warning", "ClusterUnrecoverable", "{reason}"),
     PHASE_CANNOT_CREATE: ("Warning", "CannotCreateClusterObjects", "{reason}"),
 }
+# The Event recorded when a Pooler enters a phase (the message is the phase reason).
+POOLER_EVENTS = {"inactive": ("Warning", "ClusterNotFound"), "failed": ("Warning", "PgBouncerFailed"),
+                 "active": ("Normal", "PoolerActive")}
 
 
 def b64(s):
@@ -658,7 +661,10 @@ class Operator:
             elif st.mode_params != (mode, dict(params)):
                 self.backing.reload_pooler(uid, mode, params)
                 st.mode_params = (mode, dict(params))
-        self._deployment_ready(st, inst)
+        if self._deployment_ready(st, inst):
+            where = " at %s:%d" % (st.addr, st.port) if st.addr else ""
+            self.record_event(rec.obj, "Normal", "PgBouncerReady", "%d PgBouncer instance(s) ready%s" % (inst, where),
+                              POOLER_COMPONENT)
         self._pooler_status(st, "active", "", inst)
 
     def _create_pooler_objects(self, obj, inst):
@@ -721,6 +727,7 @@ class Operator:
         self.store.mutate(R.SERVICES, st.ns, st.name, fn)
 
     def _deployment_ready(self, st, inst):
+        """Marks the Pooler's Deployment ready; True when that changed it."""
         def fn(o):
             s = o.get("status") or {}
             want = {"replicas": inst, "readyReplicas": inst, "availableReplicas": inst, "updatedReplicas": inst,
@@ -735,9 +742,19 @@ class Operator:
                                 "message": "Deployment has minimum availability.",
                                 "lastUpdateTime": now_rfc3339(), "lastTransitionTime": now_rfc3339()}]
             o["status"] = s
-        self.store.mutate(R.DEPLOYMENTS, st.ns, st.name, fn)
+        before = self.store.get(R.DEPLOYMENTS, st.ns, st.name)
+        after = self.store.mutate(R.DEPLOYMENTS, st.ns, st.name, fn)
+        return after is not None and after is not before
 
     def _pooler_status(self, st, phase, reason, inst):
+        old = self.store.get(R.POOLERS, st.ns, st.name)
+        old_phase = (old.obj.get("status") or {}).get("phase") if old is not None else None
+        rec = self._set_pooler_status(st, phase, reason, inst)
+        if rec is not None and phase != old_phase and phase in POOLER_EVENTS:
+            etype, ereason = POOLER_EVENTS[phase]
+            self.record_event(rec.obj, etype, ereason, reason or "Pooler is active", POOLER_COMPONENT)
+
+    def _set_pooler_status(self, st, phase, reason, inst):
         def fn(o):
             s = o.get("status") or {}
             want = {"phase": phase, "instances": inst}
@@ -749,4 +766,4 @@ class Operator:
             if not reason:
                 s.pop("phaseReason", None)
             o["status"] = s
-        self.store.mutate(R.POOLERS, st.ns, st.name, fn)
+        return self.store.mutate(R.POOLERS, st.ns, st.name, fn)

@@ -116,6 +116,20 @@ class ProtocolTests(unittest.TestCase):
         self.assertEqual(self.c.put("/apis/events.k8s.io/v1/namespaces/daap/events/" + e["metadata"]["name"],
                                     e).status, 405)
 
+    def test_pooler_events(self):
+        pl = {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Pooler", "metadata": {"name": "ev-p"},
+              "spec": {"cluster": {"name": "ev-c"}, "pgbouncer": {"poolMode": "transaction"}}}
+        self.assertEqual(self.c.post(CNPG + "/namespaces/daap/poolers", pl).status, 201)
+        path = "/api/v1/namespaces/daap/events?fieldSelector=involvedObject.name%3Dev-p,involvedObject.kind%3DPooler"
+        wait_for(lambda: [e for e in self.c.get(path).json["items"] if e["reason"] == "ClusterNotFound"],
+                 msg="ClusterNotFound")
+        self.assertEqual(self.c.post(CNPG + "/namespaces/daap/clusters", cluster("ev-c")).status, 201)
+        wait_for(lambda: {"PgBouncerReady", "PoolerActive"} <= {e["reason"] for e in self.c.get(path).json["items"]},
+                 msg="PgBouncerReady and PoolerActive")
+        events = self.c.get(path).json["items"]
+        self.assertEqual({e["source"]["component"] for e in events}, {"cloudnative-pg-pooler"})
+        self.assertEqual(next(e for e in events if e["reason"] == "ClusterNotFound")["type"], "Warning")
+
     def test_openapi_v3_has_the_cnpg_schemas(self):
         root = self.c.get("/openapi/v3").json
         url = root["paths"]["apis/postgresql.cnpg.io/v1"]["serverRelativeURL"]
