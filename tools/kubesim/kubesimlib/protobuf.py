@@ -163,11 +163,12 @@ def decode(name, buf):
             continue               # a field newer than kubesim's table
         jname, card, typ = f
         if card == "map":
+            # a map entry is a message {1: key, 2: value}; a missing value is the type's zero
             entry = {n: val for n, _, val in _fields(bytes(v))}
             k = bytes(entry.get(1, b"")).decode("utf-8")
-            out.setdefault(jname, {})[k] = _decode_value(typ, 2 if typ in ("string", "bytes") or typ in MESSAGES
-                                                         else 0, entry.get(2, b"" if typ in ("string", "bytes")
-                                                                            or typ in MESSAGES else 0))
+            delimited = typ in ("string", "bytes") or typ in MESSAGES
+            out.setdefault(jname, {})[k] = _decode_value(typ, 2 if delimited else 0,
+                                                         entry.get(2, b"" if delimited else 0))
             continue
         val = _decode_value(typ, wt, v)
         if card == "repeated":
