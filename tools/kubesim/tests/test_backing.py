@@ -59,7 +59,10 @@ class BackingTests(unittest.TestCase):
     def published(self, svc):
         """host, port from the Service as the contract says: ingress[0].ip, port named pgbouncer/postgres."""
         def get():
-            s = self.c.get("/api/v1/namespaces/daap/services/" + svc).json
+            r = self.c.get("/api/v1/namespaces/daap/services/" + svc)
+            if r.status != 200:         # the operator has not made the Service yet
+                return None
+            s = r.json
             ing = (s.get("status") or {}).get("loadBalancer", {}).get("ingress") or []
             return ing and s
         s = wait_for(get, msg="published address of " + svc)
