@@ -8,7 +8,7 @@ from . import validation as V
 from .operator import FG_FINALIZER, NS_FINALIZER, SLOW_DELETE_FINALIZER, DEFAULT_IMAGE
 from .patch import json_patch, merge_patch, strategic_merge_patch
 from .selectors import parse_field_selector, parse_label_selector
-from .util import ApiError, bad_request, deepcopy_json, not_found
+from .util import ApiError, bad_request, deepcopy_json, not_found, query_bool
 
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public")
 
@@ -99,35 +99,14 @@ class Api:
                 obj["data"] = data
 
     def _default(self, res, obj, old):
+        """The API server's (and CNPG's webhook's) defaults for obj; old is the stored object."""
         md = obj["metadata"]
         if res is R.SECRETS:
             self._convert(res, obj)
             obj.setdefault("type", old.get("type", "Opaque") if old else "Opaque")
         elif res is R.DEPLOYMENTS:
             obj["status"] = (old or {}).get("status") or {}
-
-            def dflt(d, k, v):      # a JSON null is "not set", as for the real server's pointer fields
-                if d.get(k) is None:
-                    d[k] = v
-                return d[k]
-            spec = obj.get("spec")
-            if isinstance(spec, dict):
-                dflt(spec, "replicas", 1)
-                dflt(spec, "revisionHistoryLimit", 10)
-                dflt(spec, "progressDeadlineSeconds", 600)
-                st = dflt(spec, "strategy", {})
-                if isinstance(st, dict):
-                    if dflt(st, "type", "RollingUpdate") == "RollingUpdate":
-                        ru = dflt(st, "rollingUpdate", {})
-                        if isinstance(ru, dict):
-                            dflt(ru, "maxUnavailable", "25%")
-                            dflt(ru, "maxSurge", "25%")
-                pspec = (spec.get("template") or {}).get("spec") if isinstance(spec.get("template"), dict) else None
-                if isinstance(pspec, dict):
-                    dflt(pspec, "restartPolicy", "Always")
-                    dflt(pspec, "dnsPolicy", "ClusterFirst")
-                    dflt(pspec, "schedulerName", "default-scheduler")
-                    dflt(pspec, "terminationGracePeriodSeconds", 30)
+            _default_deployment(obj.get("spec"))
         elif res in (R.ROLEBINDINGS, R.CLUSTERROLEBINDINGS):
             ref = obj.get("roleRef")
             if isinstance(ref, dict) and not ref.get("apiGroup"):
@@ -136,44 +115,13 @@ class Api:
                 if isinstance(sub, dict) and not sub.get("apiGroup") and sub.get("kind") in ("User", "Group"):
                     sub["apiGroup"] = R.RBAC
         elif res is R.SERVICES:
-            spec = obj.get("spec")
-            if isinstance(spec, dict):
-                spec.setdefault("type", "ClusterIP")
-                spec.setdefault("sessionAffinity", "None")
-                ocip = ((old or {}).get("spec") or {}).get("clusterIP")
-                if ocip and spec.get("clusterIP") in (None, ""):
-                    spec["clusterIP"] = ocip
-                elif ocip and spec.get("clusterIP") != ocip:
-                    raise V_invalid(res, md.get("name", ""), "spec.clusterIP", spec.get("clusterIP"),
-                                    "field is immutable")
-                if not spec.get("clusterIP") and spec["type"] != "ExternalName":
-                    spec["clusterIP"] = self.operator.next_cluster_ip()
-                if spec.get("clusterIP") and spec["clusterIP"] != "None":
-                    spec["clusterIPs"] = [spec["clusterIP"]]
-                for p in spec.get("ports") or []:
-                    if isinstance(p, dict):
-                        p.setdefault("protocol", "TCP")
-                        if "port" in p:
-                            p.setdefault("targetPort", p["port"])
-            obj.setdefault("status", (old or {}).get("status") or {"loadBalancer": {}})
+            self._default_service(obj, old)
         elif res is R.NAMESPACES:
             obj["status"] = (old or {}).get("status") or {"phase": "Active"}
             obj.setdefault("spec", {"finalizers": ["kubernetes"]})
             md.setdefault("labels", {})["kubernetes.io/metadata.name"] = md["name"]
         elif res is R.CLUSTERS and old is None:
-            spec = obj.get("spec")
-            if isinstance(spec, dict):
-                spec.setdefault("instances", 1)
-                if spec.get("imageCatalogRef") is None:
-                    spec.setdefault("imageName", DEFAULT_IMAGE)
-                boot = spec.get("bootstrap")
-                if not isinstance(boot, dict) or not any(boot.get(k) is not None
-                                                         for k in ("initdb", "recovery", "pg_basebackup")):
-                    boot = spec["bootstrap"] = dict(boot or {}, initdb={})
-                initdb = boot.get("initdb")
-                if isinstance(initdb, dict):
-                    initdb.setdefault("database", "app")
-                    initdb.setdefault("owner", initdb["database"])
+            _default_cluster(obj.get("spec"))
         elif res is R.POOLERS and old is None:
             spec = obj.get("spec")
             if isinstance(spec, dict):
@@ -182,9 +130,37 @@ class Api:
                 if isinstance(spec.get("pgbouncer"), dict):
                     spec["pgbouncer"].setdefault("poolMode", "session")
 
+    def _default_service(self, obj, old):
+        """type, sessionAffinity, an allocated (and immutable) clusterIP, port protocol/targetPort."""
+        spec = obj.get("spec")
+        if isinstance(spec, dict):
+            spec.setdefault("type", "ClusterIP")
+            spec.setdefault("sessionAffinity", "None")
+            ocip = ((old or {}).get("spec") or {}).get("clusterIP")
+            if ocip and spec.get("clusterIP") in (None, ""):
+                spec["clusterIP"] = ocip
+            elif ocip and spec.get("clusterIP") != ocip:
+                raise V_invalid(R.SERVICES, obj["metadata"].get("name", ""), "spec.clusterIP", spec.get("clusterIP"),
+                                "field is immutable")
+            if not spec.get("clusterIP") and spec["type"] != "ExternalName":
+                spec["clusterIP"] = self.operator.next_cluster_ip()
+            if spec.get("clusterIP") and spec["clusterIP"] != "None":
+                spec["clusterIPs"] = [spec["clusterIP"]]
+            for p in spec.get("ports") or []:
+                if isinstance(p, dict):
+                    p.setdefault("protocol", "TCP")
+                    if "port" in p:
+                        p.setdefault("targetPort", p["port"])
+        obj.setdefault("status", (old or {}).get("status") or {"loadBalancer": {}})
+
     def _cluster_names(self, ns):
-        objs, _ = self.store.list(R.CLUSTERS, ns, [], [])
-        return {o.md["name"] for o in objs}
+        """The Cluster names of ns, as a container whose `in` is one index lookup."""
+        store = self.store
+
+        class Names:
+            def __contains__(self, name):
+                return store.get(R.CLUSTERS, ns, name) is not None
+        return Names()
 
     def _validate(self, res, obj, old):
         names = self._cluster_names(obj["metadata"].get("namespace")) if res is R.POOLERS and old is None else ()
@@ -207,7 +183,7 @@ class Api:
     def list(self, res, ns, params):
         lsel = parse_label_selector(params.get("labelSelector"))
         fsel = parse_field_selector(params.get("fieldSelector"), res)
-        recs, rv = self.store.list(res, ns, lsel, fsel)
+        rv, start = self.store.current_rv(), None
         cont = params.get("continue")
         if cont:
             try:
@@ -216,21 +192,16 @@ class Api:
                 rv = int(tok["rv"])
             except Exception:
                 raise bad_request("continue key is not valid")
-            recs = [r for r in recs if ((r.md.get("namespace") or ""), r.md["name"]) > start]
-        limit = params.get("limit")
+        try:
+            limit = max(0, int(params.get("limit") or 0))
+        except ValueError:
+            raise bad_request("limit must be an integer")
+        recs, more, remaining = self.store.list_page(res, ns, lsel, fsel, start, limit)
         next_tok = None
-        remaining = None
-        if limit:
-            try:
-                limit = int(limit)
-            except ValueError:
-                raise bad_request("limit must be an integer")
-            if limit > 0 and len(recs) > limit:
-                remaining = len(recs) - limit
-                recs = recs[:limit]
-                last = recs[-1].md
-                next_tok = base64.urlsafe_b64encode(json.dumps(
-                    {"rv": rv, "ns": last.get("namespace") or "", "name": last["name"]}).encode()).decode().rstrip("=")
+        if more:
+            last = recs[-1].md
+            next_tok = base64.urlsafe_b64encode(json.dumps(
+                {"rv": rv, "ns": last.get("namespace") or "", "name": last["name"]}).encode()).decode().rstrip("=")
         return recs, rv, next_tok, remaining
 
     def scale(self, rec):
@@ -414,7 +385,7 @@ class Api:
         if not body.get("apiVersion") or not body.get("kind"):
             raise bad_request("invalid object type: apiVersion and kind are required for apply")
         self._check_body(res, body, ns, name)
-        force = params.get("force") in ("true", "1")
+        force = query_bool(params, "force")
         dry = params.get("dryRun") == "All"
         body = self._field_validation(res, body, params, warnings)
         cur = self.store.get(res, ns, name)
@@ -509,3 +480,46 @@ class Api:
 def V_invalid(res, name, field, value, msg):
     from .util import invalid
     return invalid(res, name, [V.inv(field, value, msg)])
+
+
+def _dflt(d, k, v):
+    """Sets d[k] = v when unset; a JSON null is "not set", as for the real server's pointer fields."""
+    if d.get(k) is None:
+        d[k] = v
+    return d[k]
+
+
+def _default_deployment(spec):
+    if not isinstance(spec, dict):
+        return
+    _dflt(spec, "replicas", 1)
+    _dflt(spec, "revisionHistoryLimit", 10)
+    _dflt(spec, "progressDeadlineSeconds", 600)
+    st = _dflt(spec, "strategy", {})
+    if isinstance(st, dict) and _dflt(st, "type", "RollingUpdate") == "RollingUpdate":
+        ru = _dflt(st, "rollingUpdate", {})
+        if isinstance(ru, dict):
+            _dflt(ru, "maxUnavailable", "25%")
+            _dflt(ru, "maxSurge", "25%")
+    pspec = (spec.get("template") or {}).get("spec") if isinstance(spec.get("template"), dict) else None
+    if isinstance(pspec, dict):
+        _dflt(pspec, "restartPolicy", "Always")
+        _dflt(pspec, "dnsPolicy", "ClusterFirst")
+        _dflt(pspec, "schedulerName", "default-scheduler")
+        _dflt(pspec, "terminationGracePeriodSeconds", 30)
+
+
+def _default_cluster(spec):
+    """CNPG's defaults on create: instances, imageName, and an initdb bootstrap of app/app."""
+    if not isinstance(spec, dict):
+        return
+    spec.setdefault("instances", 1)
+    if spec.get("imageCatalogRef") is None:
+        spec.setdefault("imageName", DEFAULT_IMAGE)
+    boot = spec.get("bootstrap")
+    if not isinstance(boot, dict) or not any(boot.get(k) is not None for k in ("initdb", "recovery", "pg_basebackup")):
+        boot = spec["bootstrap"] = dict(boot or {}, initdb={})
+    initdb = boot.get("initdb")
+    if isinstance(initdb, dict):
+        initdb.setdefault("database", "app")
+        initdb.setdefault("owner", initdb["database"])

@@ -64,6 +64,18 @@ def free_port(addr="127.0.0.1"):
     return p
 
 
+def _own_listener(logf, b):
+    """True once this PgBouncer itself listens on its address. A connect test is not enough: with
+    other kubesims on the machine, another PgBouncer may have taken the address in the meantime
+    (then this one fails to bind and exits)."""
+    try:
+        with open(logf) as f:
+            log = f.read()
+    except OSError:
+        return False
+    return "[%d] LOG listening on %s:%d" % (b.proc.pid, b.addr, b.port) in log and _listening(b.addr, b.port)
+
+
 def _listening(addr, port):
     try:
         with socket.create_connection((addr, port), timeout=0.3):
@@ -104,16 +116,20 @@ class Backing:
         self.roles = {}         # role -> {"password", "users": set(cluster keys)}
         self.created = []       # (kind, name) created in this run, for cleanup of an external server
         self.bouncers = {}      # pooler key -> PgBouncer
+        self.pooler_dirs = {}   # pooler key -> its directory under poolers/, removed with the Pooler
         self.used_addrs = set()
         self.pgbouncer = next((p for p in PGBOUNCER_CANDIDATES if os.access(p, os.X_OK)), None) or \
             shutil.which("pgbouncer")
         self.host = self.port = self.user = self.password = None
+        self.server_version, self.server_major = None, None
         self._conn = None
 
     # ------------------------------------------------------------------ PostgreSQL
     def start(self):
         if not self.pgbouncer:
             raise BackingError("pgbouncer not found (install the Debian package pgbouncer)")
+        # directories of an earlier run: their PgBouncers were stopped by cleanup_leftovers
+        shutil.rmtree(self.pool_dir, ignore_errors=True)
         os.makedirs(self.pool_dir, exist_ok=True)
         if is_root():
             self._check_traversable(self.state_dir)
@@ -131,7 +147,9 @@ class Backing:
         self.port = u.port or 5432
         self.user = urllib.parse.unquote(u.username or "postgres")
         self.password = urllib.parse.unquote(u.password) if u.password else None
-        self.sql("SELECT 1")
+        # what really answers, whatever major a Cluster asks for (Debian 12: PostgreSQL 15)
+        self.server_version = self.sql("SHOW server_version").strip()
+        self.server_major = int(self.server_version.split(".")[0].split()[0])
         if self.own_pg:
             self._wipe()
         self.log("kubesim: backing PostgreSQL at %s:%s (%s)" % (
@@ -223,6 +241,17 @@ class Backing:
             role["users"].add(user_key)
             return role["password"]
 
+    def set_password(self, owner, password):
+        """The -app Secret has a new password: apply it to the real role, as CNPG does. PgBouncer
+        reads role secrets through auth_query at each login, so it follows without a reload."""
+        with self.lock:
+            role = self.roles.get(owner)
+            if role is None:
+                raise BackingError("role %r is not one of kubesim's" % owner)
+            if role["password"] != password:
+                self.sql("ALTER ROLE %s WITH PASSWORD %s" % (qident(owner), qlit(password)))
+                role["password"] = password
+
     def release_database(self, user_key):
         """A Cluster is gone: drop its database and role unless another Cluster still shares them."""
         with self.lock:
@@ -295,6 +324,7 @@ class Backing:
                 return old.addr, old.port
             d = os.path.join(self.pool_dir, dirname)
             os.makedirs(d, exist_ok=True)
+            self.pooler_dirs[key] = d
             if is_root():
                 pw = pwd.getpwnam("postgres")
                 os.chown(d, pw.pw_uid, pw.pw_gid)
@@ -323,7 +353,7 @@ class Backing:
                 while time.time() < deadline:
                     if b.proc.poll() is not None:
                         break
-                    if _listening(b.addr, b.port):
+                    if _own_listener(logf, b):
                         self.used_addrs.add(b.addr)
                         self.bouncers[key] = b
                         self.log("kubesim: pgbouncer %s listening on %s:%d (pid %d, pool_mode=%s)" % (
@@ -368,13 +398,16 @@ class Backing:
                 p.wait(timeout=5)
 
     def stop_pooler(self, key):
+        """The Pooler is gone: stop its PgBouncer and remove its directory."""
         with self.lock:
             b = self.bouncers.pop(key, None)
-        if b is None:
-            return
-        self._kill(b)
-        self.used_addrs.discard(b.addr)
-        self.log("kubesim: pgbouncer %s stopped" % os.path.basename(b.dir))
+            d = self.pooler_dirs.pop(key, None)
+        if b is not None:
+            self._kill(b)
+            self.used_addrs.discard(b.addr)
+            self.log("kubesim: pgbouncer %s stopped" % os.path.basename(b.dir))
+        if d is not None:
+            shutil.rmtree(d, ignore_errors=True)
 
     def pooler_info(self):
         with self.lock:

@@ -2,8 +2,9 @@
 import random
 import re
 import threading
+import time
 
-from .util import now_rfc3339
+from .util import ApiError, now_rfc3339
 
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
 DEFAULT_CODES = [500, 503, 429]
@@ -202,3 +203,28 @@ class Stats:
             return {"since": self.since, "total": self.total, "by_verb": dict(self.by_verb),
                     "by_resource": {k: dict(v) for k, v in self.by_resource.items()},
                     "by_code": dict(self.by_code), "injected": dict(self.injected)}
+
+
+INJECTED = {500: ("InternalError", 'an error on the server ("kubesim: injected fault") has prevented the request '
+                   'from succeeding'),
+            503: ("ServiceUnavailable", "the server is currently unable to handle the request (kubesim: injected "
+                  "fault)"),
+            429: ("TooManyRequests", "the server has received too many requests and has asked us to try again "
+                  "later (kubesim: injected fault)")}
+
+
+def inject_fault(f, stats, verb, resource):
+    """Sleeps the configured latency, then raises the injected error this request gets, if any."""
+    lat = f.latency_for(verb)
+    if lat:
+        time.sleep(lat / 1000.0)
+    code = f.pick_error(verb, resource)
+    if code is None:
+        return
+    stats.inject("error_%d" % code)
+    ra = f.retry_after_seconds
+    reason, msg = INJECTED[code]
+    raise ApiError(code, reason, msg, {"retryAfterSeconds": int(ra),
+                                       "causes": [{"reason": "UnexpectedServerResponse",
+                                                   "message": "kubesim: injected fault"}]},
+                   headers={"Retry-After": str(int(ra)) if float(ra).is_integer() else str(ra)})

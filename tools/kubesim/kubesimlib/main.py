@@ -3,32 +3,26 @@ import argparse
 import base64
 import json
 import os
-import queue
 import shutil
 import signal
 import ssl
-import sys
 import tempfile
 import threading
-import time
 
-from . import openapi
 from . import resources as R
 from .api import Api
+from .app import App, log
 from .backing import Backing, BackingError
 from .certs import ensure_certs
+from .down import cleanup_leftovers, running_kubesim
 from .faults import Faults, Stats
 from .operator import Operator
-from .selectors import parse_field_selector, parse_label_selector
-from .server import KubeServer, TABLE_CT
+from .server import KubeServer
 from .store import Store
-from .util import ApiError, dumps, now_rfc3339, random_alnum
+from .util import random_alnum
 
-KUBE_MINOR = "32"
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
+SANS = ["IP:127.0.0.1", "IP:::1", "DNS:localhost", "DNS:kubernetes", "DNS:kubernetes.default",
+        "DNS:kubernetes.default.svc", "DNS:kubernetes.default.svc.cluster.local"]
 
 
 def write_file(path, content, mode=0o600):
@@ -57,240 +51,6 @@ def kubeconfig_yaml(server, ca_pem, namespace, token=None, cert_pem=None, key_pe
     if not token and not cert_pem:
         lines[-1] = "  user: {}"
     return "\n".join(lines) + "\n"
-
-
-class Admin:
-    """/kubesim/... : stats, faults, runtime cluster control, backing information."""
-
-    def __init__(self, app):
-        self.app = app
-
-    def handle(self, h, path, params):
-        app = self.app
-        parts = [p for p in path.split("/") if p][1:]
-        m = h.command
-        try:
-            if parts == ["stats"] and m == "GET":
-                d = app.stats.to_json()
-                d["watches_active"] = app.store.watcher_count()
-                d["objects"] = {r.plural: app.store.count(r) for r in R.ALL}
-                d["resource_version"] = str(app.store.current_rv())
-                return h._send(200, d)
-            if parts in (["reset-stats"], ["stats", "reset"]) and m in ("POST", "PUT"):
-                app.stats.reset()
-                return h._send(200, {"ok": True})
-            if parts == ["faults"]:
-                if m == "GET":
-                    return h._send(200, app.faults.to_json())
-                if m in ("POST", "PUT", "PATCH"):
-                    raw = h._raw
-                    try:
-                        doc = json.loads(raw.decode() or "{}")
-                        app.faults.update(doc, replace=(m == "PUT"))
-                    except ValueError as e:
-                        return h._send(400, {"error": str(e)})
-                    app.operator.resync()
-                    return h._send(200, app.faults.to_json())
-                if m == "DELETE":
-                    app.faults.reset()
-                    app.operator.resync()
-                    return h._send(200, app.faults.to_json())
-            if len(parts) == 4 and parts[0] == "clusters" and m == "POST":
-                ns, name, action = parts[1], parts[2], parts[3]
-                if action not in ("fail", "stuck", "ready", "reset"):
-                    return h._send(400, {"error": "action must be fail, stuck, ready or reset"})
-                if not app.operator.mark_cluster(ns, name, action):
-                    return h._send(404, {"error": 'cluster "%s/%s" not found' % (ns, name)})
-                return h._send(200, {"ok": True, "namespace": ns, "name": name, "action": action})
-            if parts == ["poolers"] and m == "GET":
-                out = []
-                if app.backing is not None:
-                    by_uid = {}
-                    for r in app.store.list(R.POOLERS, None, [], [])[0]:
-                        by_uid[r.md["uid"]] = r.md
-                    for info in app.backing.pooler_info():
-                        md = by_uid.get(info["key"], {})
-                        info["namespace"] = md.get("namespace")
-                        info["name"] = md.get("name")
-                        out.append(info)
-                return h._send(200, {"items": out})
-            if parts in (["info"], []) and m == "GET":
-                return h._send(200, app.info())
-            return h._send(404, {"error": "unknown admin endpoint %s %s" % (m, path)})
-        finally:
-            pass
-
-
-class App:
-    def __init__(self, args, store, operator, api, faults, stats, backing, state_dir):
-        self.args = args
-        self.store = store
-        self.operator = operator
-        self.api = api
-        self.faults = faults
-        self.stats = stats
-        self.backing = backing
-        self.state_dir = state_dir
-        self.tls = not args.http
-        self.token = args.token
-        self.server_address = args.listen
-        self.admin = Admin(self)
-        self.openapi_v2_pb = openapi.v2_protobuf()
-        self.stopping = False
-        self.bookmark_interval = args.bookmark_interval
-        self.log = log
-        self.access_file = None
-        if args.access_log:
-            self.access_file = sys.stderr if args.access_log == "-" else open(args.access_log, "a", buffering=1)
-        self.access_lock = threading.Lock()
-        self.url = None
-        self.kubeconfig = None
-
-    def info(self):
-        d = {"url": self.url, "kubeconfig": self.kubeconfig, "state_dir": self.state_dir, "pid": os.getpid(),
-             "tls": self.tls, "namespace": self.args.namespace, "backing": None,
-             "ready_delay": self.args.ready_delay, "pooler_delay": self.args.pooler_delay}
-        if self.backing is not None:
-            d["backing"] = {"host": self.backing.host, "port": self.backing.port, "user": self.backing.user,
-                            "own_server": self.backing.own_pg}
-        return d
-
-    def version_doc(self):
-        return {"major": "1", "minor": KUBE_MINOR, "gitVersion": "v1.%s.0-kubesim" % KUBE_MINOR,
-                "gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
-                "buildDate": "2025-01-01T00:00:00Z", "goVersion": "go1.23.0", "compiler": "gc",
-                "platform": "linux/amd64"}
-
-    def access(self, h, code, dt):
-        f = self.access_file
-        if f is None:
-            return
-        with self.access_lock:
-            f.write("%s %s %s %s %.1fms %s\n" % (now_rfc3339(), h.command, h.path, code, dt * 1000,
-                                                 h.headers.get("User-Agent", "")))
-
-    def before_request(self, h, verb, resource):
-        f = self.faults
-        lat = f.latency_for(verb)
-        if lat:
-            time.sleep(lat / 1000.0)
-        code = f.pick_error(verb, resource)
-        if code is not None:
-            self.stats.inject("error_%d" % code)
-            ra = f.retry_after_seconds
-            ra_s = str(int(ra)) if float(ra).is_integer() else str(ra)
-            reason, msg = {500: ("InternalError", 'an error on the server ("kubesim: injected fault") has '
-                                 'prevented the request from succeeding'),
-                           503: ("ServiceUnavailable", "the server is currently unable to handle the request "
-                                 "(kubesim: injected fault)"),
-                           429: ("TooManyRequests", "the server has received too many requests and has asked us "
-                                 "to try again later (kubesim: injected fault)")}[code]
-            raise ApiError(code, reason, msg, {"retryAfterSeconds": int(ra),
-                                               "causes": [{"reason": "UnexpectedServerResponse",
-                                                           "message": "kubesim: injected fault"}]},
-                           headers={"Retry-After": ra_s})
-
-    # ------------------------------------------------------------------ watch
-    def _event(self, res, item, table, include, first):
-        etype = item[0]
-        if etype == "BOOKMARK":
-            md = {"resourceVersion": str(item[1])}
-            if item[2]:
-                md["annotations"] = {"k8s.io/initial-events-end": "true"}
-            return dumps({"type": "BOOKMARK", "object": {"kind": res.kind, "apiVersion": res.api_version,
-                                                          "metadata": md}}) + b"\n"
-        rec = item[1]
-        if table:
-            return dumps({"type": etype, "object": R.table(res, [rec.obj], str(rec.rv), include,
-                                                            with_columns=first)}) + b"\n"
-        return b'{"type":"%s","object":%s}\n' % (etype.encode(), rec.raw())
-
-    def watch(self, h, route, params):
-        res = route.res
-        lsel = parse_label_selector(params.get("labelSelector"))
-        fsel = parse_field_selector(params.get("fieldSelector"), res)
-        rv = params.get("resourceVersion")
-        bookmarks = params.get("allowWatchBookmarks") in ("true", "1")
-        si = params.get("sendInitialEvents")
-        si = None if si is None else si in ("true", "1")
-        timeout = None
-        if params.get("timeoutSeconds"):
-            try:
-                timeout = float(params["timeoutSeconds"])
-            except ValueError:
-                raise ApiError(400, "BadRequest", "timeoutSeconds must be a number")
-        table = h._wants_table()
-        include = params.get("includeObject", "Metadata")
-        f = self.faults
-        ctype = TABLE_CT if table else "application/json"
-        if f.watch_410_on_resume and rv not in (None, "", "0"):
-            self.stats.inject("watch_410")
-            err = ApiError(410, "Expired", "too old resource version: %s (%d)" % (rv, self.store.current_rv()))
-            if f.watch_410_mode == "http":
-                raise err
-            h.start_chunked(ctype)
-            h.write_chunk(dumps({"type": "ERROR", "object": err.status()}) + b"\n")
-            h.end_chunked()
-            return
-        try:
-            w = self.store.watch(res, route.ns, lsel, fsel, rv, si, bookmarks)
-        except ApiError as e:
-            if e.code != 410:
-                raise
-            h.start_chunked(ctype)
-            h.write_chunk(dumps({"type": "ERROR", "object": e.status()}) + b"\n")
-            h.end_chunked()
-            return
-        try:
-            h.start_chunked(ctype)
-            start = time.monotonic()
-            last_bm = start
-            first = True
-            while True:
-                now = time.monotonic()
-                if self.stopping:
-                    h.end_chunked()
-                    h.close_connection = True
-                    return
-                if timeout is not None and now - start >= timeout:
-                    h.end_chunked()
-                    return
-                drop = f.watch_drop_seconds
-                if drop > 0 and now - start >= drop:
-                    self.stats.inject("watch_drop")
-                    if f.watch_drop_mode == "end":
-                        h.end_chunked()
-                    else:
-                        h.abort()
-                    return
-                if bookmarks and now - last_bm >= self.bookmark_interval:
-                    self.store.bookmark(w)
-                    last_bm = now
-                wait = 1.0
-                if timeout is not None:
-                    wait = min(wait, max(0.0, start + timeout - now))
-                if drop > 0:
-                    wait = min(wait, max(0.0, start + drop - now))
-                if bookmarks:
-                    wait = min(wait, max(0.0, last_bm + self.bookmark_interval - now))
-                try:
-                    item = w.q.get(timeout=max(wait, 0.001))
-                except queue.Empty:
-                    if h.client_gone():
-                        h.close_connection = True
-                        return
-                    continue
-                buf = [self._event(res, item, table, include, first)]
-                first = False
-                for _ in range(256):
-                    try:
-                        item = w.q.get_nowait()
-                    except queue.Empty:
-                        break
-                    buf.append(self._event(res, item, table, include, False))
-                h.write_chunk(b"".join(buf))
-        finally:
-            self.store.unwatch(w)
 
 
 def parse_listen(s):
@@ -395,100 +155,19 @@ def main(argv=None):
     state_dir = os.path.abspath(args.state_dir or tempfile.mkdtemp(prefix="kubesim-"))
     os.makedirs(state_dir, exist_ok=True)
     host, port = parse_listen(args.listen)
-    connect_host = "127.0.0.1" if host in ("0.0.0.0", "") else ("::1" if host == "::" else host)
     args.listen = "%s:%d" % (host, port)
-
-    from .down import cleanup_leftovers, running_kubesim
     other = running_kubesim(state_dir)
     if other:
         log("kubesim: state dir %s is in use by the kubesim with pid %d" % (state_dir, other))
         return 1
     cleanup_leftovers(state_dir)   # PostgreSQL/PgBouncer of an earlier kubesim that was SIGKILLed
-    shutil.rmtree(os.path.join(state_dir, "poolers"), ignore_errors=True)
-    token_file = os.path.join(state_dir, "token")
-    if not args.token:
-        if os.path.exists(token_file):
-            with open(token_file) as f:
-                args.token = f.read().strip()
-        if not args.token:
-            args.token = random_alnum(40)
-    write_file(token_file, args.token + "\n")
-    write_file(os.path.join(state_dir, "kubesim.pid"), "%d\n" % os.getpid(), 0o644)
-
+    claim_state_dir(args, state_dir)
     stop_event = threading.Event()
-
-    def on_signal(signum, frame):
-        stop_event.set()
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-
-    backing = None
-    server = None
-    operator = None
-    app = None
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop_event.set())
+    signal.signal(signal.SIGINT, lambda signum, frame: stop_event.set())
+    parts = {}
     try:
-        ssl_ctx = None
-        if not args.http:
-            sans = ["IP:127.0.0.1", "IP:::1", "DNS:localhost", "DNS:kubernetes", "DNS:kubernetes.default",
-                    "DNS:kubernetes.default.svc", "DNS:kubernetes.default.svc.cluster.local"]
-            if connect_host not in ("127.0.0.1", "::1", "localhost"):
-                sans.append(("IP:" if connect_host.replace(".", "").replace(":", "").isalnum() and
-                             any(c.isdigit() for c in connect_host) else "DNS:") + connect_host)
-            certdir = os.path.join(state_dir, "pki")
-            ensure_certs(certdir, sans)
-            ssl_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ssl_ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-            ssl_ctx.load_cert_chain(os.path.join(certdir, "server.crt"), os.path.join(certdir, "server.key"))
-            ssl_ctx.load_verify_locations(os.path.join(certdir, "client-ca.crt"))
-            ssl_ctx.verify_mode = ssl.CERT_OPTIONAL
-
-        stats = Stats()
-        store = Store(history_limit=max(1000, args.watch_history))
-        if not args.no_backing:
-            backing = Backing(state_dir, args.pg_uri, args.pooler_addr_mode, log=log)
-            backing.start()
-        operator = Operator(store, faults, backing, args.ready_delay, args.pooler_delay, log=log)
-        api = Api(store, operator, faults)
-        for ns in ("default", "kube-system", "kube-public", args.namespace):
-            make_namespace(store, ns)
-        app = App(args, store, operator, api, faults, stats, backing, state_dir)
-        server = KubeServer((host, port), app)
-        port = server.server_address[1]
-        app.server_address = "%s:%d" % (connect_host, port)
-        if ssl_ctx is not None:
-            server.socket = ssl_ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-        scheme = "http" if args.http else "https"
-        hostpart = "[%s]" % connect_host if ":" in connect_host else connect_host
-        url = "%s://%s:%d" % (scheme, hostpart, port)
-        app.url = url
-        ca_pem = None
-        if not args.http:
-            with open(os.path.join(state_dir, "pki", "ca.crt")) as f:
-                ca_pem = f.read()
-        kc = kubeconfig_yaml(url, ca_pem, args.namespace, token=args.token)
-        kc_path = os.path.join(state_dir, "kubeconfig")
-        write_file(kc_path, kc)
-        app.kubeconfig = os.path.abspath(args.kubeconfig_out) if args.kubeconfig_out else kc_path
-        if args.kubeconfig_out:
-            write_file(args.kubeconfig_out, kc)
-        if not args.http:
-            with open(os.path.join(state_dir, "pki", "client.crt")) as f:
-                cert = f.read()
-            with open(os.path.join(state_dir, "pki", "client.key")) as f:
-                key = f.read()
-            kcc = kubeconfig_yaml(url, ca_pem, args.namespace, cert_pem=cert, key_pem=key)
-            write_file(os.path.join(state_dir, "kubeconfig-client-cert"), kcc)
-            if args.client_cert_kubeconfig_out:
-                write_file(args.client_cert_kubeconfig_out, kcc)
-        elif args.client_cert_kubeconfig_out:
-            log("kubesim: --client-cert-kubeconfig-out ignored with --http")
-        write_file(os.path.join(state_dir, "url"), url + "\n", 0o644)
-        operator.start()
-        t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="http", daemon=True)
-        t.start()
-        write_file(os.path.join(state_dir, "kubesim.port"), "%d\n" % port, 0o644)
-        print("kubesim: listening on %s" % url, flush=True)
-        print("kubesim: kubeconfig %s" % app.kubeconfig, flush=True)
+        run(args, faults, state_dir, host, port, parts)
         while not stop_event.wait(0.5):
             pass
         return 0
@@ -496,23 +175,114 @@ def main(argv=None):
         log("kubesim: %s" % e)
         return 1
     finally:
-        if app is not None:
-            app.stopping = True
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if operator is not None:
-            operator.stop()
-        if backing is not None:
-            try:
-                backing.stop()
-            except Exception as e:
-                log("kubesim: backing cleanup: %s" % e)
-        for f in ("kubesim.pid", "kubesim.port", "url"):
-            try:
-                os.unlink(os.path.join(state_dir, f))
-            except OSError:
-                pass
-        if tmp_state:
-            shutil.rmtree(state_dir, ignore_errors=True)
-        log("kubesim: stopped")
+        shutdown(parts, state_dir, tmp_state)
+
+
+def claim_state_dir(args, state_dir):
+    """The token (reused across restarts, so old kubeconfigs keep working) and the pid file."""
+    token_file = os.path.join(state_dir, "token")
+    if not args.token and os.path.exists(token_file):
+        with open(token_file) as f:
+            args.token = f.read().strip()
+    if not args.token:
+        args.token = random_alnum(40)
+    write_file(token_file, args.token + "\n")
+    write_file(os.path.join(state_dir, "kubesim.pid"), "%d\n" % os.getpid(), 0o644)
+
+
+def connect_host_of(host):
+    return "127.0.0.1" if host in ("0.0.0.0", "") else ("::1" if host == "::" else host)
+
+
+def tls_context(state_dir, connect_host):
+    """The server's TLS context; client certificates signed by pki/client-ca.crt are accepted."""
+    sans = list(SANS)
+    if connect_host not in ("127.0.0.1", "::1", "localhost"):
+        is_ip = connect_host.replace(".", "").replace(":", "").isalnum() and any(c.isdigit() for c in connect_host)
+        sans.append(("IP:" if is_ip else "DNS:") + connect_host)
+    certdir = os.path.join(state_dir, "pki")
+    ensure_certs(certdir, sans)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(os.path.join(certdir, "server.crt"), os.path.join(certdir, "server.key"))
+    ctx.load_verify_locations(os.path.join(certdir, "client-ca.crt"))
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    return ctx
+
+
+def run(args, faults, state_dir, host, port, parts):
+    """Builds and starts every part; parts gets each one as soon as it exists, for shutdown()."""
+    connect_host = connect_host_of(host)
+    ssl_ctx = None if args.http else tls_context(state_dir, connect_host)
+    store = Store(history_limit=max(1000, args.watch_history))
+    if not args.no_backing:
+        parts["backing"] = Backing(state_dir, args.pg_uri, args.pooler_addr_mode, log=log)
+        parts["backing"].start()
+    backing = parts.get("backing")
+    operator = parts["operator"] = Operator(store, faults, backing, args.ready_delay, args.pooler_delay, log=log)
+    for ns in ("default", "kube-system", "kube-public", args.namespace):
+        make_namespace(store, ns)
+    app = parts["app"] = App(args, store, operator, Api(store, operator, faults), faults, Stats(), backing,
+                             state_dir)
+    server = parts["server"] = KubeServer((host, port), app)
+    port = server.server_address[1]
+    app.server_address = "%s:%d" % (connect_host, port)
+    if ssl_ctx is not None:
+        server.socket = ssl_ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+    hostpart = "[%s]" % connect_host if ":" in connect_host else connect_host
+    app.url = "%s://%s:%d" % ("http" if args.http else "https", hostpart, port)
+    write_kubeconfigs(args, app, state_dir)
+    write_file(os.path.join(state_dir, "url"), app.url + "\n", 0o644)
+    operator.start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="http", daemon=True).start()
+    write_file(os.path.join(state_dir, "kubesim.port"), "%d\n" % port, 0o644)
+    print("kubesim: listening on %s" % app.url, flush=True)
+    print("kubesim: kubeconfig %s" % app.kubeconfig, flush=True)
+
+
+def write_kubeconfigs(args, app, state_dir):
+    """STATE/kubeconfig (token) and, over https, STATE/kubeconfig-client-cert; copies where asked."""
+    pki = os.path.join(state_dir, "pki")
+
+    def read(name):
+        with open(os.path.join(pki, name)) as f:
+            return f.read()
+    ca_pem = None if args.http else read("ca.crt")
+    kc = kubeconfig_yaml(app.url, ca_pem, args.namespace, token=args.token)
+    kc_path = os.path.join(state_dir, "kubeconfig")
+    write_file(kc_path, kc)
+    app.kubeconfig = os.path.abspath(args.kubeconfig_out) if args.kubeconfig_out else kc_path
+    if args.kubeconfig_out:
+        write_file(args.kubeconfig_out, kc)
+    if args.http:
+        if args.client_cert_kubeconfig_out:
+            log("kubesim: --client-cert-kubeconfig-out ignored with --http")
+        return
+    kcc = kubeconfig_yaml(app.url, ca_pem, args.namespace, cert_pem=read("client.crt"), key_pem=read("client.key"))
+    write_file(os.path.join(state_dir, "kubeconfig-client-cert"), kcc)
+    if args.client_cert_kubeconfig_out:
+        write_file(args.client_cert_kubeconfig_out, kcc)
+
+
+def shutdown(parts, state_dir, tmp_state):
+    """Stops the HTTP server, the operator, every PgBouncer and the PostgreSQL kubesim started."""
+    if "app" in parts:
+        parts["app"].stopping = True
+    if "server" in parts:
+        parts["server"].shutdown()
+        parts["server"].server_close()
+    if "operator" in parts:
+        parts["operator"].stop()
+    if "backing" in parts:
+        try:
+            parts["backing"].stop()
+        except Exception as e:
+            log("kubesim: backing cleanup: %s" % e)
+    for f in ("kubesim.pid", "kubesim.port", "url"):
+        try:
+            os.unlink(os.path.join(state_dir, f))
+        except OSError:
+            pass
+    if tmp_state:
+        shutil.rmtree(state_dir, ignore_errors=True)
+    log("kubesim: stopped")

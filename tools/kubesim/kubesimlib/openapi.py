@@ -1,12 +1,17 @@
-"""Minimal OpenAPI documents that make kubectl apply/create/replace validate against the server.
+"""OpenAPI documents: what kubectl needs to validate against the server and to explain CNPG kinds.
 
 /openapi/v3 lists one document per group-version whose item paths carry a PATCH operation with
 x-kubernetes-group-version-kind and a fieldValidation query parameter (kubectl 1.29+ then uses
-server-side field validation). /openapi/v2 is the same information as a gnostic protobuf
-openapi.v2.Document, for kubectl versions that only read v2.
+server-side field validation). The postgresql.cnpg.io/v1 document also carries
+components.schemas built from the real CNPG CRDs (cnpg_schemas.json.gz, made by
+dev/gen_cnpg_schemas.py), as a real server does for a CRD, so `kubectl explain cluster.spec` works.
+/openapi/v2 is the path information as a gnostic protobuf openapi.v2.Document, for kubectl
+versions that only read v2.
 """
+import gzip
 import hashlib
 import json
+import os
 
 from . import resources as R
 
@@ -25,6 +30,8 @@ def _gv_key(group, version):
 def v3_gv_doc(group, version):
     paths = {}
     for r in R.by_gv(group, version):
+        if "patch" not in r.verbs:
+            continue
         gvk = {"group": r.group, "version": r.version, "kind": r.kind}
         params = [{"name": "fieldValidation", "in": "query", "schema": {"type": "string", "uniqueItems": True}},
                   {"name": "fieldManager", "in": "query", "schema": {"type": "string", "uniqueItems": True}},
@@ -34,7 +41,53 @@ def v3_gv_doc(group, version):
               "x-kubernetes-group-version-kind": gvk, "parameters": params,
               "responses": {"200": {"description": "OK"}}}
         paths[_item_path(r)] = {"patch": op}
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes (kubesim)", "version": "v1.32.0"}, "paths": paths}
+    doc = {"openapi": "3.0.0", "info": {"title": "Kubernetes (kubesim)", "version": "v1.32.0"}, "paths": paths}
+    schemas = crd_components(group, version)
+    if schemas:
+        doc["components"] = {"schemas": schemas}
+    return doc
+
+
+OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+_STR = {"type": "string"}
+_STR_MAP = {"type": "object", "additionalProperties": {"type": "string", "default": ""}}
+# The ObjectMeta fields, for explain's metadata line (a real server serves the full definition).
+_OBJECT_META_SCHEMA = {
+    "description": "ObjectMeta is metadata that all persisted resources must have, which includes all objects "
+                   "users must create.",
+    "type": "object",
+    "properties": {"name": _STR, "generateName": _STR, "namespace": _STR, "uid": _STR, "resourceVersion": _STR,
+                   "generation": {"type": "integer", "format": "int64"},
+                   "creationTimestamp": {"type": "string", "format": "date-time"},
+                   "deletionTimestamp": {"type": "string", "format": "date-time"},
+                   "deletionGracePeriodSeconds": {"type": "integer", "format": "int64"},
+                   "labels": _STR_MAP, "annotations": _STR_MAP,
+                   "finalizers": {"type": "array", "items": _STR},
+                   "ownerReferences": {"type": "array", "items": {"type": "object"}},
+                   "managedFields": {"type": "array", "items": {"type": "object"}}}}
+
+
+def _crd_schemas():
+    with gzip.open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "cnpg_schemas.json.gz")) as f:
+        return json.load(f)["kinds"]
+
+
+def crd_components(group, version):
+    """components.schemas for a CRD group-version, named and shaped as a real server names them."""
+    kinds = {k: v for k, v in _crd_schemas().items() if v["group"] == group and v["version"] == version} \
+        if group.endswith("cnpg.io") else {}
+    if not kinds:
+        return None
+    prefix = ".".join(reversed(group.split("."))) + "." + version + "."
+    out = {OBJECT_META: _OBJECT_META_SCHEMA}
+    for kind, k in kinds.items():
+        s = json.loads(json.dumps(k["schema"]))
+        s["properties"]["metadata"] = {"description": "Standard object's metadata. More info: https://git.k8s.io/"
+                                       "community/contributors/devel/sig-architecture/api-conventions.md#metadata",
+                                       "allOf": [{"$ref": "#/components/schemas/" + OBJECT_META}]}
+        s["x-kubernetes-group-version-kind"] = [{"group": group, "kind": kind, "version": version}]
+        out[prefix + kind] = s
+    return out
 
 
 _V3_DOCS = {}
@@ -79,6 +132,8 @@ def v2_protobuf():
     path_items = b""
     for g, v in R.GROUPS:
         for r in R.by_gv(g, v):
+            if "patch" not in r.verbs:
+                continue
             qp = _field(2, "query") + _field(4, "fieldValidation") + _field(6, "string")
             non_body = _field(3, qp)
             param = _field(2, non_body)
@@ -98,6 +153,8 @@ def v2_json():
     paths = {}
     for g, v in R.GROUPS:
         for r in R.by_gv(g, v):
+            if "patch" not in r.verbs:
+                continue
             paths[_item_path(r)] = {"patch": {
                 "operationId": "patch" + r.kind,
                 "parameters": [{"name": "fieldValidation", "in": "query", "type": "string"}],

@@ -7,6 +7,7 @@ import time
 import traceback
 import urllib.parse
 
+from . import events
 from . import resources as R
 from .backing import BackingError
 from .util import now_rfc3339
@@ -15,6 +16,8 @@ PHASE_SETUP = "Setting up primary"
 PHASE_HEALTHY = "Cluster in healthy state"
 PHASE_FAILED = "Cluster is unrecoverable and needs manual intervention"
 PHASE_CANNOT_CREATE = "Unable to create required cluster objects"
+PHASE_CREATING_REPLICA = "Creating a new replica"          # scale-up
+PHASE_WAITING = "Waiting for the instances to become active"  # scale-down, storage resize
 DEFAULT_IMAGE = "ghcr.io/cloudnative-pg/postgresql:18.4-system-trixie"
 PGBOUNCER_IMAGE = "ghcr.io/cloudnative-pg/pgbouncer:1.25.1"
 OPERATOR_VERSION = "1.30.0"
@@ -22,6 +25,21 @@ SLOW_DELETE_FINALIZER = "kubesim.dev/slow-delete"
 NS_FINALIZER = "kubernetes"
 FG_FINALIZER = "foregroundDeletion"
 ADDR_ANNOTATION = "kubesim.dev/address"
+LOCAL_SERVER_CONDITION = "kubesim.dev/LocalServer"
+CLUSTER_COMPONENT = "cloudnative-pg"          # the event recorder names CNPG uses
+POOLER_COMPONENT = "cloudnative-pg-pooler"
+# The Event recorded when a Cluster enters a phase: (type, reason, message; {name} and {reason} are filled).
+# CreatingInstance is CNPG's own; CNPG records no event on the other transitions, kubesim does so
+# that `kubectl describe` tells the whole story.
+PHASE_EVENTS = {
+    PHASE_SETUP: ("Normal", "CreatingInstance", "Primary instance (initdb)"),
+    PHASE_HEALTHY: ("Normal", "ClusterReady", "Cluster in healthy state"),
+    PHASE_FAILED: ("Warning", "ClusterUnrecoverable", "{reason}"),
+    PHASE_CANNOT_CREATE: ("Warning", "CannotCreateClusterObjects", "{reason}"),
+}
+# The Event recorded when a Pooler enters a phase (the message is the phase reason).
+POOLER_EVENTS = {"inactive": ("Warning", "ClusterNotFound"), "failed": ("Warning", "PgBouncerFailed"),
+                 "active": ("Normal", "PoolerActive")}
 
 
 def b64(s):
@@ -38,6 +56,14 @@ def cluster_db(obj):
     db = initdb.get("database") or "app"
     owner = initdb.get("owner") or db
     return db, owner
+
+
+def image_major(image):
+    """The PostgreSQL major of an image tag (ghcr.io/cloudnative-pg/postgresql:17.2-... -> 17)."""
+    try:
+        return int(image.rsplit(":", 1)[1].split(".")[0].split("-")[0])
+    except (IndexError, ValueError):
+        return 18
 
 
 def app_secret_data(name, ns, db, user, pw):
@@ -66,6 +92,7 @@ class ClusterState:
         self.reached_ready = False  # the never_ready/fail_clusters faults only hold back clusters not yet Ready
         self.password = None
         self.db = self.owner = None
+        self.rollout_until = None   # a spec.instances/storage change is rolling out until then
 
 
 class PoolerState:
@@ -76,6 +103,7 @@ class PoolerState:
         self.started = False
         self.addr = self.port = None
         self.mode_params = None
+        self.cluster = None
 
 
 class Operator:
@@ -93,6 +121,7 @@ class Operator:
         self.pending = {}
         self.clusters = {}
         self.poolers = {}
+        self.poolers_of = {}         # (namespace, cluster name) -> uids of the Poolers that name it
         self.stopping = False
         self.ip_seq = itertools.count(1)
         self.thread = threading.Thread(target=self._run, name="operator", daemon=True)
@@ -192,11 +221,11 @@ class Operator:
                 if st is None:
                     st = self.clusters[uid] = ClusterState(md.get("namespace"), md["name"], uid, self.ready_delay)
                 self.schedule("cluster", uid, 0)
-                for puid, ps in list(self.poolers.items()):
-                    if ps.ns == st.ns:
-                        self.schedule("pooler", puid, 0)
+                for puid in self.poolers_of.get((st.ns, st.name), ()):
+                    self.schedule("pooler", puid, 0)
             elif etype == "MODIFIED":
                 if old is not None and old.obj.get("spec") != new.obj.get("spec"):
+                    self._rollout_event(old.obj, new.obj)
                     self.schedule("cluster", uid, 0)
             elif etype == "DELETED":
                 st = self.clusters.pop(uid, None)
@@ -207,15 +236,24 @@ class Operator:
                         self.log("kubesim: dropping database of %s/%s: %s" % (st.ns, st.name, e))
         elif res is R.POOLERS:
             if etype == "ADDED":
-                self.poolers[uid] = PoolerState(md.get("namespace"), md["name"], uid, self.pooler_delay)
+                ps = self.poolers[uid] = PoolerState(md.get("namespace"), md["name"], uid, self.pooler_delay)
+                ps.cluster = ((new.obj.get("spec") or {}).get("cluster") or {}).get("name")  # immutable
+                self.poolers_of.setdefault((ps.ns, ps.cluster), set()).add(uid)
                 self.schedule("pooler", uid, 0)
             elif etype == "MODIFIED":
                 if old is not None and old.obj.get("spec") != new.obj.get("spec"):
                     self.schedule("pooler", uid, 0)
             elif etype == "DELETED":
-                self.poolers.pop(uid, None)
+                ps = self.poolers.pop(uid, None)
+                if ps is not None:
+                    self.poolers_of.get((ps.ns, ps.cluster), set()).discard(uid)
+                    if not self.poolers_of.get((ps.ns, ps.cluster), True):
+                        del self.poolers_of[(ps.ns, ps.cluster)]
                 if self.backing is not None:
                     self.backing.stop_pooler(uid)
+        elif res is R.SECRETS:
+            if etype == "MODIFIED":
+                self._app_secret_changed(new.obj)
         elif res is R.NAMESPACES:
             if etype == "MODIFIED" and md.get("deletionTimestamp"):
                 self.schedule("ns", md["name"], 0)
@@ -292,19 +330,63 @@ class Operator:
 
     # ------------------------------------------------------------------ clusters
     def _cluster_pre_commit(self, old, new):
-        """Keep status.observedGeneration and the instance counts in step with spec in the same write."""
+        """Keep status.observedGeneration in step with spec in the same write, and start the rollout
+        of a healthy Cluster whose spec.instances or spec.storage.size changes in that write too."""
         st = new.get("status")
         if not isinstance(st, dict) or not st:
             return
         gen = new["metadata"].get("generation")
         if gen is not None:
             st["observedGeneration"] = gen
-        inst = (new.get("spec") or {}).get("instances", 1)
-        if isinstance(inst, int) and st.get("phase") == PHASE_HEALTHY:
-            st["instances"] = inst
-            st["readyInstances"] = inst
-            st["instanceNames"] = ["%s-%d" % (new["metadata"]["name"], i + 1) for i in range(inst)]
-            st["instancesStatus"] = {"healthy": list(st["instanceNames"])}
+        if old is not None and st.get("phase") == PHASE_HEALTHY:
+            self._start_rollout(old, new, st)
+
+    def _start_rollout(self, old, new, st):
+        ospec, spec = old.get("spec") or {}, new.get("spec") or {}
+        oinst, inst = ospec.get("instances", 1), spec.get("instances", 1)
+        osize, size = (ospec.get("storage") or {}).get("size"), (spec.get("storage") or {}).get("size")
+        if not isinstance(inst, int) or (oinst == inst and osize == size):
+            return
+        name = new["metadata"]["name"]
+        if inst > oinst:
+            phase, reason = PHASE_CREATING_REPLICA, "Creating instance %s-%d" % (name, oinst + 1)
+        elif inst < oinst:
+            phase, reason = PHASE_WAITING, "Removing instance %s-%d" % (name, oinst)
+        else:
+            phase, reason = PHASE_WAITING, "Resizing the volumes to %s" % size
+        names = ["%s-%d" % (name, i + 1) for i in range(inst)]
+        st.update({"phase": phase, "phaseReason": reason, "instances": inst,
+                   "readyInstances": min(st.get("readyInstances", oinst), inst), "instanceNames": names,
+                   "latestGeneratedNode": max(inst, st.get("latestGeneratedNode", 0))})
+        st["conditions"] = [self._ready_condition(st.get("conditions"), False)] + \
+            [c for c in st.get("conditions") or [] if c.get("type") != "Ready"]
+        cs = self.clusters.get(new["metadata"].get("uid"))
+        if cs is not None:
+            cs.rollout_until = time.monotonic() + self.ready_delay
+
+    def _local_server_condition(self, spec):
+        """kubesim's own condition: which PostgreSQL really serves the Cluster. With backing, one
+        local server of its own major serves every Cluster, whatever major the image names."""
+        if self.backing is None or self.backing.server_major is None:
+            return []
+        want = image_major(spec.get("imageName") or DEFAULT_IMAGE)
+        have = self.backing.server_major
+        return [{"type": LOCAL_SERVER_CONDITION, "status": "True" if want == have else "False",
+                 "reason": "SameMajorVersion" if want == have else "DifferentMajorVersion",
+                 "message": "PostgreSQL %s answers (kubesim's local server); the Cluster asks for PostgreSQL %d"
+                            % (self.backing.server_version.split()[0], want),
+                 "lastTransitionTime": now_rfc3339()}]
+
+    @staticmethod
+    def _ready_condition(conditions, ready):
+        """CNPG's Ready condition; lastTransitionTime moves only when the status flips."""
+        old = next((c for c in conditions or [] if c.get("type") == "Ready"), None)
+        status = "True" if ready else "False"
+        return {"type": "Ready", "status": status,
+                "reason": "ClusterIsReady" if ready else "ClusterIsNotReady",
+                "message": "Cluster is Ready" if ready else "Cluster Is Not Ready",
+                "lastTransitionTime": old["lastTransitionTime"] if old and old.get("status") == status
+                else now_rfc3339()}
 
     def _set_cluster_status(self, st, phase, reason, ready):
         def fn(o):
@@ -312,10 +394,6 @@ class Operator:
             spec = o.get("spec") or {}
             inst = spec.get("instances", 1) if isinstance(spec.get("instances", 1), int) else 1
             s = o.get("status") or {}
-            old_ready = next((c for c in s.get("conditions") or [] if c.get("type") == "Ready"), None)
-            ready_status = "True" if ready else "False"
-            ltt = old_ready.get("lastTransitionTime") if old_ready and old_ready.get("status") == ready_status \
-                else now_rfc3339()
             names = ["%s-%d" % (name, i + 1) for i in range(inst)]
             s.update({
                 "phase": phase, "phaseReason": reason,
@@ -327,12 +405,9 @@ class Operator:
                 "image": spec.get("imageName") or DEFAULT_IMAGE,
                 "latestGeneratedNode": inst,
                 "instanceNames": names,
-                "conditions": [
-                    {"type": "Ready", "status": ready_status,
-                     "reason": "ClusterIsReady" if ready else "ClusterIsNotReady",
-                     "message": "Cluster is Ready" if ready else "Cluster Is Not Ready",
-                     "lastTransitionTime": ltt},
-                ],
+                "conditions": [self._ready_condition(s.get("conditions"), ready)] + self._local_server_condition(spec),
+                "pgDataImageInfo": {"image": spec.get("imageName") or DEFAULT_IMAGE,
+                                    "majorVersion": image_major(spec.get("imageName") or DEFAULT_IMAGE)},
             })
             if not s.get("currentPrimary"):
                 s.pop("currentPrimary", None)
@@ -342,7 +417,29 @@ class Operator:
                 s["instancesStatus"] = {"failed": names} if phase == PHASE_FAILED else {}
             s["observedGeneration"] = o["metadata"].get("generation", 1)
             o["status"] = s
-        self.store.mutate(R.CLUSTERS, st.ns, st.name, fn)
+        old = self._cluster_rec(st)
+        old_phase = ((old.obj.get("status") or {}).get("phase") if old else None)
+        self._phase_event(self.store.mutate(R.CLUSTERS, st.ns, st.name, fn), old_phase, phase, reason)
+
+    def record_event(self, obj, etype, reason, message, component=CLUSTER_COMPONENT):
+        """A core v1 Event about obj, as CNPG's event recorder writes it."""
+        try:
+            self.store.create(R.EVENTS, events.core_event(obj, etype, reason, message, component, now_rfc3339()))
+        except Exception as e:      # the namespace is going away: the event does not matter
+            self.log("kubesim: event %s for %s: %s" % (reason, obj["metadata"]["name"], e))
+
+    def _phase_event(self, rec, old_phase, phase, reason):
+        if rec is None or old_phase == phase or phase not in PHASE_EVENTS:
+            return
+        etype, ereason, msg = PHASE_EVENTS[phase]
+        self.record_event(rec.obj, etype, ereason, msg.format(name=rec.md["name"], reason=reason))
+
+    def _rollout_event(self, old, new):
+        """The event of a rollout that _start_rollout began in the write of the spec change."""
+        phase = (new.get("status") or {}).get("phase")
+        if (old.get("status") or {}).get("phase") == PHASE_HEALTHY and phase in (PHASE_CREATING_REPLICA, PHASE_WAITING):
+            reason = "CreatingInstance" if phase == PHASE_CREATING_REPLICA else "RollingOut"
+            self.record_event(new, "Normal", reason, new["status"].get("phaseReason", phase))
 
     def _cluster_rec(self, st):
         rec = self.store.get(R.CLUSTERS, st.ns, st.name)
@@ -400,6 +497,11 @@ class Operator:
                 self._ensure_phase(st, PHASE_CANNOT_CREATE, str(e), False)
                 self.schedule("cluster", uid, 5.0)
                 return
+        if st.rollout_until is not None and not forced:
+            if now < st.rollout_until:
+                self.schedule("cluster", uid, st.rollout_until - now)
+                return
+            st.rollout_until = None
         if forced or st.reached_ready:
             self._ensure_phase(st, PHASE_HEALTHY, "", True)
             st.reached_ready = True
@@ -453,12 +555,7 @@ class Operator:
                   "type": "kubernetes.io/basic-auth",
                   "data": {k: b64(v) for k, v in data.items()}}
         self._create_or_skip(R.SECRETS, secret)
-        major = 18
-        img = (obj.get("spec") or {}).get("imageName") or DEFAULT_IMAGE
-        try:
-            major = int(img.rsplit(":", 1)[1].split(".")[0].split("-")[0])
-        except (IndexError, ValueError):
-            pass
+        major = image_major((obj.get("spec") or {}).get("imageName") or DEFAULT_IMAGE)
         for suffix, sel in (("rw", {"cnpg.io/cluster": name, "cnpg.io/instanceRole": "primary"}),
                             ("ro", {"cnpg.io/cluster": name, "cnpg.io/instanceRole": "replica"}),
                             ("r", {"cnpg.io/cluster": name, "cnpg.io/podRole": "instance"})):
@@ -481,6 +578,32 @@ class Operator:
                 svc["metadata"]["annotations"][ADDR_ANNOTATION] = "%s:%s" % (self.backing.host, self.backing.port)
                 svc["status"] = {"loadBalancer": {"ingress": [{"ip": self.backing.host}]}}
             self._create_or_skip(R.SERVICES, svc)
+
+    def _app_secret_changed(self, secret):
+        """A new `password` in a Cluster's -app Secret becomes the role's password."""
+        md = secret["metadata"]
+        cname = (md.get("labels") or {}).get("cnpg.io/cluster")
+        if not cname or md["name"] != cname + "-app":
+            return
+        crec = self.store.get(R.CLUSTERS, md["namespace"], cname)
+        st = self.clusters.get(crec.md["uid"]) if crec is not None else None
+        if st is None or not st.provisioned:
+            return
+        try:
+            pw = base64.b64decode((secret.get("data") or {}).get("password") or "").decode()
+        except (ValueError, UnicodeDecodeError):
+            pw = ""
+        if not pw or pw == st.password:
+            return
+        if self.backing is not None:
+            try:
+                self.backing.set_password(st.owner, pw)
+            except BackingError as e:
+                self.record_event(crec.obj, "Warning", "SecretPasswordNotApplied", str(e))
+                return
+        st.password = pw
+        self.record_event(crec.obj, "Normal", "SecretPasswordApplied",
+                          "the password of role %s was changed from Secret %s" % (st.owner, md["name"]))
 
     def _create_or_skip(self, res, obj):
         try:
@@ -538,7 +661,10 @@ class Operator:
             elif st.mode_params != (mode, dict(params)):
                 self.backing.reload_pooler(uid, mode, params)
                 st.mode_params = (mode, dict(params))
-        self._deployment_ready(st, inst)
+        if self._deployment_ready(st, inst):
+            where = " at %s:%d" % (st.addr, st.port) if st.addr else ""
+            self.record_event(rec.obj, "Normal", "PgBouncerReady", "%d PgBouncer instance(s) ready%s" % (inst, where),
+                              POOLER_COMPONENT)
         self._pooler_status(st, "active", "", inst)
 
     def _create_pooler_objects(self, obj, inst):
@@ -601,6 +727,7 @@ class Operator:
         self.store.mutate(R.SERVICES, st.ns, st.name, fn)
 
     def _deployment_ready(self, st, inst):
+        """Marks the Pooler's Deployment ready; True when that changed it."""
         def fn(o):
             s = o.get("status") or {}
             want = {"replicas": inst, "readyReplicas": inst, "availableReplicas": inst, "updatedReplicas": inst,
@@ -615,9 +742,19 @@ class Operator:
                                 "message": "Deployment has minimum availability.",
                                 "lastUpdateTime": now_rfc3339(), "lastTransitionTime": now_rfc3339()}]
             o["status"] = s
-        self.store.mutate(R.DEPLOYMENTS, st.ns, st.name, fn)
+        before = self.store.get(R.DEPLOYMENTS, st.ns, st.name)
+        after = self.store.mutate(R.DEPLOYMENTS, st.ns, st.name, fn)
+        return after is not None and after is not before
 
     def _pooler_status(self, st, phase, reason, inst):
+        old = self.store.get(R.POOLERS, st.ns, st.name)
+        old_phase = (old.obj.get("status") or {}).get("phase") if old is not None else None
+        rec = self._set_pooler_status(st, phase, reason, inst)
+        if rec is not None and phase != old_phase and phase in POOLER_EVENTS:
+            etype, ereason = POOLER_EVENTS[phase]
+            self.record_event(rec.obj, etype, ereason, reason or "Pooler is active", POOLER_COMPONENT)
+
+    def _set_pooler_status(self, st, phase, reason, inst):
         def fn(o):
             s = o.get("status") or {}
             want = {"phase": phase, "instances": inst}
@@ -629,4 +766,4 @@ class Operator:
             if not reason:
                 s.pop("phaseReason", None)
             o["status"] = s
-        self.store.mutate(R.POOLERS, st.ns, st.name, fn)
+        return self.store.mutate(R.POOLERS, st.ns, st.name, fn)

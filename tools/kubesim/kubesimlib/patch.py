@@ -57,86 +57,89 @@ def _parent(doc, toks, op):
 
 
 def json_patch(doc, ops):
+    """RFC 6902 JSON patch of doc (a copy is patched), with the API server's error messages."""
     if not isinstance(ops, list):
         raise bad_request("json patch: body must be a JSON array")
     doc = deepcopy_json(doc)
     for op in ops:
         if not isinstance(op, dict) or "op" not in op or "path" not in op:
             raise bad_request("json patch: each operation needs 'op' and 'path'")
-        kind = op["op"]
-        toks = _split_pointer(op["path"])
-
-        def missing():
-            return ApiError(422, "Invalid",
-                            "the server rejected our request due to an error in our request: "
-                            "jsonpatch %s operation does not apply: doc is missing path: %s" % (kind, op["path"]))
-
-        if kind in ("add", "replace", "test"):
-            if "value" not in op:
-                raise bad_request("json patch: %s needs 'value'" % kind)
-            val = deepcopy_json(op["value"])
-        if kind == "test":
-            try:
-                cur = _get(doc, toks)
-            except KeyError:
-                raise missing()
-            if cur != val:
-                raise ApiError(422, "Invalid", "the server rejected our request due to an error in our request: "
-                               "testing value %s failed" % op["path"])
-            continue
-        if kind in ("move", "copy"):
-            frm = _split_pointer(op.get("from", ""))
-            try:
-                val = deepcopy_json(_get(doc, frm))
-            except KeyError:
-                raise missing()
-            if kind == "move":
-                p = _parent(doc, frm, kind)
-                if isinstance(p, dict):
-                    del p[frm[-1]]
-                else:
-                    del p[int(frm[-1])]
-            kind = "add"
-        if not toks:
-            if kind in ("add", "replace"):
-                doc = val
-                continue
-            raise bad_request("json patch: cannot remove the whole document")
-        parent = _parent(doc, toks, kind)
-        last = toks[-1]
-        if isinstance(parent, dict):
-            if kind == "add":
-                parent[last] = val
-            elif kind == "replace":
-                if last not in parent:
-                    raise missing()
-                parent[last] = val
-            elif kind == "remove":
-                if last not in parent:
-                    raise missing()
-                del parent[last]
-            else:
-                raise bad_request("json patch: unknown op %r" % kind)
-        elif isinstance(parent, list):
-            if kind == "add":
-                if last == "-":
-                    parent.append(val)
-                else:
-                    if not last.isdigit() or int(last) > len(parent):
-                        raise missing()
-                    parent.insert(int(last), val)
-            else:
-                if not last.isdigit() or int(last) >= len(parent):
-                    raise missing()
-                if kind == "replace":
-                    parent[int(last)] = val
-                elif kind == "remove":
-                    del parent[int(last)]
-                else:
-                    raise bad_request("json patch: unknown op %r" % kind)
-        else:
-            raise missing()
+        doc = _json_patch_op(doc, op)
     return doc
+
+
+def _missing(kind, path):
+    return ApiError(422, "Invalid", "the server rejected our request due to an error in our request: "
+                    "jsonpatch %s operation does not apply: doc is missing path: %s" % (kind, path))
+
+
+def _json_patch_op(doc, op):
+    kind, toks, val = op["op"], _split_pointer(op["path"]), None
+    if kind in ("add", "replace", "test"):
+        if "value" not in op:
+            raise bad_request("json patch: %s needs 'value'" % kind)
+        val = deepcopy_json(op["value"])
+    if kind == "test":
+        try:
+            cur = _get(doc, toks)
+        except KeyError:
+            raise _missing(kind, op["path"])
+        if cur != val:
+            raise ApiError(422, "Invalid", "the server rejected our request due to an error in our request: "
+                           "testing value %s failed" % op["path"])
+        return doc
+    if kind in ("move", "copy"):
+        frm = _split_pointer(op.get("from", ""))
+        try:
+            val = deepcopy_json(_get(doc, frm))
+        except KeyError:
+            raise _missing(kind, op["path"])
+        if kind == "move":
+            p = _parent(doc, frm, kind)
+            del p[frm[-1] if isinstance(p, dict) else int(frm[-1])]
+        kind = "add"
+    if not toks:
+        if kind in ("add", "replace"):
+            return val
+        raise bad_request("json patch: cannot remove the whole document")
+    parent = _parent(doc, toks, kind)
+    if isinstance(parent, dict):
+        _patch_dict(parent, toks[-1], kind, val, op["path"])
+    elif isinstance(parent, list):
+        _patch_list(parent, toks[-1], kind, val, op["path"])
+    else:
+        raise _missing(kind, op["path"])
+    return doc
+
+
+def _patch_dict(parent, last, kind, val, path):
+    if kind not in ("add", "replace", "remove"):
+        raise bad_request("json patch: unknown op %r" % kind)
+    if kind != "add" and last not in parent:
+        raise _missing(kind, path)
+    if kind == "remove":
+        del parent[last]
+    else:
+        parent[last] = val
+
+
+def _patch_list(parent, last, kind, val, path):
+    if kind == "add":
+        if last == "-":
+            parent.append(val)
+        elif not last.isdigit() or int(last) > len(parent):
+            raise _missing(kind, path)
+        else:
+            parent.insert(int(last), val)
+        return
+    if not last.isdigit() or int(last) >= len(parent):
+        raise _missing(kind, path)
+    if kind == "replace":
+        parent[int(last)] = val
+    elif kind == "remove":
+        del parent[int(last)]
+    else:
+        raise bad_request("json patch: unknown op %r" % kind)
 
 
 # Strategic merge patch: merge keys (patchMergeKey) of the lists of the built-in types kubesim

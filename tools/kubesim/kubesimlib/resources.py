@@ -1,4 +1,5 @@
 """The resource types kubesim serves: discovery data and server-side Table printing."""
+from . import events
 from .util import human_age
 
 STD_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
@@ -8,7 +9,7 @@ RO_VERBS = ["get", "list", "watch"]
 class Resource:
     def __init__(self, group, version, plural, singular, kind, namespaced=True, short_names=(),
                  categories=(), verbs=STD_VERBS, subresources=(), read_only=False, crd=False,
-                 extra_fields=(), delete_status=False):
+                 extra_fields=(), delete_status=False, stored=True):
         self.group = group
         self.version = version
         self.plural = plural
@@ -23,6 +24,7 @@ class Resource:
         self.crd = crd                  # generation, status subresource, no strategic merge patch
         self.extra_fields = tuple(extra_fields)
         self.delete_status = delete_status   # DELETE answers a Status (Success), not the object
+        self.stored = stored            # False: served by conversion (a view) or not stored at all
         self.api_version = "%s/%s" % (group, version) if group else version
         self.qualified = "%s.%s" % (plural, group) if group else plural
         self.list_kind = kind + "List"
@@ -60,18 +62,29 @@ CLUSTERS = Resource("postgresql.cnpg.io", "v1", "clusters", "cluster", "Cluster"
                     subresources=["status", "scale"], crd=True)
 POOLERS = Resource("postgresql.cnpg.io", "v1", "poolers", "pooler", "Pooler",
                    subresources=["status", "scale"], crd=True)
+EVENTS = Resource("", "v1", "events", "event", "Event", short_names=["ev"], extra_fields=events.CORE_FIELDS)
+# The same stored Events in the events.k8s.io/v1 form (see events.py).
+EVENTS_V1 = Resource("events.k8s.io", "v1", "events", "event", "Event",
+                     verbs=["create", "delete", "get", "list", "watch"], extra_fields=events.V1_FIELDS,
+                     stored=False)
+# kubectl auth can-i: answered, never stored.
+SELF_SUBJECT_ACCESS_REVIEWS = Resource("authorization.k8s.io", "v1", "selfsubjectaccessreviews",
+                                       "selfsubjectaccessreview", "SelfSubjectAccessReview", namespaced=False,
+                                       verbs=["create"], stored=False)
 
-ALL = [NAMESPACES, SECRETS, SERVICES, SERVICEACCOUNTS, CONFIGMAPS, DEPLOYMENTS, ROLES, ROLEBINDINGS,
-       CLUSTERROLES, CLUSTERROLEBINDINGS, CLUSTERS, POOLERS]
-GROUPS = [("", "v1"), ("apps", "v1"), (RBAC, "v1"), ("postgresql.cnpg.io", "v1")]
+SERVED = [NAMESPACES, SECRETS, SERVICES, SERVICEACCOUNTS, CONFIGMAPS, EVENTS, DEPLOYMENTS, ROLES, ROLEBINDINGS,
+          CLUSTERROLES, CLUSTERROLEBINDINGS, CLUSTERS, POOLERS, EVENTS_V1, SELF_SUBJECT_ACCESS_REVIEWS]
+ALL = [r for r in SERVED if r.stored]      # what the store holds
+GROUPS = [("", "v1"), ("apps", "v1"), ("events.k8s.io", "v1"), ("authorization.k8s.io", "v1"), (RBAC, "v1"),
+          ("postgresql.cnpg.io", "v1")]
 
 
 def by_gv(group, version):
-    return [r for r in ALL if r.group == group and r.version == version]
+    return [r for r in SERVED if r.group == group and r.version == version]
 
 
 def lookup(group, version, plural):
-    for r in ALL:
+    for r in SERVED:
         if r.group == group and r.version == version and r.plural == plural:
             return r
     return None
@@ -249,6 +262,16 @@ TABLES = {
                       _col("ServiceAccounts", "string", "ServiceAccounts in the roleBinding", priority=1)], None),
 }
 TABLES["clusterrolebindings"] = TABLES["rolebindings"]
+TABLES["events"] = ([_col("Last Seen", "string", "Time since the event was last seen"),
+                     _col("Type", "string", "The type of the event"),
+                     _col("Reason", "string", "The reason of the event"),
+                     _col("Object", "string", "The object the event is about"),
+                     _col("Message", "string", "A human-readable description of the event"),
+                     _col("Subobject", "string", "The field path of the object", priority=1),
+                     _col("Source", "string", "The component that reported the event", priority=1),
+                     _col("First Seen", "string", "Time since the event was first seen", priority=1),
+                     _col("Count", "integer", "How many times the event happened", priority=1),
+                     _col("Name", "string", "The name of the event", "name", priority=1)], None)
 
 
 def _selector_string(sel):
@@ -313,6 +336,8 @@ def table_cells(res, obj):
         return [name, len(obj.get("data") or {}) + len(obj.get("binaryData") or {}), age]
     if p in ("roles", "clusterroles"):
         return [name, md.get("creationTimestamp")]
+    if p == "events":
+        return events.table_cells(obj if obj.get("apiVersion") == "v1" else events.to_core(obj))
     if p in ("rolebindings", "clusterrolebindings"):
         ref = obj.get("roleRef") or {}
         return [name, "%s/%s" % (ref.get("kind"), ref.get("name")), age, _subjects(obj, "User"),

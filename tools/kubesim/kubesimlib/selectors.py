@@ -96,95 +96,105 @@ def parse_label_selector(s):
     """Returns a list of Requirements (empty = everything). Raises ApiError 400 on syntax errors."""
     if s is None or s.strip() == "":
         return []
-    toks = _lex(s)
-    reqs = []
-    pos = 0
+    return _SelectorParser(s).parse()
 
-    def err(msg):
-        return bad_request("unable to parse requirement: %s (selector %r)" % (msg, s))
 
-    def ident():
-        nonlocal pos
-        if pos < len(toks) and isinstance(toks[pos], tuple):
-            pos += 1
-            return toks[pos - 1][1]
+class _SelectorParser:
+    """A recursive-descent parser over _lex's tokens, with the API server's grammar:
+    [!]key | key (=|==|!=) value | key (<|>) integer | key (in|notin) (v1,v2,...), comma-separated."""
+
+    def __init__(self, s):
+        self.s, self.toks, self.pos = s, _lex(s), 0
+
+    def err(self, msg):
+        return bad_request("unable to parse requirement: %s (selector %r)" % (msg, self.s))
+
+    def peek(self):
+        return self.toks[self.pos] if self.pos < len(self.toks) else None
+
+    def ident(self):
+        t = self.peek()
+        if isinstance(t, tuple):
+            self.pos += 1
+            return t[1]
         return None
 
-    while True:
-        if pos >= len(toks):
-            raise err("found '', expected: !, identifier")
-        neg = False
-        if toks[pos] == "!":
-            neg = True
-            pos += 1
-        key = ident()
-        if key is None:
-            raise err("expected a key")
-        if not valid_label_key(key):
-            raise err("invalid label key %r" % key)
+    def parse(self):
+        reqs = []
+        while True:
+            if self.peek() is None:
+                raise self.err("found '', expected: !, identifier")
+            reqs.append(self.requirement())
+            if self.peek() is None:
+                return reqs
+            if self.peek() != ",":
+                raise self.err("expected ','")
+            self.pos += 1
+
+    def requirement(self):
+        neg = self.peek() == "!"
         if neg:
-            reqs.append(Requirement(key, "!", ()))
-        elif pos >= len(toks) or toks[pos] == ",":
-            reqs.append(Requirement(key, "exists", ()))
-        else:
-            t = toks[pos]
-            if t in ("=", "==", "!="):
-                pos += 1
-                v = ident()
-                if v is None:
-                    if pos >= len(toks) or toks[pos] == ",":
-                        v = ""
-                    else:
-                        raise err("expected a value after %s" % t)
-                if not valid_label_value(v):
-                    raise err("invalid label value %r" % v)
-                reqs.append(Requirement(key, "!=" if t == "!=" else "=", (v,)))
-            elif t in ("<", ">"):
-                pos += 1
-                v = ident()
-                try:
-                    iv = int(v)
-                except (TypeError, ValueError):
-                    raise err("for 'Gt', 'Lt' operators, the value must be an integer")
-                reqs.append(Requirement(key, "gt" if t == ">" else "lt", (iv,)))
-            elif isinstance(t, tuple) and t[1] in ("in", "notin"):
-                op = t[1]
-                pos += 1
-                if pos >= len(toks) or toks[pos] != "(":
-                    raise err("expected '(' after %s" % op)
-                pos += 1
-                vals = []
-                while True:
-                    if pos < len(toks) and toks[pos] == ")":
-                        if not vals:
-                            vals.append("")
-                        pos += 1
-                        break
-                    v = ident()
-                    if v is None:
-                        if pos < len(toks) and toks[pos] in (",", ")"):
-                            v = ""
-                        else:
-                            raise err("expected a value in set")
-                    if not valid_label_value(v):
-                        raise err("invalid label value %r" % v)
-                    vals.append(v)
-                    if pos < len(toks) and toks[pos] == ",":
-                        pos += 1
-                        continue
-                    if pos < len(toks) and toks[pos] == ")":
-                        pos += 1
-                        break
-                    raise err("expected ',' or ')'")
-                reqs.append(Requirement(key, op, frozenset(vals)))
-            else:
-                raise err("unexpected token %r" % (t if isinstance(t, str) else t[1]))
-        if pos >= len(toks):
-            break
-        if toks[pos] != ",":
-            raise err("expected ','")
-        pos += 1
-    return reqs
+            self.pos += 1
+        key = self.ident()
+        if key is None:
+            raise self.err("expected a key")
+        if not valid_label_key(key):
+            raise self.err("invalid label key %r" % key)
+        t = self.peek()
+        if neg:
+            return Requirement(key, "!", ())
+        if t is None or t == ",":
+            return Requirement(key, "exists", ())
+        if t in ("=", "==", "!="):
+            return self.equality(key, t)
+        if t in ("<", ">"):
+            self.pos += 1
+            try:
+                iv = int(self.ident())
+            except (TypeError, ValueError):
+                raise self.err("for 'Gt', 'Lt' operators, the value must be an integer")
+            return Requirement(key, "gt" if t == ">" else "lt", (iv,))
+        if isinstance(t, tuple) and t[1] in ("in", "notin"):
+            self.pos += 1
+            return Requirement(key, t[1], frozenset(self.value_set(t[1])))
+        raise self.err("unexpected token %r" % (t if isinstance(t, str) else t[1]))
+
+    def equality(self, key, t):
+        self.pos += 1
+        v = self.ident()
+        if v is None:
+            if self.peek() is not None and self.peek() != ",":
+                raise self.err("expected a value after %s" % t)
+            v = ""
+        if not valid_label_value(v):
+            raise self.err("invalid label value %r" % v)
+        return Requirement(key, "!=" if t == "!=" else "=", (v,))
+
+    def value_set(self, op):
+        """The (v1,v2,...) after in/notin; an empty set means the one empty value."""
+        if self.peek() != "(":
+            raise self.err("expected '(' after %s" % op)
+        self.pos += 1
+        vals = []
+        while True:
+            if self.peek() == ")":
+                self.pos += 1
+                return vals or [""]
+            v = self.ident()
+            if v is None:
+                if self.peek() not in (",", ")"):
+                    raise self.err("expected a value in set")
+                v = ""
+            if not valid_label_value(v):
+                raise self.err("invalid label value %r" % v)
+            vals.append(v)
+            if self.peek() == ",":
+                self.pos += 1
+                continue
+            if self.peek() == ")":
+                self.pos += 1
+                return vals
+            raise self.err("expected ',' or ')'")
 
 
 def labels_match(reqs, labels):

@@ -8,12 +8,13 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import openapi
+from . import authz, events, openapi
 from . import resources as R
-from .util import ApiError, dumps
+from . import protobuf
+from .util import ApiError, dumps, query_bool
+from .watch import TABLE_CT, WatchStream
 
 MAX_BODY = 3 * 1024 * 1024
-TABLE_CT = "application/json;as=Table;v=v1;g=meta.k8s.io"
 PUBLIC_PATHS = ("/healthz", "/livez", "/readyz", "/version")
 
 
@@ -117,6 +118,8 @@ class Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------ plumbing
     def _send(self, code, body, ctype="application/json", headers=None):
+        if self._negotiate and ctype == "application/json" and self._protobuf_only():
+            code, body, ctype = self._as_protobuf(code, body)
         if isinstance(body, (dict, list)):
             body = dumps(body)
         elif isinstance(body, str):
@@ -136,6 +139,21 @@ class Handler(BaseHTTPRequestHandler):
             self._headers_buffer.append(body)
         self.flush_headers()
         self._code = code
+
+    def _protobuf_only(self):
+        """A real server answers in the first acceptable type; kubesim answers JSON whenever the
+        client takes it (kubectl and client-go list JSON second) and protobuf only when nothing else."""
+        types = [p.split(";")[0].strip().lower() for p in (self.headers.get("Accept") or "").split(",")]
+        return protobuf.CONTENT_TYPE in types and not any(
+            t in ("application/json", "application/*", "*/*", "application/yaml") for t in types)
+
+    def _as_protobuf(self, code, body):
+        obj = json.loads(body) if isinstance(body, (bytes, str)) else body
+        enc = protobuf.encode_body(obj) if isinstance(obj, dict) else None
+        if enc is None:    # custom resources and kubesim's own documents have no protobuf form
+            return 406, dumps(ApiError(406, "NotAcceptable", "only the following media types are accepted: "
+                                       "application/json, application/yaml").status()), "application/json"
+        return code, enc, protobuf.CONTENT_TYPE
 
     def _send_error(self, e):
         self._send(e.code, e.status(), headers=e.headers)
@@ -163,10 +181,14 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(413, "RequestEntityTooLarge", "the request body is too large")
         return self.rfile.read(n) if n > 0 else b""
 
-    def _json_body(self, raw):
+    def _json_body(self, raw, res=None):
+        """The request body as JSON data. Protobuf is accepted for the built-in kinds only, as on a
+        real server, where custom resources have no protobuf encoding."""
         if not raw:
             return None
         ct = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip().lower()
+        if ct == protobuf.CONTENT_TYPE and (res is None or not res.crd):
+            return protobuf.decode_body(raw)
         if ct not in ("application/json", "application/yaml", "application/apply-patch+yaml", "text/plain",
                       "application/x-www-form-urlencoded", ""):
             raise ApiError(415, "UnsupportedMediaType", 'the body of the request was in an unknown format - '
@@ -227,6 +249,7 @@ class Handler(BaseHTTPRequestHandler):
     def _handle(self):
         app = self.server.app
         self._warnings = []
+        self._negotiate = False
         self._code = 0
         self._counted = False
         t0 = time.monotonic()
@@ -271,6 +294,7 @@ class Handler(BaseHTTPRequestHandler):
             verb = self._verb(route, params)
             self._stat_key = (verb, resname)
             app.before_request(self, verb, route.res.plural)
+            self._negotiate = verb != "watch"
             return self._resource(route, verb, params)
         except ApiError as e:
             if self._code == 0:
@@ -290,11 +314,9 @@ class Handler(BaseHTTPRequestHandler):
     def _verb(self, route, params):
         m = self.command
         if m in ("GET", "HEAD"):
-            if route.name is None:
-                return "watch" if route.watch_path or params.get("watch") in ("true", "1") else "list"
-            if route.watch_path or params.get("watch") in ("true", "1"):
+            if route.watch_path or query_bool(params, "watch"):
                 return "watch"
-            return "get"
+            return "list" if route.name is None else "get"
         if route.res.namespaced and route.ns is None and m in ("POST", "DELETE"):
             raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested "
                            "resource (use the namespaced path)")
@@ -362,15 +384,32 @@ class Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------ resources
     def _resource(self, route, verb, params):
+        res = route.res
+        if verb not in res.verbs:
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        if res is R.SELF_SUBJECT_ACCESS_REVIEWS:
+            if verb != "create":
+                raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+            return self._send(201, authz.self_subject_access_review(self._json_body(self._raw, res)))
+        if res is R.EVENTS_V1:
+            if params.get("fieldSelector"):
+                params["fieldSelector"] = events.core_field_selector(params["fieldSelector"])
+            # the stored core Events, converted on the way out (and on create, on the way in)
+            return self._serve(route, R.EVENTS, verb, params, events.to_v1, events.to_core)
+        return self._serve(route, res, verb, params)
+
+    def _serve(self, route, res, verb, params, out=None, into=None):
+        """One API request on the stored resource res. out/into convert the stored objects of a view
+        (route.res) to the served form and a body back."""
         app = self.server.app
         api = app.api
-        res = route.res
         ua = self.headers.get("User-Agent", "")
+        raw_of = (lambda r: r.raw()) if out is None else (lambda r: dumps(out(r.obj)))
         if verb == "watch":
             if route.name is not None:
                 fs = params.get("fieldSelector")
                 params["fieldSelector"] = "metadata.name=%s" % route.name + ("," + fs if fs else "")
-            return app.watch(self, route, params)
+            return WatchStream(app, self, route, params, res, raw_of).serve()
         if verb == "list":
             recs, rv, cont, remaining = api.list(res, route.ns, params)
             if self._wants_table():
@@ -379,9 +418,10 @@ class Handler(BaseHTTPRequestHandler):
             md = {"resourceVersion": str(rv)}
             if cont:
                 md["continue"] = cont
-                md["remainingItemCount"] = remaining
-            head = dumps({"kind": res.list_kind, "apiVersion": res.api_version, "metadata": md})
-            body = head[:-1] + b',"items":[' + b",".join(r.raw() for r in recs) + b"]}"
+                if remaining is not None:
+                    md["remainingItemCount"] = remaining
+            head = dumps({"kind": route.res.list_kind, "apiVersion": route.res.api_version, "metadata": md})
+            body = head[:-1] + b',"items":[' + b",".join(raw_of(r) for r in recs) + b"]}"
             return self._send(200, body)
         if verb == "get":
             rec = api.get(res, route.ns, route.name)
@@ -390,16 +430,18 @@ class Handler(BaseHTTPRequestHandler):
             if self._wants_table():
                 return self._send(200, R.table(res, [rec.obj], rec.md["resourceVersion"],
                                                params.get("includeObject", "Metadata")), TABLE_CT)
-            return self._send(200, rec.raw())
+            return self._send(200, raw_of(rec))
         raw = self._raw
         if verb == "create":
             if route.sub:
                 raise _route_not_found()
             ns = route.ns if res.namespaced else None
-            rec = api.create(res, ns, self._json_body(raw), params, ua, self._warnings)
-            return self._send(201, rec.raw())
+            body = self._json_body(raw, res)
+            rec = api.create(res, ns, into(body) if into and isinstance(body, dict) else body, params, ua,
+                             self._warnings)
+            return self._send(201, raw_of(rec))
         if verb == "update":
-            rec = api.update(res, route.ns, route.name, route.sub, self._json_body(raw), params, ua, self._warnings)
+            rec = api.update(res, route.ns, route.name, route.sub, self._json_body(raw, res), params, ua, self._warnings)
             if route.sub == "scale":
                 return self._send(200, api.scale(rec))
             return self._send(200, rec.raw())
@@ -410,7 +452,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(200, api.scale(rec))
             return self._send(201 if created else 200, rec.raw())
         if verb == "delete":
-            opts = self._json_body(raw) if raw else {}
+            opts = self._json_body(raw, res) if raw else {}
             rec, gone = api.delete(res, route.ns, route.name, opts, params)
             if gone and res.delete_status:
                 details = {"name": route.name, "kind": res.plural, "uid": rec.md.get("uid")}
@@ -418,9 +460,9 @@ class Handler(BaseHTTPRequestHandler):
                     details["group"] = res.group
                 return self._send(200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                                         "details": details})
-            return self._send(200 if gone or res is R.NAMESPACES else 202, rec.raw())
+            return self._send(200 if gone or res is R.NAMESPACES else 202, raw_of(rec))
         if verb == "deletecollection":
-            opts = self._json_body(raw) if raw else {}
+            opts = self._json_body(raw, res) if raw else {}
             recs = api.delete_collection(res, route.ns, params, opts)
             return self._send(200, {"kind": res.list_kind, "apiVersion": res.api_version,
                                     "metadata": {"resourceVersion": str(app.store.current_rv())},

@@ -97,6 +97,10 @@ class Store:
         self.objs = {r.plural: {} for r in R.ALL}
         self.by_ns = {r.plural: {} for r in R.ALL}
         self.labels = {r.plural: {} for r in R.ALL}
+        # (namespace, name) keys in order, overall and per namespace: a page of a list costs its
+        # own size, not the number of stored objects
+        self.order = {r.plural: [] for r in R.ALL}
+        self.order_ns = {r.plural: {} for r in R.ALL}
         self.owners = {}            # owner uid -> set of (plural, ns, name)
         self.uids = {}              # uid -> (plural, ns, name)
         self.history = {r.plural: History(history_limit, self.rv) for r in R.ALL}
@@ -144,6 +148,18 @@ class Store:
                     if not s:
                         del self.owners[ref["uid"]]
 
+    def _order_add(self, res, key):
+        bisect.insort(self.order[res.plural], key)
+        bisect.insort(self.order_ns[res.plural].setdefault(key[0], []), key)
+
+    def _order_remove(self, res, key):
+        for keys in (self.order[res.plural], self.order_ns[res.plural].get(key[0], [])):
+            i = bisect.bisect_left(keys, key)
+            if i < len(keys) and keys[i] == key:
+                del keys[i]
+        if not self.order_ns[res.plural].get(key[0], True):
+            del self.order_ns[res.plural][key[0]]
+
     def _next_rv(self):
         self.rv += 1
         return self.rv
@@ -173,31 +189,63 @@ class Store:
         with self.lock:
             return set(self.owners.get(uid, ()))
 
+    def list_page(self, res, ns, lsel, fsel, after, limit):
+        """One page: up to limit (0 = all) matching records after the key `after` ((ns, name) or None)
+        in (namespace, name) order. Returns (records, more, remaining); remaining is the count of
+        records after the page when no selector applies (else None), as a real server reports it."""
+        with self.lock:
+            small = self._candidates(res, ns, lsel, fsel)
+            if small is not None or not limit:
+                recs, _ = self.list(res, ns, lsel, fsel)
+                if after is not None:
+                    recs = recs[bisect.bisect_right([self._key(r) for r in recs], after):]
+                if limit and len(recs) > limit:
+                    return recs[:limit], True, (len(recs) - limit if not lsel and not fsel else None)
+                return recs, False, None
+            keys = self.order[res.plural] if ns is None else self.order_ns[res.plural].get(ns, [])
+            i = bisect.bisect_right(keys, after) if after is not None else 0
+            objs, out = self.objs[res.plural], []
+            while i < len(keys) and len(out) <= limit:
+                r = objs[keys[i]]
+                i += 1
+                if (not lsel or labels_match(lsel, r.md.get("labels") or {})) and \
+                        (not fsel or fields_match(fsel, r.obj)):
+                    out.append(r)
+            if len(out) > limit:
+                return out[:limit], True, (len(keys) - i + 1 if not lsel and not fsel else None)
+            return out, False, None
+
+    @staticmethod
+    def _key(r):
+        return (r.md.get("namespace") or "", r.md["name"])
+
+    def _candidates(self, res, ns, lsel, fsel):
+        """The few records an exact name or an indexed label equality allows, or None (= scan)."""
+        for f, op, v in fsel:
+            if f == "metadata.name" and op == "=":
+                if ns is not None:
+                    r = self.objs[res.plural].get((ns, v))
+                    return [r] if r else []
+                return [r for (n, nm), r in self.objs[res.plural].items() if nm == v]
+        best = None
+        li = self.labels[res.plural]
+        for req in lsel:
+            if req.op == "=" or (req.op == "in" and len(req.values) == 1):
+                s = li.get((req.key, next(iter(req.values))), set())
+                if best is None or len(s) < len(best):
+                    best = s
+        if best is None:
+            return None
+        objs = self.objs[res.plural]
+        return [objs[k] for k in best if ns is None or k[0] == ns]
+
     def list(self, res, ns, lsel, fsel):
         """Matching records sorted by (namespace, name), and the list resourceVersion."""
         with self.lock:
             rv = self.rv
-            cand = None
-            for f, op, v in fsel:
-                if f == "metadata.name" and op == "=":
-                    if ns is not None:
-                        r = self.objs[res.plural].get((ns, v))
-                        cand = [r] if r else []
-                    else:
-                        cand = [r for (n, nm), r in self.objs[res.plural].items() if nm == v]
-                    break
+            cand = self._candidates(res, ns, lsel, fsel)
             if cand is None:
-                best = None
-                li = self.labels[res.plural]
-                for req in lsel:
-                    if req.op == "=" or (req.op == "in" and len(req.values) == 1):
-                        s = li.get((req.key, next(iter(req.values))), set())
-                        if best is None or len(s) < len(best):
-                            best = s
-                if best is not None:
-                    objs = self.objs[res.plural]
-                    cand = [objs[k] for k in best if ns is None or k[0] == ns]
-                elif ns is not None:
+                if ns is not None:
                     cand = list(self.by_ns[res.plural].get(ns, {}).values())
                 else:
                     cand = list(self.objs[res.plural].values())
@@ -238,6 +286,7 @@ class Store:
             md["resourceVersion"] = str(rv)
             rec = Rec(obj, rv)
             self._index_add(res, rec)
+            self._order_add(res, (ns, md["name"]))
             self._emit(res, "ADDED", None, rec)
             return rec
 
@@ -296,6 +345,7 @@ class Store:
         last["metadata"]["resourceVersion"] = str(rv)
         rec = Rec(last, rv)
         self._index_remove(res, old)
+        self._order_remove(res, (old.md.get("namespace") or "", old.md["name"]))
         self._emit(res, "DELETED", old, rec)
         return rec
 

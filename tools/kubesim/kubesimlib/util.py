@@ -132,3 +132,20 @@ def invalid(res, name, causes):
     return ApiError(422, "Invalid", '%s.%s "%s" is invalid: %s' % (
         res.kind, res.group, name, text) if res.group else '%s "%s" is invalid: %s' % (res.kind, name, text),
         {"name": name, "group": res.group, "kind": res.kind, "causes": cl})
+
+
+_TRUE = ("1", "t", "T", "TRUE", "true", "True")
+_FALSE = ("0", "f", "F", "FALSE", "false", "False")
+
+
+def query_bool(params, name, default=False):
+    """A boolean query parameter, spelled as Go's strconv.ParseBool accepts it; else 400."""
+    v = params.get(name)
+    if v is None:
+        return default
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    raise ApiError(400, "BadRequest", 'invalid value for query parameter %s: strconv.ParseBool: parsing "%s": '
+                   'invalid syntax' % (name, v))

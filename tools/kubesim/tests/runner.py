@@ -5,7 +5,7 @@ import time
 import unittest
 import warnings
 
-MODULES = ["test_api", "test_faults", "test_kubectl", "test_backing", "test_scale", "test_startstop"]
+MODULES = ["test_api", "test_protocol", "test_faults", "test_kubectl", "test_backing", "test_scale", "test_startstop"]
 
 
 class Result(unittest.TestResult):

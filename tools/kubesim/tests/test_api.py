@@ -237,7 +237,14 @@ class ApiTests(unittest.TestCase):
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json["metadata"]["generation"], 2)
         self.assertEqual(r.json["status"]["observedGeneration"], 2)
-        self.assertEqual(r.json["status"]["readyInstances"], 2)
+        # the scale-up rolls out as CNPG's does: not Ready until the new instance is
+        st = r.json["status"]
+        self.assertEqual((st["phase"], st["instances"], st["readyInstances"]), ("Creating a new replica", 2, 1))
+        self.assertEqual(st["conditions"][0]["status"], "False")
+        wait_for(lambda: cluster_ready(self.c, NS, "crud-a"), msg="crud-a ready after the scale-up")
+        st = self.c.get(CL + "/crud-a").json["status"]
+        self.assertEqual((st["phase"], st["instances"], st["readyInstances"]), ("Cluster in healthy state", 2, 2))
+        obj["metadata"]["resourceVersion"] = rv1
         # stale RV -> Conflict
         r = self.c.put(CL + "/crud-a", obj)
         self.assertEqual((r.status, r.json["reason"]), (409, "Conflict"))
@@ -670,6 +677,30 @@ class ApiTests(unittest.TestCase):
         self.assertEqual(self.c.delete("/api/v1/namespaces/default").status, 403)
         self.assertEqual(self.c.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
                                                             "metadata": {"name": "Bad_NS"}}).status, 422)
+
+    def test_storage_resize_and_scale_down_roll_out(self):
+        self.assertEqual(self.c.post(CL, cluster("roll-a", instances=3)).status, 201)
+        wait_for(lambda: cluster_ready(self.c, NS, "roll-a"), msg="roll-a ready")
+        r = self.c.patch(CL + "/roll-a", {"spec": {"storage": {"size": "2Gi"}}})
+        st = r.json["status"]
+        self.assertEqual((st["phase"], st["phaseReason"]), ("Waiting for the instances to become active",
+                                                            "Resizing the volumes to 2Gi"))
+        self.assertEqual(st["conditions"][0]["status"], "False")
+        wait_for(lambda: cluster_ready(self.c, NS, "roll-a"), msg="roll-a ready after the resize")
+        r = self.c.patch(CL + "/roll-a", {"spec": {"storage": {"size": "1Gi"}}})
+        self.assertEqual(r.status, 422)
+        self.assertIn("can't shrink existing storage", r.json["message"])
+        r = self.c.patch(CL + "/roll-a", {"spec": {"instances": 1}})
+        st = r.json["status"]
+        self.assertEqual((st["phase"], st["instances"], st["readyInstances"]),
+                         ("Waiting for the instances to become active", 1, 1))
+        wait_for(lambda: cluster_ready(self.c, NS, "roll-a"), msg="roll-a ready after the scale-down")
+        st = self.c.get(CL + "/roll-a").json["status"]
+        self.assertEqual((st["phase"], st["readyInstances"], st["instanceNames"]),
+                         ("Cluster in healthy state", 1, ["roll-a-1"]))
+        reasons = [e["reason"] for e in self.c.get("/api/v1/namespaces/%s/events?fieldSelector=involvedObject.name"
+                                                   "%%3Droll-a" % NS).json["items"]]
+        self.assertEqual(reasons.count("RollingOut"), 2, reasons)
 
     def test_scale_subresource(self):
         self.assertEqual(self.c.post(CL, cluster("scale-a")).status, 201)

@@ -59,7 +59,10 @@ class BackingTests(unittest.TestCase):
     def published(self, svc):
         """host, port from the Service as the contract says: ingress[0].ip, port named pgbouncer/postgres."""
         def get():
-            s = self.c.get("/api/v1/namespaces/daap/services/" + svc).json
+            r = self.c.get("/api/v1/namespaces/daap/services/" + svc)
+            if r.status != 200:         # the operator has not made the Service yet
+                return None
+            s = r.json
             ing = (s.get("status") or {}).get("loadBalancer", {}).get("ingress") or []
             return ing and s
         s = wait_for(get, msg="published address of " + svc)
@@ -157,6 +160,53 @@ class BackingTests(unittest.TestCase):
                  msg="database dropped")
         wait_for(lambda: psql(*su, "select count(*) from pg_roles where rolname='bkd_owner'").stdout.strip() == "0",
                  msg="role dropped")
+
+
+    def test_password_change_in_app_secret(self):
+        self.make("bk-p", bootstrap={"initdb": {"database": "bkp_db", "owner": "bkp_owner"}})
+        cr = self.creds("bk-p")
+        old, new = cr["password"], "N3wPassw0rd-from-the-secret"
+        ph, pp = self.published("bk-p-pooler")
+        dh, dp = self.published("bk-p-rw")
+        for h, p in ((ph, pp), (dh, dp)):
+            psql(h, p, cr["username"], old, cr["dbname"], "select 1")
+        r = self.c.patch("/api/v1/namespaces/daap/secrets/bk-p-app",
+                         {"data": {"password": base64.b64encode(new.encode()).decode()}})
+        self.assertEqual(r.status, 200)
+        wait_for(lambda: psql(dh, dp, cr["username"], new, cr["dbname"], "select 1", check=False).returncode == 0,
+                 msg="the new password works directly")
+        for h, p in ((ph, pp), (dh, dp)):       # through this Cluster's PgBouncer and directly
+            r = psql(h, p, cr["username"], new, cr["dbname"], "select current_user")
+            self.assertEqual(r.stdout.strip(), "bkp_owner")
+            r = psql(h, p, cr["username"], old, cr["dbname"], "select 1", check=False)
+            self.assertNotEqual(r.returncode, 0, "the old password still logs in at %s:%s" % (h, p))
+
+    def test_status_tells_which_server_answers(self):
+        self.make("bk-v", imageName="ghcr.io/cloudnative-pg/postgresql:17.5-system-trixie",
+                  bootstrap={"initdb": {"database": "bkv_db", "owner": "bkv_owner"}})
+        st = self.c.get(CL + "/bk-v").json["status"]
+        self.assertEqual(st["pgDataImageInfo"]["majorVersion"], 17)
+        cond = next(c for c in st["conditions"] if c["type"] == "kubesim.dev/LocalServer")
+        cr = self.creds("bk-v")
+        host, port = self.published("bk-v-pooler")
+        real = psql(host, port, cr["username"], cr["password"], cr["dbname"], "show server_version").stdout.split()[0]
+        self.assertIn("PostgreSQL %s answers" % real, cond["message"])
+        self.assertIn("asks for PostgreSQL 17", cond["message"])
+        self.assertEqual(cond["status"], "True" if real.split(".")[0] == "17" else "False")
+
+    def test_pooler_directories_go_with_their_poolers(self):
+        pool_dir = os.path.join(self.sim.state, "poolers")
+        before = len(os.listdir(pool_dir))
+        self.assertEqual(self.c.post(CL, cluster("bk-loop")).status, 201)
+        for i in range(4):
+            name = "bk-loop-p%d" % i
+            self.assertEqual(self.c.post(PL, pooler(name, "bk-loop")).status, 201)
+            wait_for(lambda: any(i["name"] == name and i["alive"] for i in self.sim.admin("GET", "poolers")
+                                 .json["items"]), msg="pgbouncer of %s running" % name)
+            self.assertEqual(len(os.listdir(pool_dir)), before + 1)
+            self.assertEqual(self.c.delete(PL + "/" + name).status, 200)
+            wait_for(lambda: len(os.listdir(pool_dir)) == before, msg="directory of %s removed" % name)
+        self.assertEqual(self.c.delete(CL + "/bk-loop").status, 200)
 
 
 if __name__ == "__main__":
