@@ -63,13 +63,17 @@ export function deleteDialog(db, onDelete) {
   const matches = () => input.value === db.name;
   input.addEventListener('input', () => { del.disabled = !matches(); msg.hidden = true; });
   cancel.addEventListener('click', () => dialog.close());
+  const refuse = () => {
+    replace(msg, 'The name does not match; nothing was deleted.');
+    msg.hidden = false;
+  };
+  // Enter with a wrong name: the disabled button blocks the submit, so say why here.
+  input.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && !matches()) { ev.preventDefault(); refuse(); }
+  });
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    if (!matches()) { // Enter with the wrong name: refuse, say why
-      replace(msg, 'The name does not match; nothing was deleted.');
-      msg.hidden = false;
-      return;
-    }
+    if (!matches()) { refuse(); return; }
     del.disabled = true;
     del.textContent = 'Deleting…';
     const problem = await onDelete();
