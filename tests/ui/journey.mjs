@@ -128,9 +128,11 @@ async function setTeam(page, team) {
   await waitFor(async () => (await page.evaluate(() => localStorage.getItem('daap.team'))) === team, 'the team to be stored', 5000);
 }
 
+// A dialog is shot as the viewport shows it (its backdrop covers only that).
 async function shot(page, name) {
-  await page.evaluate(() => document.getElementById('toast')?.classList.remove('visible'));
-  await page.screenshot({ path: join(shotDir, `${name}.png`), fullPage: true });
+  await page.evaluate(() => { const t = document.getElementById('toast'); if (t) t.textContent = ''; });
+  const dialog = await page.$('dialog[open]');
+  await page.screenshot({ path: join(shotDir, `${name}.png`), fullPage: !dialog });
 }
 
 // The state directory is new for each run (run.sh), so fixed names are free.
