@@ -52,7 +52,7 @@ export function deleteDialog(db, onDelete) {
   const cancel = h('button', { type: 'button', class: 'button secondary', text: 'Cancel' });
   const form = h('form', { class: 'delete-form', novalidate: true },
     h('h2', { id: titleId }, 'Delete database ', h('code', { text: db.name }), '?'),
-    h('p', {}, 'This removes, in team ', h('strong', { text: db.owner_team }), '’s namespace ', h('code', { text: db.namespace }), ':'),
+    h('p', {}, 'This removes the database of team ', h('strong', { text: db.owner_team }), ' from namespace ', h('code', { text: db.namespace }), ':'),
     removedItems(db),
     h('p', { class: 'warning-text', text: 'This cannot be undone. The record stays visible, read-only, under the "Deleted" filter.' }),
     h('div', { class: 'field' },
