@@ -175,8 +175,7 @@ export function settingsCard(ctx) {
 
   function build(caps) {
     parts.push(editForm(ctx));
-    if (typeof ctx.db.deletion_protection === 'boolean') parts.push(protectionControl(ctx));
-    else parts.push({ el: unsupported('deletion-protection', 'Deletion protection is not available on this daap-server.'), update() {} });
+    parts.push(protectionPart(ctx.db));
     if (caps.updateFields.has('instances') || caps.updateFields.has('storage_size')) parts.push(resizeForm(ctx, caps));
     else parts.push({ el: unsupported('resize', 'Resizing is not available on this daap-server.'), update() {} });
     if (caps.rotate) parts.push(rotateControl(ctx));
@@ -185,7 +184,19 @@ export function settingsCard(ctx) {
     built = true;
   }
 
+  // The toggle exists when the record has the field; a record seen earlier
+  // (from a list, before an upgrade) may not, so look again on each update.
+  function protectionPart(db) {
+    if (typeof db.deletion_protection === 'boolean') return protectionControl(ctx);
+    return { placeholder: true, el: unsupported('deletion-protection', 'Deletion protection is not available on this daap-server.'), update() {} };
+  }
+
   function update(db) {
+    if (parts[1].placeholder && typeof db.deletion_protection === 'boolean') {
+      const real = protectionPart(db);
+      parts[1].el.replaceWith(real.el);
+      parts[1] = real;
+    }
     const p = permission(db);
     reason.textContent = p.reason;
     reason.hidden = p.allowed;

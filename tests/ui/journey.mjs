@@ -272,6 +272,7 @@ async function run() {
 
   await step('optional features: working where the server has them, hidden with a note where not', async () => {
     const events = await http('GET', `/databases/${record.id}/events`);
+    await page.waitForSelector('section.events[data-state]');
     const eventsState = await page.getAttribute('section.events', 'data-state');
     if (events.status === 200) {
       check(eventsState === 'ready', `events endpoint exists, timeline is ${eventsState}`);
