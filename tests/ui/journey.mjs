@@ -169,8 +169,8 @@ async function run() {
   await step('a first visit shows the designed empty list, and no team is chosen yet', async () => {
     await page.goto(`${base}/ui/`);
     await page.waitForSelector('main [data-state="empty"], main table.db-table');
-    const live = (await http('GET', '/databases')).data.items.length;
-    if (live === 0) check(await page.isVisible('[data-state="empty"] >> text=Create the first database'), 'empty state with a create button');
+    check((await http('GET', '/databases')).data.items.length === 0, 'a new state directory has no database');
+    check(await page.isVisible('[data-state="empty"] >> text=Create the first database'), 'empty state with a create button');
     check((await page.inputValue('#team-input')) === '', 'no team yet');
     await axe(page, 'list');
     await shot(page, 'list-empty-light-desktop');
@@ -342,6 +342,15 @@ async function run() {
     await shot(page, 'delete-dialog-light-desktop');
   });
 
+  await step('keyboard: the dialog takes focus, Escape closes it and focus returns to Delete', async () => {
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('dialog[open]', { state: 'detached' });
+    check(await page.evaluate(() => document.activeElement?.id === 'delete-button'), 'focus back on Delete');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('dialog[open] form.delete-form');
+    check(await page.evaluate(() => document.activeElement === document.querySelector('dialog[open] input')), 'focus in the name box');
+  });
+
   await step('delete: with the name typed it goes, and the page follows it to deleted', async () => {
     await page.fill('dialog[open] input', dbName);
     await page.click(`dialog[open] button:has-text("Delete ${dbName}")`);
@@ -374,6 +383,20 @@ async function run() {
     check(await page.evaluate(() => window.__noReload === true), 'no reload');
     const title = await page.getAttribute(`tr:has-text("${name}") .badge`, 'title');
     check(title === (await findByName(name))[0].status_reason, 'status_reason is the tooltip');
+  });
+
+  await step('record text is shown as text: markup in a purpose does not run', async () => {
+    const purpose = '<img src=x onerror="window.__xss=1"><b>bold</b>';
+    const r = await http('POST', '/databases', { body: { name: 'markup', owner_team: 'qa', purpose } });
+    check(r.status === 201, `create ${r.status}`);
+    await page.goto(`${base}/ui/#/?name=markup`);
+    await page.waitForSelector('tr:has-text("markup")');
+    check((await page.textContent('tr:has-text("markup") .purpose')) === purpose, 'the purpose verbatim');
+    check((await page.locator('main img, main b').count()) === 0, 'no element made from the purpose');
+    await page.goto(`${base}/ui/#/db/${r.data.id}`);
+    await page.waitForSelector('.details dd[data-key="purpose"]');
+    check((await page.textContent('.details dd[data-key="purpose"]')) === purpose, 'detail shows it verbatim');
+    check(await page.evaluate(() => window.__xss === undefined), 'no script ran');
   });
 
   await step('a store or Kubernetes outage shows as a banner from /readyz', async () => {
