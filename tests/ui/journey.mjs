@@ -411,6 +411,19 @@ async function run() {
     await page.unroute('**/readyz');
   });
 
+  await step('a failing list call shows the designed error state, and Try again recovers', async () => {
+    let fail = true;
+    await page.route(/\/databases\?/, (route) => (fail
+      ? route.fulfill({ status: 503, contentType: 'application/problem+json', body: JSON.stringify({ type: 'urn:daap:error:unavailable', title: 'backend unavailable; retry later', status: 503, detail: 'store: database is locked' }) })
+      : route.continue()));
+    await page.goto(`${base}/ui/#/`);
+    await page.waitForSelector('[data-state="error"] >> text=store: database is locked');
+    fail = false;
+    await page.click('[data-state="error"] button:has-text("Try again")');
+    await page.waitForSelector('table.db-table');
+    await page.unroute(/\/databases\?/);
+  });
+
   await step('every page, light and dark, desktop and 360 px: screenshots, axe, no sideways scroll', async () => {
     for (const [name, team, purpose] of [['inventory', 'warehouse', 'stock levels per warehouse'], ['analytics', 'data', 'daily aggregates for dashboards']]) {
       check((await http('POST', '/databases', { body: { name, owner_team: team, purpose } })).status === 201, `create ${name}`);
