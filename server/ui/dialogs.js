@@ -4,10 +4,13 @@ import { h, newId, replace } from './dom.js';
 
 function open(dialog) {
   const opener = document.activeElement;
+  const openerId = opener?.id;
   document.body.append(dialog);
   dialog.addEventListener('close', () => {
     dialog.remove();
-    if (opener && opener.isConnected) opener.focus();
+    // A live update may have redrawn the opener meanwhile: find it again by id.
+    const target = opener?.isConnected ? opener : openerId && document.getElementById(openerId);
+    if (target) target.focus();
   });
   dialog.showModal();
 }

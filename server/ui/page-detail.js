@@ -106,9 +106,12 @@ export function detailPage(root, id, params) {
     root.dataset.status = db.status;
   }
 
+  // Redraws a part; keyboard focus inside it moves to the new element with the same id.
   function swap(key, el) {
+    const focused = view[key].contains(document.activeElement) ? document.activeElement.id : '';
     view[key].replaceWith(el);
     view[key] = el;
+    if (focused) document.getElementById(focused)?.focus();
   }
 
   function show(db) {
