@@ -93,7 +93,7 @@ let capsPromise = null;
 /**
  * What this server offers beyond the basics, read from its own OpenAPI
  * document (a response of the server, not a version number): which fields
- * create and PATCH accept, and which optional endpoints exist. Each feature
+ * create and PATCH accept, and whether password rotation exists. Each feature
  * is also checked again when used (a 404/405/400 hides its control), so a
  * document that is wrong costs one failed click, not a broken page.
  */
@@ -117,7 +117,7 @@ function parseCaps(doc) {
     createFields: create.size ? create : new Set(['name', 'owner_team', 'purpose', 'instances', 'storage_size', 'pg_version']),
     updateFields: update.size ? update : new Set(['owner_team', 'purpose']),
     rotate: Boolean(paths['/databases/{id}/rotate-password']?.post),
-    events: paths['/databases/{id}/events'] ? true : null, // null: unknown, try it
+    // events are not listed here: the timeline simply asks (events.js)
   };
 }
 
