@@ -14,7 +14,7 @@
 
 #define BODY_LIMIT      (64 * 1024)
 #define REQUEST_ID_MAX  128
-#define EXTRA_HEADERS   2
+#define EXTRA_HEADERS   8 /* the console sends six (ui.c) */
 
 struct MHD_Connection;
 typedef struct http_server http_server;

@@ -2,6 +2,7 @@
  * table and a segment compare beat a general router. */
 #include "routes.h"
 #include "handlers.h"
+#include "ui.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,13 @@ static const route routes[] = {
     { "/healthz",        "GET",    handle_healthz, 0 },
     { "/readyz",         "GET",    handle_readyz,  0 },
     { "/openapi.json",   "GET",    handle_openapi, 0 },
+    /* The web console (ui.c); a query string is ignored, not refused. */
+    { "/ui",             "GET",    handle_ui_redirect, ROUTE_QUERY },
+    { "/ui",             "HEAD",   handle_ui_redirect, ROUTE_QUERY },
+    { "/ui/",            "GET",    handle_ui_index,    ROUTE_QUERY },
+    { "/ui/",            "HEAD",   handle_ui_index,    ROUTE_QUERY },
+    { "/ui/{asset}",     "GET",    handle_ui_asset,    ROUTE_QUERY },
+    { "/ui/{asset}",     "HEAD",   handle_ui_asset,    ROUTE_QUERY },
 };
 
 #define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))

@@ -261,6 +261,24 @@ class ApiTest(ServerTestCase):
         self.assertEqual(r.json["openapi"][:2], "3.")
         self.assertEqual(self.srv.get("/healthz?verbose=1").status, 400)
 
+    def test_web_console_files(self):
+        # The console's own browser journey is tests/ui; here, its documented operations.
+        r = self.srv.get("/ui")
+        self.assertEqual((r.status, r.header("Location")), (308, "/ui/"))
+        self.assertEqual(self.srv.request("HEAD", "/ui").status, 308)
+        for path, ctype in (("/ui/", "text/html"), ("/ui/app.js", "text/javascript"), ("/ui/app.css", "text/css")):
+            r = self.srv.get(path)
+            self.assertEqual(r.status, 200, path)
+            self.assertTrue(r.header("Content-Type").startswith(ctype), r.header("Content-Type"))
+            self.assertEqual(r.header("Content-Security-Policy"), "default-src 'self'")
+            self.assertEqual(r.header("X-Content-Type-Options"), "nosniff")
+            head = self.srv.request("HEAD", path)
+            self.assertEqual((head.status, head.header("ETag"), head.raw), (200, r.header("ETag"), b""))
+            again = self.srv.get(path, headers={"If-None-Match": r.header("ETag")})
+            self.assertEqual((again.status, again.raw), (304, b""))
+        self.assertEqual(self.srv.get("/ui/no-such-file.js").json["status"], 404)
+        self.assertEqual(self.srv.request("HEAD", "/ui/no-such-file.js").status, 404)
+
     def test_injection_text_is_stored_verbatim(self):
         purpose = "x'); DROP TABLE databases; -- \n kind: Secret {{NAME}} ${HOME} `id` \u00e9\u4e2d"
         r = self.srv.post("/databases", {"name": "verbatim", "owner_team": "t", "purpose": purpose.replace("\n", " ")})
