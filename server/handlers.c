@@ -107,9 +107,10 @@ void handle_healthz(request *r)
 void handle_readyz(request *r)
 {
     static const char ready[] = "{\"status\":\"ready\"}";
+    int rc = daap_ctx_ping(request_ctx(r));
 
-    if (daap_ctx_ping(request_ctx(r)) < 0)
-        respond_problem(r, 503, daap_error_last()->message);
+    if (rc < 0)
+        respond_daap_error_status(r, 503, rc);
     else
         respond_static(r, 200, "application/json", ready, sizeof(ready) - 1);
 }

@@ -1,6 +1,7 @@
 /* Reading a request and queueing its answer: what handlers use, and what
  * request.c answers its own refusals with. */
 #include "respond.h"
+#include "log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,31 @@ static const char *instance_of(const request *r)
     return r->path;
 }
 
+/* Hands a problem document to MHD with the request id as a member, so that
+ * a client who quotes the body quotes what the server log has. 503 tells
+ * the client when to come back. */
+static void respond_problem_doc(request *r, int status, daap_buf *doc)
+{
+    static const char member[] = ",\"request_id\":\"\"}";
+    struct MHD_Response *resp;
+    size_t n = doc->size;
+    char *body;
+
+    if (doc->ptr == NULL || n == 0 || doc->ptr[n - 1] != '}' || (body = malloc(n + sizeof(member) + strlen(r->id))) == NULL) {
+        daap_buf_dispose(doc);
+        return;
+    }
+    /* r->id holds only [A-Za-z0-9._:-] (request.c), so it needs no escaping. */
+    n = (size_t)sprintf(body, "%.*s,\"request_id\":\"%s\"}", (int)(n - 1), doc->ptr, r->id);
+    daap_buf_dispose(doc);
+    if (status == 503)
+        request_add_header(r, "Retry-After", RETRY_AFTER_SECONDS);
+    resp = MHD_create_response_from_buffer_with_free_callback(n, body, free);
+    if (resp == NULL)
+        free(body);
+    queue(r, status, resp, "application/problem+json", true);
+}
+
 void respond_problem(request *r, int status, const char *detail)
 {
     daap_buf out = DAAP_BUF_INIT;
@@ -107,26 +133,53 @@ void respond_problem(request *r, int status, const char *detail)
         daap_buf_dispose(&out);
         return;
     }
-    respond_buf(r, status, &out, "application/problem+json");
+    respond_problem_doc(r, status, &out);
+}
+
+static const char *class_name(int klass)
+{
+    static const char *const names[] = { "none", "nomemory", "os", "invalid", "storage", "kube",
+                                         "reconcile", "crypto", "config", "http" };
+    return klass >= 0 && (size_t)klass < sizeof(names) / sizeof(names[0]) ? names[klass] : "unknown";
+}
+
+/* The last error as a client may see it (daap_error_for_client). What it
+ * hides goes to the log under the request id. */
+static void error_for_client(daap_error *shown, const request *r, int rc)
+{
+    const daap_error *e = daap_error_last();
+
+    if (e->code != rc) { /* the library returned rc without recording it */
+        memset(shown, 0, sizeof(*shown));
+        shown->code = rc;
+        shown->message = daap_strerror(rc);
+        return;
+    }
+    if (daap_error_for_client(shown, e) > 0)
+        log_line(daap_error_http_status(rc) >= 500 ? LOG_ERROR : LOG_WARN, "request failed",
+                 (log_field[]){ LF_STR("request_id", r->id), LF_STR("code", daap_error_code_name(rc)),
+                                LF_STR("class", class_name(e->klass)), LF_STR("error", e->message) }, 4);
 }
 
 void respond_daap_error(request *r, int rc)
 {
-    const daap_error *e = daap_error_last();
     daap_buf out = DAAP_BUF_INIT;
-    daap_error fallback;
+    daap_error shown;
 
-    if (e->code != rc) { /* the library returned rc without recording it */
-        memset(&fallback, 0, sizeof(fallback));
-        fallback.code = rc;
-        fallback.message = daap_strerror(rc);
-        e = &fallback;
-    }
-    if (daap_error_to_problem_json(&out, e, instance_of(r)) < 0) {
+    error_for_client(&shown, r, rc);
+    if (daap_error_to_problem_json(&out, &shown, instance_of(r)) < 0) {
         daap_buf_dispose(&out);
         return;
     }
-    respond_buf(r, daap_error_http_status(rc), &out, "application/problem+json");
+    respond_problem_doc(r, daap_error_http_status(rc), &out);
+}
+
+void respond_daap_error_status(request *r, int status, int rc)
+{
+    daap_error shown;
+
+    error_for_client(&shown, r, rc);
+    respond_problem(r, status, shown.message);
 }
 
 /* RFC 3986: a request target is printable ASCII; anything else must come

@@ -13,7 +13,9 @@
 
 #define BODY_LIMIT      (64 * 1024)
 #define REQUEST_ID_MAX  128
-#define EXTRA_HEADERS   2
+#define EXTRA_HEADERS   3
+/* What a 503 asks the client to wait before it retries. */
+#define RETRY_AFTER_SECONDS "2"
 
 /* What the requests of one daemon share; http.c fills it in. */
 typedef struct worker {
@@ -63,10 +65,15 @@ void        request_add_header(request *r, const char *name, const char *value);
 void respond_json(request *r, int status, daap_buf *body);
 void respond_static(request *r, int status, const char *content_type, const char *data, size_t len);
 void respond_empty(request *r, int status);
-/* An edge refusal: a problem document for `status` (daap_problem_json). */
+/* An edge refusal: a problem document for `status` (daap_problem_json).
+ * Every problem document carries the request id; a 503 carries Retry-After. */
 void respond_problem(request *r, int status, const char *detail);
-/* The failure `rc` of the library call just made (daap_error_last). */
+/* The failure `rc` of the library call just made (daap_error_last), with
+ * the status of its code. The client sees what daap_error_for_client()
+ * allows; the full cause goes to the log with the request id. */
 void respond_daap_error(request *r, int rc);
+/* The same with another status, e.g. 503 for a failed readiness check. */
+void respond_daap_error_status(request *r, int status, int rc);
 
 /* True when s (NULL counts) holds only printable ASCII, as RFC 3986 wants of a request target. */
 bool is_printable_ascii(const char *s);
