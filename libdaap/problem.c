@@ -63,3 +63,48 @@ int daap_problem_json(daap_buf *out, int status, const char *detail, const char 
     }
     return daap__buf_putc(out, '}');
 }
+
+typedef struct {
+    int         klass;
+    int         code;
+    const char *detail;
+} client_detail;
+
+/* What a client is told when the cause stays in the server log. Codes of a
+ * class not listed here get daap_strerror(), which names no internals. */
+static const client_detail client_details[] = {
+    { DAAP_ERRCLASS_STORAGE, DAAP_EUNAVAILABLE, "the metadata store is unavailable; retry later" },
+    { DAAP_ERRCLASS_STORAGE, DAAP_ETIMEOUT,     "the metadata store did not answer in time; retry later" },
+    { DAAP_ERRCLASS_STORAGE, DAAP_EAUTH,        "the metadata store refused the server's credentials; ask the operator" },
+    { DAAP_ERRCLASS_STORAGE, DAAP_ENOTFOUND,    "no database with this id" },
+    { DAAP_ERRCLASS_STORAGE, DAAP_EEXISTS,      "a database with this name already exists" },
+    { DAAP_ERRCLASS_STORAGE, DAAP_ECONFLICT,    "the database changed meanwhile; read it again and retry" },
+    { DAAP_ERRCLASS_STORAGE, DAAP_EINVALID,     "the metadata store refused the request" },
+    { DAAP_ERRCLASS_KUBE,    DAAP_EUNAVAILABLE, "the Kubernetes API is unavailable; retry later" },
+    { DAAP_ERRCLASS_KUBE,    DAAP_ETIMEOUT,     "the Kubernetes API did not answer in time; retry later" },
+    { DAAP_ERRCLASS_KUBE,    DAAP_EAUTH,        "the Kubernetes API refused the server's credentials; ask the operator" },
+    { DAAP_ERRCLASS_KUBE,    DAAP_EINVALID,     "Kubernetes refused the database's objects" },
+    { DAAP_ERRCLASS_KUBE,    DAAP_ECONFLICT,    "a Kubernetes object changed meanwhile; retry" },
+    { DAAP_ERRCLASS_HTTP,    DAAP_EUNAVAILABLE, "an upstream daap-server is unavailable; retry later" },
+};
+
+static const char *client_detail_for(int klass, int code)
+{
+    size_t i;
+    for (i = 0; i < DAAP_ARRAY_SIZE(client_details); i++)
+        if (client_details[i].klass == klass && client_details[i].code == code)
+            return client_details[i].detail;
+    return daap_strerror(code);
+}
+
+int daap_error_for_client(daap_error *out, const daap_error *err)
+{
+    DAAP_ASSERT_ARG(out && err);
+    *out = *err;
+    if (err->klass == DAAP_ERRCLASS_INVALID || err->klass == DAAP_ERRCLASS_NONE)
+        return 0;
+    out->message = client_detail_for(err->klass, err->code);
+    out->fields = NULL;
+    out->field_count = 0;
+    return 1;
+}

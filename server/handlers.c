@@ -1,7 +1,6 @@
 /* The API's handlers. Every rule (validation, ownership, state, JSON shape,
  * error mapping) is libdaap's; a handler picks the call and the status. */
 #include "handlers.h"
-#include "routes.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -62,7 +61,7 @@ void handle_list(request *r)
 void handle_get(request *r)
 {
     daap_db *db = NULL;
-    int rc = daap_db_get(&db, request_ctx(r), route_id(r));
+    int rc = daap_db_get(&db, request_ctx(r), r->path_id);
 
     if (rc < 0)
         respond_daap_error(r, rc);
@@ -73,7 +72,7 @@ void handle_get(request *r)
 void handle_update(request *r)
 {
     daap_db *db = NULL;
-    int rc = daap_db_update_json(&db, request_ctx(r), route_id(r), request_header(r, "X-Daap-Team"),
+    int rc = daap_db_update_json(&db, request_ctx(r), r->path_id, request_header(r, "X-Daap-Team"),
                                  body_ptr(r), r->body_len);
 
     if (rc < 0)
@@ -86,7 +85,7 @@ void handle_update(request *r)
 void handle_delete(request *r)
 {
     daap_db *db = NULL;
-    int rc = daap_db_delete(&db, request_ctx(r), route_id(r), request_header(r, "X-Daap-Team"));
+    int rc = daap_db_delete(&db, request_ctx(r), r->path_id, request_header(r, "X-Daap-Team"));
 
     if (rc < 0) {
         respond_daap_error(r, rc);
@@ -108,9 +107,10 @@ void handle_healthz(request *r)
 void handle_readyz(request *r)
 {
     static const char ready[] = "{\"status\":\"ready\"}";
+    int rc = daap_ctx_ping(request_ctx(r));
 
-    if (daap_ctx_ping(request_ctx(r)) < 0)
-        respond_problem(r, 503, daap_error_last()->message);
+    if (rc < 0)
+        respond_daap_error_status(r, 503, rc);
     else
         respond_static(r, 200, "application/json", ready, sizeof(ready) - 1);
 }

@@ -2,7 +2,7 @@
 #ifndef DAAP_SERVER_HANDLERS_H
 #define DAAP_SERVER_HANDLERS_H
 
-#include "http.h"
+#include "respond.h"
 
 void handle_create(request *r);
 void handle_list(request *r);

@@ -1,6 +1,9 @@
 /* Starting and stopping the libmicrohttpd daemons. */
-#include "http_internal.h"
+#include "http.h"
+#include "clock.h"
 #include "log.h"
+#include "request.h"
+#include "respond.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -11,6 +14,15 @@
 #include <unistd.h>
 
 #define HEADER_MEMORY_LIMIT (32 * 1024)
+
+struct http_server {
+    const server_options *opts;
+    worker               *workers;
+    int                   nworkers;
+    int                   port;
+    atomic_int            inflight;  /* requests between request line and completion */
+    atomic_bool           draining;  /* shutting down: answer with Connection: close */
+};
 
 /* Paths stay percent-encoded: routing and ids see exactly what was sent, so
  * "%2F" can never become a separator and "%00" never truncates. */
@@ -146,8 +158,10 @@ int http_start(http_server **out, const server_options *opts, daap_ctx **ctxs)
     atomic_init(&s->inflight, 0);
     atomic_init(&s->draining, false);
     for (i = 0; i < s->nworkers; i++) {
-        s->workers[i].srv = s;
         s->workers[i].ctx = ctxs[i];
+        s->workers[i].opts = opts;
+        s->workers[i].inflight = &s->inflight;
+        s->workers[i].draining = &s->draining;
     }
     if (start_all(s, opts) < 0) {
         free_server(s);

@@ -1,6 +1,6 @@
 /* The loop the library leaves to front-ends (it starts no threads). */
 #include "reconciler.h"
-#include "http.h"
+#include "clock.h"
 #include "log.h"
 
 #include <pthread.h>

@@ -6,7 +6,9 @@
  *   4. the last call dispatches to the handler. Answering on a later call,
  *      never the first, keeps HTTP keep-alive working (perf.md 5.3.1);
  *   5. the completion callback writes the access log line and frees it. */
-#include "http_internal.h"
+#include "request.h"
+#include "respond.h"
+#include "clock.h"
 #include "log.h"
 #include "routes.h"
 
@@ -22,138 +24,6 @@
 
 /* Past this a client is not uploading a request, it is attacking: drop. */
 #define DISCARD_LIMIT (1024 * 1024)
-
-int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-daap_ctx *request_ctx(const request *r)
-{
-    return r->w->ctx;
-}
-
-const char *request_header(const request *r, const char *name)
-{
-    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
-}
-
-void request_add_header(request *r, const char *name, const char *value)
-{
-    if (r->nheaders == EXTRA_HEADERS)
-        return;
-    r->headers[r->nheaders].name = name;
-    snprintf(r->headers[r->nheaders].value, sizeof(r->headers[0].value), "%s", value);
-    r->nheaders++;
-}
-
-/* ---- answers */
-
-/* Bodies may hold a password: wipe before freeing. */
-static void wipe_and_free(void *p)
-{
-    if (p) {
-        memset(p, 0, strlen(p));
-        daap_free(p);
-    }
-}
-
-static void queue(request *r, int status, struct MHD_Response *resp, const char *content_type, bool no_store)
-{
-    size_t i;
-
-    if (resp == NULL)
-        return; /* out of memory: the access handler returns MHD_NO and MHD drops the connection */
-    MHD_add_response_header(resp, "X-Request-Id", r->id);
-    if (content_type)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-    if (no_store)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    for (i = 0; i < r->nheaders; i++)
-        MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
-    if (atomic_load(&r->w->srv->draining))
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-    if (MHD_queue_response(r->conn, (unsigned int)status, resp) == MHD_YES)
-        r->status = status;
-    MHD_destroy_response(resp);
-}
-
-/* Hands body->ptr to MHD, which frees it after sending. */
-static void respond_buf(request *r, int status, daap_buf *body, const char *content_type)
-{
-    struct MHD_Response *resp;
-
-    if (body->ptr == NULL) {
-        respond_static(r, status, content_type, "", 0);
-        return;
-    }
-    resp = MHD_create_response_from_buffer_with_free_callback(body->size, body->ptr, wipe_and_free);
-    if (resp == NULL) {
-        daap_buf_dispose(body);
-        return;
-    }
-    body->ptr = NULL;
-    body->size = body->asize = 0;
-    queue(r, status, resp, content_type, true);
-}
-
-void respond_json(request *r, int status, daap_buf *body)
-{
-    respond_buf(r, status, body, "application/json");
-}
-
-void respond_static(request *r, int status, const char *content_type, const char *data, size_t len)
-{
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_PERSISTENT);
-    queue(r, status, resp, content_type, false);
-}
-
-void respond_empty(request *r, int status)
-{
-    respond_static(r, status, NULL, "", 0);
-}
-
-static bool is_ascii_target(const char *s);
-
-/* The path as a problem's "instance", unless it is too long or not ASCII. */
-static const char *instance_of(const request *r)
-{
-    if (r->path == NULL || strlen(r->path) > 512 || !is_ascii_target(r->path))
-        return NULL;
-    return r->path;
-}
-
-void respond_problem(request *r, int status, const char *detail)
-{
-    daap_buf out = DAAP_BUF_INIT;
-
-    if (daap_problem_json(&out, status, detail, instance_of(r)) < 0) {
-        daap_buf_dispose(&out);
-        return;
-    }
-    respond_buf(r, status, &out, "application/problem+json");
-}
-
-void respond_daap_error(request *r, int rc)
-{
-    const daap_error *e = daap_error_last();
-    daap_buf out = DAAP_BUF_INIT;
-    daap_error fallback;
-
-    if (e->code != rc) { /* the library returned rc without recording it */
-        memset(&fallback, 0, sizeof(fallback));
-        fallback.code = rc;
-        fallback.message = daap_strerror(rc);
-        e = &fallback;
-    }
-    if (daap_error_to_problem_json(&out, e, instance_of(r)) < 0) {
-        daap_buf_dispose(&out);
-        return;
-    }
-    respond_buf(r, daap_error_http_status(rc), &out, "application/problem+json");
-}
 
 /* ---- the request's start */
 
@@ -218,7 +88,7 @@ void *request_begin_cb(void *cls, const char *uri, struct MHD_Connection *conn)
         free(r);
         return NULL;
     }
-    atomic_fetch_add(&w->srv->inflight, 1);
+    atomic_fetch_add(w->inflight, 1);
     return r;
 }
 
@@ -281,21 +151,12 @@ static void check_body_headers(request *r)
         refuse(r, 415, "the body must be application/json (UTF-8)");
 }
 
-/* RFC 3986: a request target is printable ASCII; anything else must come
- * percent-encoded. Refusing raw bytes here keeps them out of every message. */
-static bool is_ascii_target(const char *s)
-{
-    for (; s && *s; s++)
-        if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
-            return false;
-    return true;
-}
-
 static void check_route(request *r)
 {
     char allow[64], detail[160];
 
-    if (!is_ascii_target(r->path) || !is_ascii_target(r->query)) {
+    /* Refusing raw bytes here keeps them out of every message. */
+    if (!is_printable_ascii(r->path) || !is_printable_ascii(r->query)) {
         refuse(r, 400, "the request target must be printable ASCII; percent-encode other bytes");
         return;
     }
@@ -304,13 +165,17 @@ static void check_route(request *r)
         request_add_header(r, "Allow", allow);
         snprintf(detail, sizeof(detail), "%s is not allowed here; use %s", r->method, allow);
         refuse(r, 405, detail);
-    } else if (r->route == NULL) {
-        refuse(r, 404, "no such endpoint");
-    } else if (r->query && !(r->route->flags & ROUTE_QUERY)) {
-        refuse(r, 400, "this endpoint takes no query parameters");
-    } else if (r->route->flags & ROUTE_BODY) {
-        check_body_headers(r);
+        return;
     }
+    if (r->route == NULL) {
+        refuse(r, 404, "no such endpoint");
+        return;
+    }
+    r->path_id = route_path_id(r->route, r->path);
+    if (r->query && !(r->route->flags & ROUTE_QUERY))
+        refuse(r, 400, "this endpoint takes no query parameters");
+    else if (r->route->flags & ROUTE_BODY)
+        check_body_headers(r);
 }
 
 static enum MHD_Result begin(request *r, const char *method)
@@ -337,7 +202,7 @@ static enum MHD_Result begin(request *r, const char *method)
 static enum MHD_Result take_upload(request *r, const char *data, size_t *size)
 {
     size_t n = *size;
-    int64_t limit_us = r->w->srv->opts->request_timeout_ms * 1000;
+    int64_t limit_us = r->w->opts->request_timeout_ms * 1000;
 
     *size = 0;
     r->body_seen += n;
@@ -455,7 +320,7 @@ void request_completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls
         return;
     r->conn = conn;
     log_request(r, toe);
-    atomic_fetch_sub(&r->w->srv->inflight, 1);
+    atomic_fetch_sub(r->w->inflight, 1);
     free(r->body);
     free(r->path);
     free(r->query);

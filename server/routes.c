@@ -63,8 +63,8 @@ const route *route_find(const char *method, const char *path, char *allow, size_
     return NULL;
 }
 
-const char *route_id(const request *r)
+const char *route_path_id(const route *rt, const char *path)
 {
-    const char *brace = strchr(r->route->pattern, '{');
-    return brace ? r->path + (brace - r->route->pattern) : NULL;
+    const char *brace = strchr(rt->pattern, '{');
+    return brace ? path + (brace - rt->pattern) : NULL;
 }

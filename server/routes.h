@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "http.h"
+#include "respond.h"
 
 typedef void (*handler_fn)(request *r);
 
@@ -26,7 +26,7 @@ typedef struct route {
  * path, *allow lists its methods ("GET, PATCH, DELETE") for a 405. */
 const route *route_find(const char *method, const char *path, char *allow, size_t allow_size);
 
-/* The {id} segment of a path matched by route_find. */
-const char *route_id(const request *r);
+/* The {id} segment of a path that route_find matched to rt, or NULL. */
+const char *route_path_id(const route *rt, const char *path);
 
 #endif

@@ -11,7 +11,6 @@
  * another origin), nosniff, and framing refused, since a framed console
  * could be used to trick a click on Delete. */
 #include "ui.h"
-#include "routes.h"
 
 #include <string.h>
 
@@ -94,7 +93,7 @@ void handle_ui_index(request *r)
 
 void handle_ui_asset(request *r)
 {
-    const ui_asset *a = find_asset(route_id(r));
+    const ui_asset *a = find_asset(r->path_id);
 
     if (a == NULL)
         respond_problem(r, 404, "no such file in the web console");

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "http.h"
+#include "respond.h"
 
 /* One embedded file; the table ends with path NULL. */
 typedef struct {

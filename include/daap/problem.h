@@ -12,6 +12,7 @@
 
 #include "common.h"
 #include "buffer.h"
+#include "errors.h"
 
 DAAP_BEGIN_DECL
 
@@ -38,6 +39,28 @@ DAAP_EXTERN(int) daap_problem_json(daap_buf *out, int status, const char *detail
  * @since 0.1
  */
 DAAP_EXTERN(const char *) daap_problem_code(int status);
+
+/**
+ * Copy err into *out as a client that is not trusted with the server's
+ * internals may see it.
+ *
+ * The rule goes by error class. An error about the request itself
+ * (DAAP_ERRCLASS_INVALID: validation, ownership, a malformed body), or one
+ * that carries no class, keeps its message and field errors: they describe
+ * only what the client sent. Every other class (storage, Kubernetes, OS,
+ * crypto, config, memory, HTTP) gets a fixed sentence for its code instead,
+ * e.g. "the metadata store is unavailable; retry later", because its message
+ * may hold addresses, user names, paths or a library's raw text. Log the
+ * original next to the request id.
+ *
+ * *out borrows from err and from static text: use it before the next
+ * library call on this thread.
+ *
+ * @return 1 when the message was replaced, 0 when it is shown as it is,
+ *         DAAP_EINVALID when an argument is NULL
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_error_for_client(daap_error *out, const daap_error *err);
 
 DAAP_END_DECL
 

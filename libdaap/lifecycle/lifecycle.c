@@ -146,8 +146,10 @@ static int create_checked(daap_db **out, daap_ctx *ctx, const daap_db_spec *spec
 
     DAAP_TRY(build_record(&db, ctx, spec));
     if ((rc = daap__storage_insert(ctx->storage, db)) < 0) {
+        /* Told in terms of the request alone, so a client may see it
+         * (daap_error_for_client); the store's own text had the store in it. */
         if (rc == DAAP_EEXISTS)
-            daap_error_set(DAAP_EEXISTS, DAAP_ERRCLASS_STORAGE, "a database named '%s' already exists", spec->name);
+            daap_error_set(DAAP_EEXISTS, DAAP_ERRCLASS_INVALID, "a database named '%s' already exists", spec->name);
         daap_db_free(db);
         return rc;
     }

@@ -178,7 +178,7 @@ class OpenAPI:
         self.seen.add((method, tmpl, resp.status))
         spec = self.resolve(responses[code])
         for name, h in (spec.get("headers") or {}).items():
-            if name == "X-Request-Id" or name in ("Location", "Allow"):
+            if name in ("X-Request-Id", "Location", "Allow", "Retry-After"):
                 assert resp.header(name), "%s %s %s: header %s missing" % (method, tmpl, code, name)
         content = spec.get("content")
         if not content:

@@ -1,8 +1,10 @@
 /* daap_config_load: the flat YAML config file and every way it can be wrong,
- * plus daap_problem_json, the edge problem renderer the server uses. */
+ * plus daap_problem_json, the edge problem renderer the server uses, and
+ * daap_error_for_client, which keeps internals out of problem bodies. */
 #include "support.h"
 
 #include <daap/sys/alloc.h>
+#include <daap/sys/errors.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,6 +159,35 @@ static void test_problem_json(void **state)
     daap_buf_dispose(&out);
 }
 
+/* By class: storage and Kubernetes text never reaches a client; what the
+ * client itself sent (validation, ownership) keeps its message and fields. */
+static void test_error_for_client(void **state)
+{
+    daap_error shown;
+    (void)state;
+    daap_error_set(DAAP_EUNAVAILABLE, DAAP_ERRCLASS_STORAGE,
+                   "postgres connect on postgres@127.0.0.1:5432/postgres: connection to server failed");
+    assert_int_equal(daap_error_for_client(&shown, daap_error_last()), 1);
+    assert_string_equal(shown.message, "the metadata store is unavailable; retry later");
+    assert_int_equal(shown.code, DAAP_EUNAVAILABLE);
+
+    daap_error_set(DAAP_EUNAVAILABLE, DAAP_ERRCLASS_KUBE, "GET https://10.0.0.1:6443/api: refused");
+    assert_int_equal(daap_error_for_client(&shown, daap_error_last()), 1);
+    assert_null(strstr(shown.message, "10.0.0.1"));
+    assert_non_null(strstr(shown.message, "Kubernetes"));
+
+    daap_error_set(DAAP_ERROR, DAAP_ERRCLASS_OS, "cannot write secret key file /var/lib/daap/key: EACCES");
+    assert_int_equal(daap_error_for_client(&shown, daap_error_last()), 1);
+    assert_string_equal(shown.message, daap_strerror(DAAP_ERROR));
+
+    daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID, "the body is not valid JSON");
+    daap_error_add_field("name", "pattern", "lower-case letters");
+    assert_int_equal(daap_error_for_client(&shown, daap_error_last()), 0);
+    assert_string_equal(shown.message, "the body is not valid JSON");
+    assert_int_equal(shown.field_count, 1);
+    assert_int_equal(daap_error_for_client(NULL, daap_error_last()), DAAP_EINVALID);
+}
+
 /* Allocation number `fail_at` fails (1-based); 0 never. */
 static unsigned long alloc_count, fail_at;
 
@@ -210,6 +241,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_and_oversized, setup, teardown),
         cmocka_unit_test(test_known_keys),
         cmocka_unit_test(test_problem_json),
+        cmocka_unit_test(test_error_for_client),
         cmocka_unit_test_setup_teardown(test_out_of_memory, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,100 @@
+"""Hardening from an outside probe (issue 17): what error bodies reveal,
+duplicate X-Daap-Team headers, chunked bodies over the limit."""
+import os
+import shutil
+import subprocess
+import unittest
+
+from daaptest import (SERVER_BIN, SOURCE_DIR, Kubesim, OpenAPI, Server, ServerTestCase, raw_exchange,
+                      split_answer, wait_for, work_dir)
+
+PGTMP = os.path.join(SOURCE_DIR, "scripts", "pgtmp")
+STORE_DOWN = "the metadata store is unavailable; retry later"
+
+
+def pgtmp(cmd, d, *extra):
+    out = subprocess.run([PGTMP, cmd, d] + list(extra), capture_output=True, text=True, timeout=180)
+    if out.returncode != 0:
+        raise RuntimeError("pgtmp %s failed: %s" % (cmd, out.stderr))
+    return out.stdout.strip()
+
+
+class LeakCheck:
+    def assert_reveals_nothing(self, resp, secrets):
+        body = resp.raw.decode("utf-8", "replace")
+        for s in secrets:
+            self.assertNotIn(s, body, "the error body reveals %r: %s" % (s, body))
+
+    def assert_cause_logged(self, srv, request_id, needle):
+        """The full cause is in the server log under the request's id."""
+        lines = [l for l in srv.log_lines() if l.get("request_id") == request_id and l.get("msg") != "request"]
+        self.assertTrue(any(needle in l.get("error", "") for l in lines),
+                        "no log line with %r for request %s: %s" % (needle, request_id, lines))
+
+
+class StoreOutageTest(unittest.TestCase, LeakCheck):
+    """A PostgreSQL store of the test's own, stopped while the server runs."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not SERVER_BIN or not os.path.exists(SERVER_BIN):
+            raise unittest.SkipTest("daap-server not built (DAAP_SERVER_BIN)")
+        cls.dir = work_dir("daap-hardening-")
+        cls.addClassCleanup(shutil.rmtree, cls.dir, True)
+        cls.pgdir = os.path.join(cls.dir, "pg")
+        cls.pg_uri = pgtmp("start", cls.pgdir)
+        cls.addClassCleanup(pgtmp, "stop", cls.pgdir)
+        with open(os.path.join(cls.pgdir, "port")) as f:
+            cls.pg_port = f.read().strip()
+        cls.sim = Kubesim(os.path.join(cls.dir, "kubesim"))
+        os.makedirs(cls.sim.state)
+        os.chmod(cls.sim.state, 0o755)
+        cls.sim.start()
+        cls.addClassCleanup(cls.sim.stop)
+        cls.srv = Server(cls.dir, cls.pg_uri + "?connect_timeout=2", cls.sim.kubeconfig, openapi=OpenAPI())
+        cls.srv.start()
+        cls.addClassCleanup(cls.srv.stop_checked)
+
+    def secrets(self):
+        return ["127.0.0.1", self.pg_port, "postgres@", "SQLSTATE", "connection to server", "libpq", self.pgdir]
+
+    def test_503_says_only_that_the_store_is_unavailable(self):
+        db = self.srv.create("outage-probe")
+        pgtmp("stop", self.pgdir)
+        try:
+            for method, path, body in (("GET", "/databases/" + db["id"], None), ("GET", "/databases", None),
+                                       ("POST", "/databases", {"name": "during", "owner_team": "t", "purpose": "p"})):
+                r = self.srv.request(method, path, body)
+                self.assertEqual(r.status, 503, r)
+                self.assertEqual(r.json["detail"], STORE_DOWN)
+                self.assertEqual(r.json["request_id"], r.header("X-Request-Id"))
+                self.assertTrue((r.header("Retry-After") or "").isdigit(), r.headers)
+                self.assert_reveals_nothing(r, self.secrets())
+                self.assert_cause_logged(self.srv, r.header("X-Request-Id"), self.pg_port)
+            r = self.srv.get("/readyz")
+            self.assertEqual(r.status, 503, r)
+            self.assert_reveals_nothing(r, self.secrets())
+            self.assertTrue(r.header("Retry-After"), r.headers)
+        finally:
+            pgtmp("start", self.pgdir, self.pg_port)
+        wait_for(lambda: self.srv.get("/readyz").status == 200, 30, interval=0.2, what="readyz to recover")
+
+
+class KubernetesOutageTest(ServerTestCase, LeakCheck):
+    def test_readyz_names_no_kubernetes_address(self):
+        self.sim.stop()
+        try:
+            r = self.srv.get("/readyz")
+            self.assertEqual(r.status, 503, r)
+            self.assertIn("Kubernetes", r.json["detail"])
+            self.assert_reveals_nothing(r, ["127.0.0.1", str(self.sim.port), "https://", self.dir, "curl"])
+            self.assert_cause_logged(self.srv, r.header("X-Request-Id"), str(self.sim.port))
+        finally:
+            self.sim.start()
+        wait_for(lambda: self.srv.get("/readyz").status == 200, 15, interval=0.2, what="readyz to recover")
+
+    def test_client_errors_keep_their_detail(self):
+        r = self.srv.post("/databases", {"name": "Bad Name!", "owner_team": "t", "purpose": "p"})
+        self.assertIn(r.status, (400, 422), r)
+        self.assertTrue(r.json.get("errors"), r)
+        self.assertEqual(r.json["request_id"], r.header("X-Request-Id"))
