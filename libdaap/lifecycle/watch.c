@@ -178,12 +178,6 @@ static void reconcile_batch(daap_watch *w, daap_reconcile_result *res)
     w->nbatch = 0;
 }
 
-static void sleep_ms(int32_t ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
 int daap_watch_step(daap_watch *w, int32_t timeout_ms, daap_reconcile_result *out)
 {
     daap_reconcile_result res = { DAAP_RECONCILE_RESULT_VERSION };
@@ -209,7 +203,7 @@ int daap_watch_step(daap_watch *w, int32_t timeout_ms, daap_reconcile_result *ou
         }
     } while (rc == 0 && res.examined == 0 && daap__mono_ms() < deadline);
     if (rc < 0 && daap__mono_ms() < deadline)
-        sleep_ms((int32_t)(deadline - daap__mono_ms())); /* API down: do not spin */
+        daap__sleep_ms((int32_t)(deadline - daap__mono_ms())); /* API down: do not spin */
     if (out)
         *out = res;
     return rc;

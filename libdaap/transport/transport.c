@@ -2,7 +2,6 @@
  * mapping. Which requests are repeated after what is ADR 0003. */
 #include "transport/transport.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -279,13 +278,6 @@ static int64_t retry_delay(int retry, int64_t retry_after_ms)
     return step / 2 + (int64_t)(next_random() % (uint64_t)(step / 2 + 1));
 }
 
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 /* ---- errors */
 
 static bool is_tls_verification(CURLcode cc)
@@ -352,7 +344,7 @@ static int run(daap__transport *t, const daap__http_request *req, daap__http_exc
         delay = retry_delay(x->attempts - 1, x->retry_after_ms);
         if (daap__mono_ms() + delay >= deadline)
             break;
-        sleep_ms(delay);
+        daap__sleep_ms(delay);
     }
     if (cc != CURLE_OK)
         return daap__transport_note_attempts(t, daap__transport_error(t, req, x, cc), x);
