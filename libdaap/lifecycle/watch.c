@@ -8,7 +8,8 @@
  * sees only the watches (bench figure 4). */
 #include "lifecycle/steps.h"
 #include "kube/kube.h"
-#include "lifecycle/snapshot.h"
+#include "lifecycle/reconcile.h"
+#include "lifecycle/watch.h"
 
 #include <stdio.h>
 #include <time.h>
@@ -78,12 +79,18 @@ static void close_stream(daap_watch *w, stream_state *s)
 
 int daap_watch_open(daap_watch **out, daap_ctx *ctx)
 {
+    DAAP_ASSERT_ARG(out && ctx);
+    *out = NULL;
+    return ctx->engine->watch_open(out, ctx->engine_self);
+}
+
+int daap__watch_open_local(daap_watch **out, void *self)
+{
+    daap_ctx *ctx = self;
     daap_watch *w;
     size_t i;
     int rc = 0;
 
-    DAAP_ASSERT_ARG(out && ctx);
-    *out = NULL;
     DAAP_TRY(daap__ctx_need_kube(ctx));
     if (!(ctx->kube->caps & DAAP_KUBE_CAP_WATCH))
         return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_KUBE, "the Kubernetes backend cannot watch");

@@ -144,42 +144,15 @@ static int remote_new(daap__remote **out, const char *uri, const daap_ctx_option
     return transport_open(r);
 }
 
-/* Instance and version limits are the server's configuration: a remote
- * context checks locally only what does not depend on it, so
- * daap_db_validate() works and the server has the last word. */
-static int any_pg_version(const void *payload, int32_t v)
+int daap__remote_open(daap__remote **out, const char *uri, const daap_ctx_options *opts)
 {
-    (void)payload;
-    (void)v;
-    return 1;
+    return remote_new(out, uri, opts);
 }
 
-int daap__remote_open(daap_ctx **out, const char *uri, const daap_ctx_options *opts)
+static void remote_free(void *self)
 {
-    daap__remote *r = NULL;
-    daap_ctx *ctx;
-    int rc;
+    daap__remote *r = self;
 
-    *out = NULL;
-    if ((rc = remote_new(&r, uri, opts)) < 0) {
-        daap__remote_free(r);
-        return rc;
-    }
-    ctx = daap__calloc(1, sizeof(*ctx));
-    if (ctx == NULL) {
-        daap__remote_free(r);
-        return daap_error_set_oom();
-    }
-    ctx->remote = r;
-    ctx->max_instances = INT32_MAX;
-    ctx->limits.max_instances = INT32_MAX;
-    ctx->limits.has_pg_version = any_pg_version;
-    *out = ctx;
-    return 0;
-}
-
-void daap__remote_free(daap__remote *r)
-{
     if (r == NULL)
         return;
     daap__transport_free(r->http);
@@ -379,8 +352,9 @@ static const char *team_or_default(const daap__remote *r, const char *team)
     return team && *team ? team : r->team;
 }
 
-int daap__remote_ping(daap__remote *r)
+static int remote_ping(void *self)
 {
+    daap__remote *r = self;
     http_req q = { "GET", "/readyz", NULL, 0, NULL, DAAP__RETRY_NEVER, PING_TIMEOUT_MS };
     http_resp p;
     int rc = call(r, &q, &p, 200, 200);
@@ -392,14 +366,16 @@ int daap__remote_ping(daap__remote *r)
     return rc;
 }
 
-int daap__remote_create(daap_db **out, daap__remote *r, const char *json, size_t len)
+static int remote_create_json(daap_db **out, void *self, const char *json, size_t len)
 {
+    daap__remote *r = self;
     http_req q = { "POST", "/databases", json ? json : "", json ? len : 0, NULL, DAAP__RETRY_UNSENT, 0 };
     return record_answer(out, r, &q, 201, 201);
 }
 
-int daap__remote_get(daap_db **out, daap__remote *r, const char *id)
+static int remote_get(daap_db **out, void *self, const char *id)
 {
+    daap__remote *r = self;
     daap_buf path = DAAP_BUF_INIT;
     int rc = record_path(&path, id);
     http_req q = { "GET", path.ptr, NULL, 0, NULL, DAAP__RETRY_SAFE, 0 };
@@ -410,8 +386,10 @@ int daap__remote_get(daap_db **out, daap__remote *r, const char *id)
     return rc;
 }
 
-int daap__remote_update(daap_db **out, daap__remote *r, const char *id, const char *team, const char *json, size_t len)
+static int remote_update_json(daap_db **out, void *self, const char *id, const char *team,
+                              const char *json, size_t len)
 {
+    daap__remote *r = self;
     daap_buf path = DAAP_BUF_INIT;
     int rc = record_path(&path, id);
     http_req q = { "PATCH", path.ptr, json ? json : "", json ? len : 0, team_or_default(r, team), DAAP__RETRY_UNSENT, 0 };
@@ -454,8 +432,9 @@ static int delete_answer(daap_db **out, const http_resp *p, const char *id)
     return 0;
 }
 
-int daap__remote_delete(daap_db **out, daap__remote *r, const char *id, const char *team)
+static int remote_remove(daap_db **out, void *self, const char *id, const char *team)
 {
+    daap__remote *r = self;
     daap_buf path = DAAP_BUF_INIT;
     http_resp p;
     int rc = record_path(&path, id);
@@ -568,8 +547,9 @@ static int parse_page(daap_db_page *out, const http_resp *p)
     return 0;
 }
 
-int daap__remote_list(daap_db_page *out, daap__remote *r, const daap_db_list_options *opts)
+static int remote_list(daap_db_page *out, void *self, const daap_db_list_options *opts)
 {
+    daap__remote *r = self;
     daap_buf path = DAAP_BUF_INIT;
     http_resp p;
     int rc;
@@ -623,19 +603,19 @@ static int spec_json(daap_buf *b, const daap_db_spec *s)
     return daap__buf_putc(b, '}');
 }
 
-int daap__remote_create_spec(daap_db **out, daap__remote *r, const daap_db_spec *spec)
+static int remote_create(daap_db **out, void *self, const daap_db_spec *spec)
 {
     daap_buf body = DAAP_BUF_INIT;
     int rc = spec_json(&body, spec);
 
     if (rc == 0)
-        rc = daap__remote_create(out, r, body.ptr, body.size);
+        rc = remote_create_json(out, self, body.ptr, body.size);
     daap_buf_dispose(&body);
     return rc;
 }
 
-int daap__remote_update_spec(daap_db **out, daap__remote *r, const char *id, const char *team,
-                             const daap_db_update_spec *spec)
+static int remote_update(daap_db **out, void *self, const char *id, const char *team,
+                         const daap_db_update_spec *spec)
 {
     daap_buf body = DAAP_BUF_INIT;
     int rc = daap__buf_putc(&body, '{');
@@ -644,7 +624,87 @@ int daap__remote_update_spec(daap_db **out, daap__remote *r, const char *id, con
     if (rc == 0) rc = put_member(&body, "purpose", spec->purpose);
     if (rc == 0) rc = daap__buf_putc(&body, '}');
     if (rc == 0)
-        rc = daap__remote_update(out, r, id, team, body.ptr, body.size);
+        rc = remote_update_json(out, self, id, team, body.ptr, body.size);
     daap_buf_dispose(&body);
     return rc;
 }
+
+/* ---- the engine */
+
+static int remote_list_json(daap_buf *out, void *self, const daap_db_list_options *opts)
+{
+    daap_db_page page;
+    int rc;
+
+    memset(&page, 0, sizeof(page));
+    DAAP_TRY(remote_list(&page, self, opts));
+    rc = daap_db_page_to_json(out, &page, 0);
+    daap_db_page_dispose(&page);
+    return rc;
+}
+
+static int migrations_not_here(void)
+{
+    return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_CONFIG, "migrations run against a store, not a daap-server");
+}
+
+static int remote_migrate(void *self, int32_t target)
+{
+    (void)self;
+    (void)target;
+    return migrations_not_here();
+}
+
+static int remote_migration_status(daap_migration_status *out, void *self)
+{
+    (void)out;
+    (void)self;
+    return migrations_not_here();
+}
+
+static int reconcile_not_here(void)
+{
+    return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_CONFIG, "reconcile runs next to the store, not through a daap-server");
+}
+
+static int remote_reconcile_once(daap_reconcile_result *out, void *self, const daap_reconcile_options *opts)
+{
+    (void)out;
+    (void)self;
+    (void)opts;
+    return reconcile_not_here();
+}
+
+static int remote_reconcile_db(void *self, const char *id)
+{
+    (void)self;
+    (void)id;
+    return reconcile_not_here();
+}
+
+static int remote_watch_open(daap_watch **out, void *self)
+{
+    (void)out;
+    (void)self;
+    return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_CONFIG, "watches run next to the store, not through a daap-server");
+}
+
+const daap__engine daap__remote_engine = {
+    .name             = "remote",
+    .remote           = true,
+    .free             = remote_free,
+    .ping             = remote_ping,
+    .migrate          = remote_migrate,
+    .migration_status = remote_migration_status,
+    .create           = remote_create,
+    .create_json      = remote_create_json,
+    .get              = remote_get,
+    .list             = remote_list,
+    .list_json        = remote_list_json,
+    .update           = remote_update,
+    .update_json      = remote_update_json,
+    .remove           = remote_remove,
+    .reconcile_once   = remote_reconcile_once,
+    .reconcile_db     = remote_reconcile_db,
+    .watch_open       = remote_watch_open,
+};
