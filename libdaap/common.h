@@ -42,5 +42,7 @@
 int64_t daap__now_ms(void);
 /* Monotonic clock in milliseconds, for deadlines. */
 int64_t daap__mono_ms(void);
+/* Sleep `ms` milliseconds, through signals. */
+void    daap__sleep_ms(int64_t ms);
 
 #endif

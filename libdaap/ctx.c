@@ -1,9 +1,10 @@
-/* Opening and closing contexts: configuration, backends, templates, key. */
+/* Opening and closing contexts: configuration, backends, templates, key.
+ * Which engine a context gets is open.c's choice; this file builds the
+ * context around it and dispatches the context-wide calls to it. */
 #include "ctx.h"
 #include "storage/storage.h"
 #include "kube/kube.h"
 #include "manifest/template.h"
-#include "remote/remote.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,8 +171,22 @@ static int finish_open(daap_ctx *ctx, const daap_ctx_options *o)
     return check_schema(ctx, o);
 }
 
-int daap_ctx_open_backends(daap_ctx **out, daap_storage_backend *storage,
-                           daap_kube_backend *kube, const daap_ctx_options *opts)
+/* Every slot filled: a public call never finds an engine without it. */
+static int engine_check(const daap__engine *e)
+{
+#define DAAP__SLOT(slot) \
+    if (e->slot == NULL) \
+        return daap_error_set(DAAP_ERROR, DAAP_ERRCLASS_CONFIG, "the %s engine has no " #slot, e->name)
+    DAAP__SLOT(free); DAAP__SLOT(ping); DAAP__SLOT(migrate); DAAP__SLOT(migration_status);
+    DAAP__SLOT(create); DAAP__SLOT(create_json); DAAP__SLOT(get); DAAP__SLOT(list);
+    DAAP__SLOT(list_json); DAAP__SLOT(update); DAAP__SLOT(update_json); DAAP__SLOT(remove);
+    DAAP__SLOT(reconcile_once); DAAP__SLOT(reconcile_db); DAAP__SLOT(watch_open);
+#undef DAAP__SLOT
+    return 0;
+}
+
+int daap__ctx_open_local(daap_ctx **out, daap_storage_backend *storage, daap_kube_backend *kube,
+                         const daap_ctx_options *opts, const daap__engine *engine)
 {
     daap_ctx *ctx;
     int rc;
@@ -179,11 +194,14 @@ int daap_ctx_open_backends(daap_ctx **out, daap_storage_backend *storage,
     DAAP_ASSERT_ARG(out && storage);
     *out = NULL;
     DAAP_CHECK_VERSION(opts, DAAP_CTX_OPTIONS_VERSION, "daap_ctx_options");
+    DAAP_TRY(engine_check(engine));
     DAAP_TRY(daap__storage_check(storage));
     if (kube)
         DAAP_TRY(daap__kube_check(kube));
     ctx = daap__calloc(1, sizeof(*ctx));
     DAAP_ERROR_CHECK_ALLOC(ctx);
+    ctx->engine = engine;
+    ctx->engine_self = ctx;
     ctx->storage = storage;
     ctx->kube = kube;
     if ((rc = finish_open(ctx, opts)) < 0) {
@@ -196,41 +214,58 @@ int daap_ctx_open_backends(daap_ctx **out, daap_storage_backend *storage,
     return 0;
 }
 
-static bool is_remote_uri(const char *uri)
+const char *daap__ctx_store_uri(const daap_ctx_options *opts)
 {
-    return strncmp(uri, "http://", 7) == 0 || strncmp(uri, "https://", 8) == 0;
+    return pick(opts ? opts->store_uri : NULL, "DAAP_STORE", DEFAULT_STORE);
 }
 
-int daap_ctx_open(daap_ctx **out, const daap_ctx_options *opts)
+int daap__ctx_open_store(daap_ctx **out, const char *uri, const daap_ctx_options *opts,
+                         const daap__engine *engine)
 {
     daap_storage_backend *storage = NULL;
     daap_kube_backend *kube = NULL;
-    const char *uri;
     int rc;
 
-    DAAP_ASSERT_ARG(out);
-    *out = NULL;
-    DAAP_CHECK_VERSION(opts, DAAP_CTX_OPTIONS_VERSION, "daap_ctx_options");
-    uri = pick(opts ? opts->store_uri : NULL, "DAAP_STORE", DEFAULT_STORE);
-    if (is_remote_uri(uri))
-        return daap__remote_open(out, uri, opts);
     DAAP_TRY(daap__storage_open(&storage, uri));
     if ((rc = open_kube(&kube, opts)) < 0) {
         daap__storage_free(storage);
         return rc;
     }
-    if ((rc = daap_ctx_open_backends(out, storage, kube, opts)) < 0) {
+    if ((rc = daap__ctx_open_local(out, storage, kube, opts, engine)) < 0) {
         daap__storage_free(storage);
         daap__kube_free(kube);
     }
     return rc;
 }
 
-int daap_ctx_open_uri(daap_ctx **out, const char *store_uri)
+/* Instance and version limits are the serving side's configuration: a
+ * served context checks locally only what does not depend on it, so
+ * daap_db_validate() works and the server has the last word. */
+static int any_pg_version(const void *payload, int32_t v)
 {
-    daap_ctx_options o = DAAP_CTX_OPTIONS_INIT;
-    o.store_uri = store_uri;
-    return daap_ctx_open(out, &o);
+    (void)payload;
+    (void)v;
+    return 1;
+}
+
+int daap__ctx_open_served(daap_ctx **out, const daap__engine *engine, void *self)
+{
+    daap_ctx *ctx;
+    int rc;
+
+    *out = NULL;
+    if ((rc = engine_check(engine)) < 0 || (ctx = daap__calloc(1, sizeof(*ctx))) == NULL) {
+        if (engine->free)
+            engine->free(self);
+        return rc < 0 ? rc : daap_error_set_oom();
+    }
+    ctx->engine = engine;
+    ctx->engine_self = self;
+    ctx->max_instances = INT32_MAX;
+    ctx->limits.max_instances = INT32_MAX;
+    ctx->limits.has_pg_version = any_pg_version;
+    *out = ctx;
+    return 0;
 }
 
 void daap_ctx_free(daap_ctx *ctx)
@@ -238,7 +273,8 @@ void daap_ctx_free(daap_ctx *ctx)
     size_t i;
     if (ctx == NULL)
         return;
-    daap__remote_free(ctx->remote);
+    if (ctx->engine)
+        ctx->engine->free(ctx->engine_self);
     daap__storage_free(ctx->storage);
     daap__kube_free(ctx->kube);
     daap__templates_free(ctx->templates);
@@ -261,10 +297,7 @@ int daap__ctx_need_kube(const daap_ctx *ctx)
 int daap_ctx_ping(daap_ctx *ctx)
 {
     DAAP_ASSERT_ARG(ctx);
-    if (ctx->remote)
-        return daap__remote_ping(ctx->remote);
-    DAAP_TRY(daap__storage_ping(ctx->storage));
-    return ctx->kube ? daap__kube_ping(ctx->kube) : 0;
+    return ctx->engine->ping(ctx->engine_self);
 }
 
 const char *daap_ctx_namespace(const daap_ctx *ctx)
@@ -274,21 +307,17 @@ const char *daap_ctx_namespace(const daap_ctx *ctx)
 
 int daap_ctx_is_remote(const daap_ctx *ctx)
 {
-    return ctx && ctx->remote != NULL;
+    return ctx && ctx->engine->remote;
 }
 
 int daap_migrate(daap_ctx *ctx, int32_t target)
 {
     DAAP_ASSERT_ARG(ctx);
-    if (ctx->remote)
-        return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_CONFIG, "migrations run against a store, not a daap-server");
-    return daap__storage_migrate(ctx->storage, target);
+    return ctx->engine->migrate(ctx->engine_self, target);
 }
 
 int daap_migration_status_get(daap_migration_status *out, daap_ctx *ctx)
 {
     DAAP_ASSERT_ARG(out && ctx);
-    if (ctx->remote)
-        return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_CONFIG, "migrations run against a store, not a daap-server");
-    return daap__storage_migration_status(out, ctx->storage);
+    return ctx->engine->migration_status(out, ctx->engine_self);
 }

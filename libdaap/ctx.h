@@ -1,17 +1,18 @@
-/* The context: one storage backend, one Kubernetes backend, configuration. */
+/* The context: its engine (engine.h), and for the local engine one storage
+ * backend, one Kubernetes backend and the configuration. */
 #ifndef DAAP_INTERNAL_CTX_H
 #define DAAP_INTERNAL_CTX_H
 
 #include "common.h"
 #include "crypto.h"
 #include "db/validate.h"
+#include "engine.h"
 #include <daap/sys/storage.h>
 #include <daap/sys/kube.h>
 
 #define DAAP__MAX_IMAGES 16
 
 typedef struct daap__templates daap__templates;
-typedef struct daap__remote daap__remote;
 
 typedef struct {
     int32_t major;
@@ -22,7 +23,8 @@ struct daap_ctx {
     daap_storage_backend *storage;
     daap_kube_backend    *kube;
     daap__templates      *templates;
-    daap__remote         *remote;     /* set for http:// contexts; then nothing else is */
+    const daap__engine   *engine;     /* what the public calls dispatch to */
+    void                 *engine_self; /* its state: the context itself, or a remote client */
     daap__key             key;
     char                 *namespace_;
     char                 *cluster_domain;
@@ -39,5 +41,23 @@ const char *daap__ctx_image(const daap_ctx *ctx, int32_t major);
 
 /* Fail with DAAP_ENOTSUPPORTED when the context has no Kubernetes backend. */
 int daap__ctx_need_kube(const daap_ctx *ctx);
+
+/* The store URI the options (or DAAP_STORE, or the default) name. */
+const char *daap__ctx_store_uri(const daap_ctx_options *opts);
+
+/* A context on these backends, run by `engine` with the context as its
+ * self. On failure the caller keeps its backends. */
+int daap__ctx_open_local(daap_ctx **out, daap_storage_backend *storage, daap_kube_backend *kube,
+                         const daap_ctx_options *opts, const daap__engine *engine);
+
+/* Open the store `uri` names and Kubernetes as the options say, then
+ * daap__ctx_open_local. */
+int daap__ctx_open_store(daap_ctx **out, const char *uri, const daap_ctx_options *opts,
+                         const daap__engine *engine);
+
+/* A context whose calls another process answers: no backends, and only
+ * the limits that do not depend on that process's configuration. On
+ * failure `self` is released with engine->free. */
+int daap__ctx_open_served(daap_ctx **out, const daap__engine *engine, void *self);
 
 #endif

@@ -1,18 +1,18 @@
-/* The Kubernetes REST backend on libcurl.
+/* The Kubernetes REST backend, on the library's HTTP transport
+ * (transport/transport.h: handle pool, retry loop, curl error mapping).
  *
- * Every request goes through run(): one retry loop, one place that maps
- * transport failures and Kubernetes Status bodies to daap codes.
+ * Every request goes through call(): the transport's one retry loop, then
+ * one place that maps Kubernetes Status bodies to daap codes.
  *
  * Time: timeout_ms bounds a whole call, retries and back-off included; the
  * only sleeping the library does is that back-off, inside the call the
  * caller made.
  *
- * Retries (up to max_retries, capped exponential back-off with jitter, or
- * the server's Retry-After):
- * - GET, LIST and DELETE are safe to repeat: they are retried after
+ * Retries (up to max_retries; ADR 0003), as the transport's policies:
+ * - GET, LIST and DELETE (DAAP__RETRY_SAFE) are retried after
  *   connection failures, 429 and 500/502/503/504. A repeated DELETE whose
  *   first try landed reports DAAP_ENOTFOUND, which callers treat as "gone".
- * - POST (create) is retried only when the server provably did not act on
+ * - POST (create, DAAP__RETRY_REFUSED) is retried only when the server provably did not act on
  *   it: the connection could not be opened (nothing was sent), or the
  *   answer was 429 or 503 (rate limited or not served). After a 500, 502,
  *   504, a timeout or a connection that broke mid-request the object may
@@ -26,23 +26,15 @@
 #include "kube/kubeconfig.h"
 #include "kube/kube_object.h"
 #include "kube/watchparse.h"
+#include "transport/transport.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <strings.h>
-#include <time.h>
 #include <sys/stat.h>
-#include <curl/curl.h>
 #include <json-c/json.h>
 
-#define DEFAULT_TIMEOUT_MS 10000
-#define DEFAULT_RETRIES    4
-#define CONNECT_TIMEOUT_MS 5000
-#define BACKOFF_BASE_MS    200
-#define BACKOFF_CAP_MS     5000
-#define RETRY_AFTER_CAP_MS 60000
 #define BODY_MAX           (64u * 1024 * 1024)
 #define LIST_LIMIT         "500"
 #define WATCH_QUEUE_MAX    64  /* parsed events a watch holds before it stops reading */
@@ -52,53 +44,36 @@
 typedef struct {
     daap_kube_backend  parent;
     daap__kubeconfig   cfg;
-    CURL              *easy;       /* reused by every call: keeps the connection alive */
+    daap__transport   *http;       /* pooled handles keep the connections alive */
     struct curl_slist *headers;
     struct curl_slist *connect_to; /* tls-server-name: the URL names it, this reaches the host */
     char              *base_url;
     bool               tls;        /* credentials never travel over plain http */
-    int32_t            timeout_ms;
-    int32_t            max_retries;
     char              *token;      /* the bearer token in use */
     struct stat        token_stat; /* of cfg.token_file when token was read */
-    uint64_t           rng;        /* back-off jitter */
 } rest_backend;
 
-/* One HTTP exchange on an easy handle; watches add a multi handle and a
- * stream parser. */
 typedef struct {
-    CURL             *easy;
-    CURLM            *multi;
-    daap__watchparse *stream;  /* a 200 body goes here instead of `body` */
-    daap_buf          body;
-    long              status;
-    bool              headers_done, done, too_big;
-    bool              paused;  /* a watch stopped reading: its queue is full */
-    CURLcode          result;  /* when done (multi) */
-    int64_t           retry_after_ms;
-    char              errbuf[CURL_ERROR_SIZE];
-} transfer;
-
-typedef enum {
-    RETRY_SAFE,  /* GET, LIST, DELETE */
-    RETRY_UNSENT, /* POST: only when the server provably did not act */
-    RETRY_NEVER   /* probes: a readiness check must answer now, not after back-off */
-} retry_policy;
-
-typedef struct {
-    const char  *verb;
-    const char  *url;
-    const char  *body; /* NULL: none */
-    size_t       body_len;
-    retry_policy retry;
-    const char  *what; /* "create Cluster team-a/daap-foo", for messages */
+    const char      *verb;
+    const char      *url;
+    const char      *body; /* NULL: none */
+    size_t           body_len;
+    daap__http_retry retry;
+    const char      *what; /* "create Cluster team-a/daap-foo", for messages */
 } http_request;
 
+/* A watch: its own easy handle, driven through a multi handle, its 200 body
+ * fed to a stream parser. */
 typedef struct {
-    transfer t;
-    int      kind;
-    bool     ended;
-    char     what[WHAT_MAX];
+    daap__http_exchange x;
+    CURLM            *multi;
+    daap__watchparse *stream;
+    bool              done;    /* the transfer ended (multi) */
+    bool              paused;  /* stopped reading: its queue is full */
+    CURLcode          result;  /* when done */
+    int               kind;
+    bool              ended;
+    char              what[WHAT_MAX];
 } rest_watch;
 
 /* ---- bearer token */
@@ -149,73 +124,20 @@ static int refresh_token(rest_backend *rb)
 
 /* ---- one attempt */
 
-static int64_t parse_retry_after(const char *value, size_t len)
+/* Parsed events wait in memory until the caller pops them; past a few,
+ * stop reading and let TCP hold the rest back, or a busy reconciler
+ * buffers the API server's whole backlog (bench figure 4: hundreds of MiB
+ * during a burst of creates). */
+static size_t watch_sink(daap__http_exchange *x, const char *data, size_t len)
 {
-    char text[64];
-    char *end;
-    long long secs;
-    time_t when;
+    rest_watch *w = x->user;
 
-    while (len > 0 && (*value == ' ' || *value == '\t')) {
-        value++;
-        len--;
+    if (daap__watchparse_queued(w->stream) >= WATCH_QUEUE_MAX) {
+        w->paused = true;
+        return CURL_WRITEFUNC_PAUSE;
     }
-    while (len > 0 && strchr(" \t\r\n", value[len - 1]))
-        len--;
-    if (len == 0 || len >= sizeof(text))
-        return -1;
-    memcpy(text, value, len);
-    text[len] = '\0';
-    secs = strtoll(text, &end, 10);
-    if (*end != '\0') { /* an HTTP date */
-        if ((when = curl_getdate(text, NULL)) < 0)
-            return -1;
-        secs = (long long)(when - time(NULL));
-    }
-    if (secs < 0)
-        secs = 0;
-    return secs > RETRY_AFTER_CAP_MS / 1000 ? RETRY_AFTER_CAP_MS : secs * 1000;
-}
-
-static size_t on_header(char *line, size_t size, size_t n, void *arg)
-{
-    transfer *t = arg;
-    size_t len = size * n;
-
-    if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
-        t->headers_done = false; /* a new response (after a 1xx) */
-        t->retry_after_ms = -1;
-    } else if (len > 12 && strncasecmp(line, "Retry-After:", 12) == 0) {
-        t->retry_after_ms = parse_retry_after(line + 12, len - 12);
-    } else if (len <= 2 && (line[0] == '\r' || line[0] == '\n')) {
-        curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->status);
-        t->headers_done = t->status >= 200;
-    }
+    daap__watchparse_feed(w->stream, data, len); /* corruption surfaces at pop */
     return len;
-}
-
-static size_t on_body(char *data, size_t size, size_t n, void *arg)
-{
-    transfer *t = arg;
-    size_t len = size * n;
-
-    if (t->stream && t->status == 200) {
-        /* Parsed events wait in memory until the caller pops them; past a
-         * few, stop reading and let TCP hold the rest back, or a busy
-         * reconciler buffers the API server's whole backlog (bench
-         * figure 4: hundreds of MiB during a burst of creates). */
-        if (daap__watchparse_queued(t->stream) >= WATCH_QUEUE_MAX) {
-            t->paused = true;
-            return CURL_WRITEFUNC_PAUSE;
-        }
-        daap__watchparse_feed(t->stream, data, len); /* corruption surfaces at pop */
-        return len;
-    }
-    if (t->body.size + len > BODY_MAX) {
-        t->too_big = true;
-        return 0;
-    }
-    return daap__buf_put(&t->body, data, len) == 0 ? len : 0;
 }
 
 static int set_blob(CURL *h, CURLoption opt, const daap_buf *pem, CURLoption type_opt)
@@ -256,173 +178,61 @@ static int set_tls(const rest_backend *rb, CURL *h)
     return 0;
 }
 
-static int prepare(rest_backend *rb, transfer *t, const http_request *req, int64_t remaining_ms)
+/* The transport's per-attempt hook: the token may have rotated since the
+ * last attempt; TLS material, SNI routing and the proxy are this backend's. */
+static int configure(CURL *h, void *arg)
 {
-    CURL *h = t->easy;
+    rest_backend *rb = arg;
 
-    curl_easy_reset(h); /* keeps the connection cache */
     DAAP_TRY(refresh_token(rb));
-    t->status = 0;
-    t->headers_done = t->done = t->too_big = false;
-    t->result = CURLE_OK;
-    t->retry_after_ms = -1;
-    t->errbuf[0] = '\0';
-    daap__buf_clear(&t->body);
-    curl_easy_setopt(h, CURLOPT_URL, req->url);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "libdaap/" DAAP_VERSION_STRING);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->errbuf);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, rb->headers);
-    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)(remaining_ms < CONNECT_TIMEOUT_MS ? remaining_ms : CONNECT_TIMEOUT_MS));
-    if (t->stream == NULL) /* a watch runs for as long as the caller keeps it */
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)remaining_ms);
     if (rb->cfg.proxy_url)
         curl_easy_setopt(h, CURLOPT_PROXY, rb->cfg.proxy_url);
-    if (strcmp(req->verb, "GET") != 0 && strcmp(req->verb, "POST") != 0)
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->verb);
-    if (req->body) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-    }
     return set_tls(rb, h);
 }
 
-typedef CURLcode (*perform_fn)(transfer *t, int64_t deadline_ms);
-
-static CURLcode perform_call(transfer *t, int64_t deadline_ms)
-{
-    (void)deadline_ms; /* CURLOPT_TIMEOUT_MS holds it */
-    return curl_easy_perform(t->easy);
-}
-
 /* Let the multi handle move the transfer on without waiting. */
-static void pump(transfer *t)
+static void pump(rest_watch *w)
 {
     CURLMsg *msg;
     int running, left;
 
-    curl_multi_perform(t->multi, &running);
-    while ((msg = curl_multi_info_read(t->multi, &left)) != NULL)
+    curl_multi_perform(w->multi, &running);
+    while ((msg = curl_multi_info_read(w->multi, &left)) != NULL)
         if (msg->msg == CURLMSG_DONE) {
-            t->done = true;
-            t->result = msg->data.result;
+            w->done = true;
+            w->result = msg->data.result;
         }
 }
 
 /* Opening a watch: run until a 200's headers arrive (the stream then
  * stays attached) or the exchange ends (an error, with its body). */
-static CURLcode perform_watch_open(transfer *t, int64_t deadline_ms)
+static CURLcode perform_watch_open(daap__http_exchange *x, int64_t deadline_ms)
 {
-    curl_multi_add_handle(t->multi, t->easy);
+    rest_watch *w = x->user;
+
+    w->done = false;
+    w->result = CURLE_OK;
+    curl_multi_add_handle(w->multi, x->easy);
     for (;;) {
         int64_t remaining;
 
-        pump(t);
-        if (t->done)
+        pump(w);
+        if (w->done)
             break;
-        if (t->headers_done && t->status == 200)
+        if (x->headers_done && x->status == 200)
             return CURLE_OK;
         remaining = deadline_ms - daap__mono_ms();
         if (remaining <= 0) {
-            t->result = CURLE_OPERATION_TIMEDOUT;
+            w->result = CURLE_OPERATION_TIMEDOUT;
             break;
         }
-        curl_multi_poll(t->multi, NULL, 0, (int)(remaining < 1000 ? remaining : 1000), NULL);
+        curl_multi_poll(w->multi, NULL, 0, (int)(remaining < 1000 ? remaining : 1000), NULL);
     }
-    curl_multi_remove_handle(t->multi, t->easy);
-    return t->result;
-}
-
-/* ---- retries */
-
-static bool nothing_sent(CURLcode cc)
-{
-    return cc == CURLE_COULDNT_RESOLVE_HOST || cc == CURLE_COULDNT_RESOLVE_PROXY
-        || cc == CURLE_COULDNT_CONNECT;
-}
-
-static bool connection_broke(CURLcode cc)
-{
-    return cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING
-        || cc == CURLE_PARTIAL_FILE || cc == CURLE_HTTP2 || cc == CURLE_HTTP2_STREAM;
-}
-
-static bool should_retry(retry_policy policy, CURLcode cc, long status)
-{
-    if (policy == RETRY_NEVER)
-        return false;
-    if (cc != CURLE_OK)
-        return nothing_sent(cc) || (policy == RETRY_SAFE && connection_broke(cc));
-    if (status == 429 || status == 503) /* rate limited or not served: not acted on */
-        return true;
-    return policy == RETRY_SAFE && (status == 500 || status == 502 || status == 504);
-}
-
-static uint64_t next_random(rest_backend *rb)
-{
-    rb->rng ^= rb->rng << 13;
-    rb->rng ^= rb->rng >> 7;
-    rb->rng ^= rb->rng << 17;
-    return rb->rng;
-}
-
-/* Retry-After when the server gave one; else "equal jitter": a random
- * point in the upper half of the capped exponential step. */
-static int64_t retry_delay(rest_backend *rb, int attempt, int64_t retry_after_ms)
-{
-    int64_t step = BACKOFF_BASE_MS << (attempt < 10 ? attempt : 10);
-
-    if (retry_after_ms >= 0)
-        return retry_after_ms;
-    if (step > BACKOFF_CAP_MS)
-        step = BACKOFF_CAP_MS;
-    return step / 2 + (int64_t)(next_random(rb) % (uint64_t)(step / 2 + 1));
-}
-
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
+    curl_multi_remove_handle(w->multi, x->easy);
+    return w->result;
 }
 
 /* ---- errors */
-
-static bool is_tls_verification(CURLcode cc)
-{
-    return cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE
-        || cc == CURLE_SSL_ISSUER_ERROR || cc == CURLE_SSL_INVALIDCERTSTATUS
-        || cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
-}
-
-static int transport_error(const rest_backend *rb, const http_request *req, const transfer *t, CURLcode cc)
-{
-    const char *detail = t->errbuf[0] ? t->errbuf : curl_easy_strerror(cc);
-
-    if (is_tls_verification(cc)) /* not retryable and not "down": nobody can be trusted */
-        return daap_error_set(DAAP_EAUTH, DAAP_ERRCLASS_KUBE,
-                              "TLS certificate verification failed for %s: %s", rb->cfg.server, detail);
-    if (cc == CURLE_SSL_CERTPROBLEM)
-        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_KUBE,
-                              "%s: the client certificate or key of %s cannot be used: %s",
-                              req->what, rb->cfg.origin, detail);
-    if (cc == CURLE_OPERATION_TIMEDOUT)
-        return daap_error_set(DAAP_ETIMEOUT, DAAP_ERRCLASS_KUBE, "%s: no answer from %s within %d ms",
-                              req->what, rb->cfg.server, (int)rb->timeout_ms);
-    if (t->too_big)
-        return daap_error_set(DAAP_ERROR, DAAP_ERRCLASS_KUBE, "%s: the answer is larger than %u MiB",
-                              req->what, BODY_MAX >> 20);
-    return daap_error_set(DAAP_EUNAVAILABLE, DAAP_ERRCLASS_KUBE,
-                          "%s: cannot reach the Kubernetes API at %s: %s", req->what, rb->cfg.server, detail);
-}
 
 /* A non-Status body (a proxy's HTML page) still says something useful. */
 static daap_kube_object *status_of(const daap_buf *body)
@@ -446,64 +256,40 @@ static daap_kube_object *status_of(const daap_buf *body)
     return status;
 }
 
-static int http_error(const http_request *req, const transfer *t)
+static int http_error(const http_request *req, const daap__http_exchange *x)
 {
-    daap_kube_object *status = status_of(&t->body);
-    int rc = daap__kube_status_error(t->status, status, req->what);
+    daap_kube_object *status = status_of(&x->body);
+    int rc = daap__kube_status_error(x->status, status, req->what);
 
     daap_kube_object_free(status);
     return rc;
 }
 
-static int note_attempts(int rc, int attempts)
+/* THE request: the transport's retry loop, then Kubernetes' answer. */
+static int run(rest_backend *rb, const http_request *req, daap__http_exchange *x)
 {
-    char msg[900];
+    daap__http_request hr = { req->verb, req->url, rb->headers, req->body, req->body_len, req->retry,
+                              req->what, 0, x->sink != NULL, configure, rb };
+    int rc = daap__transport_call(rb->http, &hr, x);
 
-    if (attempts < 2)
-        return rc;
-    snprintf(msg, sizeof(msg), "%s", daap_error_last()->message);
-    return daap_error_set(rc, DAAP_ERRCLASS_KUBE, "%s (after %d attempts)", msg, attempts);
+    if (rc == 0 && (x->status < 200 || x->status >= 300))
+        rc = daap__transport_note_attempts(rb->http, http_error(req, x), x);
+    return rc;
 }
 
-/* THE request loop. */
-static int run(rest_backend *rb, const http_request *req, transfer *t, perform_fn perform)
-{
-    int64_t deadline = daap__mono_ms() + rb->timeout_ms;
-    CURLcode cc;
-    int attempt;
-
-    for (attempt = 0;; attempt++) {
-        int64_t delay;
-
-        DAAP_TRY(prepare(rb, t, req, deadline - daap__mono_ms()));
-        cc = perform(t, deadline);
-        if (cc == CURLE_OK && t->status >= 200 && t->status < 300)
-            return 0;
-        if (attempt >= rb->max_retries || !should_retry(req->retry, cc, t->status))
-            break;
-        delay = retry_delay(rb, attempt, t->retry_after_ms);
-        if (daap__mono_ms() + delay >= deadline)
-            break;
-        sleep_ms(delay);
-    }
-    return note_attempts(cc != CURLE_OK ? transport_error(rb, req, t, cc) : http_error(req, t),
-                         attempt + 1);
-}
-
-/* A plain call on the backend's reused handle; the body goes to `response`. */
+/* A plain call on a pooled handle; the body goes to `response`. */
 static int call(rest_backend *rb, const http_request *req, daap_buf *response)
 {
-    transfer t;
+    daap__http_exchange x;
     int rc;
 
-    memset(&t, 0, sizeof(t));
-    t.easy = rb->easy;
-    rc = run(rb, req, &t, perform_call);
+    memset(&x, 0, sizeof(x));
+    rc = run(rb, req, &x);
     if (rc == 0 && response) {
-        *response = t.body;
-        memset(&t.body, 0, sizeof(t.body));
+        *response = x.body;
+        memset(&x.body, 0, sizeof(x.body));
     }
-    daap_buf_dispose(&t.body);
+    daap__http_exchange_dispose(rb->http, &x);
     return rc;
 }
 
@@ -603,7 +389,7 @@ static int rest_create(daap_kube_object **out, daap_kube_backend *be, const daap
         && (rc = add_query(&url, "fieldManager", "daap")) == 0
         && (rc = add_query(&url, "fieldValidation", "Strict")) == 0
         && (rc = daap_kube_object_to_json(&body, obj)) == 0) {
-        http_request req = { "POST", url.ptr, body.ptr, body.size, RETRY_UNSENT, what };
+        http_request req = { "POST", url.ptr, body.ptr, body.size, DAAP__RETRY_REFUSED, what };
         rc = call(rb, &req, out ? &answer : NULL);
     }
     if (rc == 0 && out)
@@ -627,7 +413,7 @@ static int rest_get(daap_kube_object **out, daap_kube_backend *be, const daap_ku
     DAAP_TRY(resolve_ref(&r, rb, ref, &info));
     describe_call(what, "get", &r);
     if ((rc = object_url(&url, rb, info, &r)) == 0) {
-        http_request req = { "GET", url.ptr, NULL, 0, RETRY_SAFE, what };
+        http_request req = { "GET", url.ptr, NULL, 0, DAAP__RETRY_SAFE, what };
         rc = call(rb, &req, &answer);
     }
     if (rc == 0)
@@ -650,7 +436,7 @@ static int rest_remove(daap_kube_backend *be, const daap_kube_ref *ref)
     DAAP_TRY(resolve_ref(&r, rb, ref, &info));
     describe_call(what, "delete", &r);
     if ((rc = object_url(&url, rb, info, &r)) == 0) {
-        http_request req = { "DELETE", url.ptr, background, sizeof(background) - 1, RETRY_SAFE, what };
+        http_request req = { "DELETE", url.ptr, background, sizeof(background) - 1, DAAP__RETRY_SAFE, what };
         rc = call(rb, &req, NULL);
     }
     daap_buf_dispose(&url);
@@ -703,7 +489,7 @@ static int list_pages(daap_kube_list *into, rest_backend *rb, int kind, const ch
             && (rc = add_query(&url, "limit", LIST_LIMIT)) == 0
             && (!label_selector || (rc = add_query(&url, "labelSelector", label_selector)) == 0)
             && (!cont || (rc = add_query(&url, "continue", cont)) == 0)) {
-            http_request req = { "GET", url.ptr, NULL, 0, RETRY_SAFE, what };
+            http_request req = { "GET", url.ptr, NULL, 0, DAAP__RETRY_SAFE, what };
             rc = call(rb, &req, &answer);
         }
         daap__free(cont);
@@ -773,7 +559,7 @@ static int rest_ping(daap_kube_backend *be)
     int rc;
 
     if ((rc = daap__buf_printf(&url, "%s/version", rb->base_url)) == 0) {
-        http_request req = { "GET", url.ptr, NULL, 0, RETRY_NEVER, "ping" };
+        http_request req = { "GET", url.ptr, NULL, 0, DAAP__RETRY_NEVER, "ping" };
         rc = call(rb, &req, NULL);
     }
     daap_buf_dispose(&url);
@@ -788,12 +574,12 @@ static void rest_watch_free(daap_kube_watch *handle)
 
     if (w == NULL)
         return;
-    if (w->t.multi && w->t.easy)
-        curl_multi_remove_handle(w->t.multi, w->t.easy);
-    curl_multi_cleanup(w->t.multi);
-    curl_easy_cleanup(w->t.easy);
-    daap__watchparse_free(w->t.stream);
-    daap_buf_dispose(&w->t.body);
+    if (w->multi && w->x.easy)
+        curl_multi_remove_handle(w->multi, w->x.easy);
+    curl_multi_cleanup(w->multi);
+    curl_easy_cleanup(w->x.easy);
+    daap__watchparse_free(w->stream);
+    daap_buf_dispose(&w->x.body);
     daap__free(w);
 }
 
@@ -826,14 +612,17 @@ static int rest_watch_open(daap_kube_watch **out, daap_kube_backend *be, int kin
     w->kind = kind;
     snprintf(w->what, sizeof(w->what), "watch %s in %s%s", info->plural,
              namespace_ ? "namespace " : "all namespaces", namespace_ ? namespace_ : "");
-    w->t.easy = curl_easy_init();
-    w->t.multi = curl_multi_init();
-    if (w->t.easy == NULL || w->t.multi == NULL)
+    w->x.easy = curl_easy_init();
+    w->x.sink = watch_sink;
+    w->x.perform = perform_watch_open;
+    w->x.user = w;
+    w->multi = curl_multi_init();
+    if (w->x.easy == NULL || w->multi == NULL)
         rc = daap_error_set_oom();
-    else if ((rc = daap__watchparse_new(&w->t.stream)) == 0
+    else if ((rc = daap__watchparse_new(&w->stream)) == 0
              && (rc = watch_url(&url, rb, kind, namespace_, label_selector, resource_version)) == 0) {
-        http_request req = { "GET", url.ptr, NULL, 0, RETRY_SAFE, w->what };
-        rc = run(rb, &req, &w->t, perform_watch_open);
+        http_request req = { "GET", url.ptr, NULL, 0, DAAP__RETRY_SAFE, w->what };
+        rc = run(rb, &req, &w->x);
     }
     daap_buf_dispose(&url);
     if (rc < 0) {
@@ -869,17 +658,17 @@ static int rest_watch_next(daap_kube_event *out, daap_kube_watch *handle, int32_
         int64_t remaining;
         int rc;
 
-        if (w->t.paused && daap__watchparse_queued(w->t.stream) < WATCH_QUEUE_MAX / 2) {
-            w->t.paused = false;
-            curl_easy_pause(w->t.easy, CURLPAUSE_CONT); /* may deliver held data at once */
+        if (w->paused && daap__watchparse_queued(w->stream) < WATCH_QUEUE_MAX / 2) {
+            w->paused = false;
+            curl_easy_pause(w->x.easy, CURLPAUSE_CONT); /* may deliver held data at once */
         }
-        pump(&w->t);
-        rc = daap__watchparse_pop(out, w->t.stream);
+        pump(w);
+        rc = daap__watchparse_pop(out, w->stream);
         if (rc == 0)
             return daap__kube_object_set_kind(out->object, w->kind);
         if (rc != DAAP_ITEROVER)
             return watch_failed(w, rc);
-        if (w->t.done) { /* closed by the server or dropped: resume from the last RV */
+        if (w->done) { /* closed by the server or dropped: resume from the last RV */
             w->ended = true;
             return DAAP_ITEROVER;
         }
@@ -887,7 +676,7 @@ static int rest_watch_next(daap_kube_event *out, daap_kube_watch *handle, int32_
         if (remaining <= 0)
             return daap_error_set(DAAP_ETIMEOUT, DAAP_ERRCLASS_KUBE, "%s: no event within %d ms",
                                   w->what, (int)timeout_ms);
-        curl_multi_poll(w->t.multi, NULL, 0, (int)(remaining < INT_MAX ? remaining : INT_MAX), NULL);
+        curl_multi_poll(w->multi, NULL, 0, (int)(remaining < INT_MAX ? remaining : INT_MAX), NULL);
     }
 }
 
@@ -899,7 +688,7 @@ static void rest_free(daap_kube_backend *be)
 
     if (rb == NULL)
         return;
-    curl_easy_cleanup(rb->easy);
+    daap__transport_free(rb->http);
     curl_slist_free_all(rb->headers);
     curl_slist_free_all(rb->connect_to);
     daap__free(rb->base_url);
@@ -952,12 +741,14 @@ static int setup(rest_backend *rb, const daap_kube_rest_options *opts)
     static const char *const headers[] = { "Accept: application/json", "Content-Type: application/json", "Expect:" };
     size_t i;
 
-    rb->timeout_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
-    rb->max_retries = !opts || opts->max_retries == 0 ? DEFAULT_RETRIES
-                    : opts->max_retries < 0 ? 0 : opts->max_retries;
-    rb->rng = (uint64_t)daap__now_ms() ^ ((uint64_t)(uintptr_t)rb << 16) ^ 0x9e3779b97f4a7c15ULL;
+    daap__transport_options to = { DAAP_ERRCLASS_KUBE, "the Kubernetes API", NULL, NULL, 0, 0, BODY_MAX };
+
+    to.server = rb->cfg.server;
+    to.cert_origin = rb->cfg.origin;
+    to.timeout_ms = opts ? opts->timeout_ms : 0;
+    to.max_retries = opts ? opts->max_retries : 0;
     rb->tls = strncmp(rb->cfg.server, "https://", 8) == 0;
-    DAAP_ERROR_CHECK_ALLOC(rb->easy = curl_easy_init());
+    DAAP_TRY(daap__transport_new(&rb->http, &to));
     for (i = 0; i < DAAP_ARRAY_SIZE(headers); i++) {
         struct curl_slist *l = curl_slist_append(rb->headers, headers[i]);
         DAAP_ERROR_CHECK_ALLOC(l);

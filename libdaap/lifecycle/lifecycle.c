@@ -3,7 +3,10 @@
 #include "db/db_json.h"
 #include "ids.h"
 #include "db/reqjson.h"
-#include "remote/remote.h"
+#include "lifecycle/lifecycle.h"
+#include "lifecycle/reconcile.h"
+#include "lifecycle/watch.h"
+#include "kube/kube.h"
 #include "storage/storage.h"
 
 #include <stdio.h>
@@ -165,15 +168,20 @@ static int create_checked(daap_db **out, daap_ctx *ctx, const daap_db_spec *spec
     return 0;
 }
 
+static int local_create(daap_db **out, void *self, const daap_db_spec *spec)
+{
+    daap_ctx *ctx = self;
+
+    DAAP_TRY(daap_db_validate(ctx, spec));
+    return create_checked(out, ctx, spec);
+}
+
 int daap_db_create(daap_db **out, daap_ctx *ctx, const daap_db_spec *spec)
 {
     DAAP_ASSERT_ARG(ctx && spec);
     if (out) *out = NULL;
     DAAP_CHECK_VERSION(spec, DAAP_DB_SPEC_VERSION, "daap_db_spec");
-    if (ctx->remote)
-        return daap__remote_create_spec(out, ctx->remote, spec);
-    DAAP_TRY(daap_db_validate(ctx, spec));
-    return create_checked(out, ctx, spec);
+    return ctx->engine->create(out, ctx->engine_self, spec);
 }
 
 /* Request-body helpers: fill a string or integer field, or record why not. */
@@ -234,15 +242,19 @@ static void spec_from_members(daap__fields *f, const daap__rj_object *o, daap_db
 
 int daap_db_create_json(daap_db **out, daap_ctx *ctx, const char *json, size_t len)
 {
+    DAAP_ASSERT_ARG(ctx && (json || len == 0));
+    if (out) *out = NULL;
+    return ctx->engine->create_json(out, ctx->engine_self, json, len);
+}
+
+static int local_create_json(daap_db **out, void *self, const char *json, size_t len)
+{
+    daap_ctx *ctx = self;
     daap_db_spec spec = DAAP_DB_SPEC_INIT;
     daap__rj_object obj;
     daap__fields f;
     int rc;
 
-    DAAP_ASSERT_ARG(ctx && (json || len == 0));
-    if (out) *out = NULL;
-    if (ctx->remote)
-        return daap__remote_create(out, ctx->remote, json, len);
     DAAP_TRY(daap__reqjson_parse(&obj, json, len));
     daap__fields_init(&f);
     spec_from_members(&f, &obj, &spec);
@@ -270,13 +282,17 @@ static int get_live(daap_db **out, daap_ctx *ctx, const char *id)
 
 int daap_db_get(daap_db **out, daap_ctx *ctx, const char *id)
 {
+    DAAP_ASSERT_ARG(out && ctx && id);
+    *out = NULL;
+    return ctx->engine->get(out, ctx->engine_self, id);
+}
+
+static int local_get(daap_db **out, void *self, const char *id)
+{
+    daap_ctx *ctx = self;
     daap_db *db;
     int rc;
 
-    DAAP_ASSERT_ARG(out && ctx && id);
-    *out = NULL;
-    if (ctx->remote)
-        return daap__remote_get(out, ctx->remote, id);
     DAAP_TRY(get_live(&db, ctx, id));
     if (daap_db_status(db) == DAAP_DB_READY && (rc = daap__unseal_password(ctx, db)) < 0) {
         daap_db_free(db);
@@ -338,14 +354,18 @@ static int fetch_page(daap_db_array *rows, bool *more, daap_ctx *ctx, const daap
 
 int daap_db_list(daap_db_page *out, daap_ctx *ctx, const daap_db_list_options *opts)
 {
+    DAAP_ASSERT_ARG(out && ctx);
+    memset(out, 0, sizeof(*out));
+    return ctx->engine->list(out, ctx->engine_self, opts);
+}
+
+static int local_list(daap_db_page *out, void *self, const daap_db_list_options *opts)
+{
+    daap_ctx *ctx = self;
     daap_db_array rows;
     bool more;
     int rc = 0;
 
-    DAAP_ASSERT_ARG(out && ctx);
-    memset(out, 0, sizeof(*out));
-    if (ctx->remote)
-        return daap__remote_list(out, ctx->remote, opts);
     DAAP_TRY(fetch_page(&rows, &more, ctx, opts));
     if (more && rows.count > 0) {
         const daap_db *last = rows.items[rows.count - 1];
@@ -412,17 +432,16 @@ static int stream_page(daap_buf *out, daap_ctx *ctx, const daap_db_list_options 
 
 int daap_db_list_json(daap_buf *out, daap_ctx *ctx, const daap_db_list_options *opts)
 {
-    daap_db_page page;
+    DAAP_ASSERT_ARG(out && ctx);
+    return ctx->engine->list_json(out, ctx->engine_self, opts);
+}
+
+static int local_list_json(daap_buf *out, void *self, const daap_db_list_options *opts)
+{
+    daap_ctx *ctx = self;
     size_t start;
     int rc;
 
-    DAAP_ASSERT_ARG(out && ctx);
-    if (ctx->remote) {
-        DAAP_TRY(daap__remote_list(&page, ctx->remote, opts));
-        rc = daap_db_page_to_json(out, &page, 0);
-        daap_db_page_dispose(&page);
-        return rc;
-    }
     start = out->size;
     if ((rc = stream_page(out, ctx, opts)) < 0 && out->ptr) {
         out->size = start; /* nothing half-written is left appended */
@@ -507,8 +526,14 @@ int daap_db_update(daap_db **out, daap_ctx *ctx, const char *id, const char *cal
     DAAP_ASSERT_ARG(ctx && id && spec);
     if (out) *out = NULL;
     DAAP_CHECK_VERSION(spec, DAAP_DB_UPDATE_VERSION, "daap_db_update_spec");
-    if (ctx->remote)
-        return daap__remote_update_spec(out, ctx->remote, id, caller_team, spec);
+    return ctx->engine->update(out, ctx->engine_self, id, caller_team, spec);
+}
+
+static int local_update(daap_db **out, void *self, const char *id, const char *caller_team,
+                        const daap_db_update_spec *spec)
+{
+    daap_ctx *ctx = self;
+
     DAAP_TRY(validate_update(ctx, spec));
     return apply_update(out, ctx, id, caller_team, spec);
 }
@@ -533,16 +558,21 @@ static void update_from_members(daap__fields *f, const daap__rj_object *o, daap_
 int daap_db_update_json(daap_db **out, daap_ctx *ctx, const char *id, const char *caller_team,
                         const char *json, size_t len)
 {
+    DAAP_ASSERT_ARG(ctx && id && (json || len == 0));
+    if (out) *out = NULL;
+    return ctx->engine->update_json(out, ctx->engine_self, id, caller_team, json, len);
+}
+
+static int local_update_json(daap_db **out, void *self, const char *id, const char *caller_team,
+                             const char *json, size_t len)
+{
+    daap_ctx *ctx = self;
     daap_db_update_spec spec = DAAP_DB_UPDATE_INIT;
     daap__rj_object obj;
     daap__fields f;
     daap_db *db;
     int rc;
 
-    DAAP_ASSERT_ARG(ctx && id && (json || len == 0));
-    if (out) *out = NULL;
-    if (ctx->remote)
-        return daap__remote_update(out, ctx->remote, id, caller_team, json, len);
     /* Existence and ownership come first: a stranger learns nothing from
      * the validation of a body meant for someone else's database. */
     DAAP_TRY(get_live(&db, ctx, id));
@@ -606,13 +636,17 @@ static int start_delete(daap_db **out, daap_ctx *ctx, const char *id, const char
 
 int daap_db_delete(daap_db **out, daap_ctx *ctx, const char *id, const char *caller_team)
 {
+    DAAP_ASSERT_ARG(ctx && id);
+    if (out) *out = NULL;
+    return ctx->engine->remove(out, ctx->engine_self, id, caller_team);
+}
+
+static int local_remove(daap_db **out, void *self, const char *id, const char *caller_team)
+{
+    daap_ctx *ctx = self;
     daap_db *db = NULL;
     int rc;
 
-    DAAP_ASSERT_ARG(ctx && id);
-    if (out) *out = NULL;
-    if (ctx->remote)
-        return daap__remote_delete(out, ctx->remote, id, caller_team);
     if (!daap__uuid_valid(id))
         return daap_error_set(DAAP_ENOTFOUND, DAAP_ERRCLASS_INVALID, "no database with id '%.64s'", id);
     DAAP_TRY(start_delete(&db, ctx, id, caller_team));
@@ -627,3 +661,48 @@ int daap_db_delete(daap_db **out, daap_ctx *ctx, const char *id, const char *cal
         daap_db_free(db);
     return 0;
 }
+
+/* ---- the local engine: the store and Kubernetes, in this process */
+
+static void local_free(void *self)
+{
+    (void)self; /* the context is self; daap_ctx_free frees its backends */
+}
+
+static int local_ping(void *self)
+{
+    daap_ctx *ctx = self;
+
+    DAAP_TRY(daap__storage_ping(ctx->storage));
+    return ctx->kube ? daap__kube_ping(ctx->kube) : 0;
+}
+
+static int local_migrate(void *self, int32_t target)
+{
+    return daap__storage_migrate(((daap_ctx *)self)->storage, target);
+}
+
+static int local_migration_status(daap_migration_status *out, void *self)
+{
+    return daap__storage_migration_status(out, ((daap_ctx *)self)->storage);
+}
+
+const daap__engine daap__local_engine = {
+    .name             = "local",
+    .remote           = false,
+    .free             = local_free,
+    .ping             = local_ping,
+    .migrate          = local_migrate,
+    .migration_status = local_migration_status,
+    .create           = local_create,
+    .create_json      = local_create_json,
+    .get              = local_get,
+    .list             = local_list,
+    .list_json        = local_list_json,
+    .update           = local_update,
+    .update_json      = local_update_json,
+    .remove           = local_remove,
+    .reconcile_once   = daap__reconcile_once_local,
+    .reconcile_db     = daap__reconcile_db_local,
+    .watch_open       = daap__watch_open_local,
+};

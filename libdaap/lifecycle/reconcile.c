@@ -4,7 +4,7 @@
 #include "lifecycle/steps.h"
 #include "kube/kube.h"
 #include "storage/storage.h"
-#include "lifecycle/snapshot.h"
+#include "lifecycle/reconcile.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -311,8 +311,6 @@ int daap__reconcile_db_in(daap_ctx *ctx, const char *id, const daap__snapshot *s
     int rc;
 
     DAAP_ASSERT_ARG(ctx && id);
-    if (ctx->remote)
-        return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_CONFIG, "reconcile runs next to the store, not through a daap-server");
     DAAP_TRY(daap__ctx_need_kube(ctx));
     DAAP_TRY(daap__storage_get(&db, ctx->storage, id));
     /* A watch's cache is as new as the event that brought us here. */
@@ -326,9 +324,15 @@ int daap__reconcile_db_in(daap_ctx *ctx, const char *id, const daap__snapshot *s
     return rc == DAAP_ECONFLICT ? 0 : rc;
 }
 
+int daap__reconcile_db_local(void *self, const char *id)
+{
+    return daap__reconcile_db_in(self, id, NULL);
+}
+
 int daap_reconcile_db(daap_ctx *ctx, const char *id)
 {
-    return daap__reconcile_db_in(ctx, id, NULL);
+    DAAP_ASSERT_ARG(ctx && id);
+    return ctx->engine->reconcile_db(ctx->engine_self, id);
 }
 
 /* Sorted ids of every record that may own objects. */
@@ -458,8 +462,6 @@ static int check_pass_args(daap_ctx *ctx, const daap_reconcile_options *opts)
 {
     DAAP_ASSERT_ARG(ctx);
     DAAP_CHECK_VERSION(opts, DAAP_RECONCILE_OPTIONS_VERSION, "daap_reconcile_options");
-    if (ctx->remote)
-        return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_CONFIG, "reconcile runs next to the store, not through a daap-server");
     return daap__ctx_need_kube(ctx);
 }
 
@@ -494,11 +496,20 @@ int daap__reconcile_pass(daap_reconcile_result *out, daap_ctx *ctx, const daap__
 int daap_reconcile_once(daap_reconcile_result *out, daap_ctx *ctx, const daap_reconcile_options *opts)
 {
     const daap_reconcile_result none = { DAAP_RECONCILE_RESULT_VERSION };
-    daap__snapshot s;
-    int rc;
 
     if (out)
         *out = none;
+    DAAP_ASSERT_ARG(ctx);
+    DAAP_CHECK_VERSION(opts, DAAP_RECONCILE_OPTIONS_VERSION, "daap_reconcile_options");
+    return ctx->engine->reconcile_once(out, ctx->engine_self, opts);
+}
+
+int daap__reconcile_once_local(daap_reconcile_result *out, void *self, const daap_reconcile_options *opts)
+{
+    daap_ctx *ctx = self;
+    daap__snapshot s;
+    int rc;
+
     DAAP_TRY(check_pass_args(ctx, opts));
     /* Snapshot first: an object in it was created after its record. */
     if ((rc = daap__snapshot_take(&s, ctx)) == 0)

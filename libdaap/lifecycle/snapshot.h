@@ -29,11 +29,4 @@ const daap_kube_object *daap__snapshot_find(const daap__snapshot *s, int kind, c
 int  daap__snapshot_put(daap__snapshot *s, int kind, const daap_kube_object *obj);
 void daap__snapshot_drop(daap__snapshot *s, int kind, const char *name);
 
-/* Reconcile one record against `s` (NULL: observe it with GETs). */
-int daap__reconcile_db_in(daap_ctx *ctx, const char *id, const daap__snapshot *s);
-
-/* One full pass of every record against `s` (reconcile.c). */
-int daap__reconcile_pass(daap_reconcile_result *out, daap_ctx *ctx, const daap__snapshot *s,
-                         const daap_reconcile_options *opts);
-
 #endif

@@ -57,11 +57,28 @@ const char *daap__object_db_id(const daap_kube_object *obj)
     return daap_kube_object_label(obj, DAAP__LABEL_DB_ID);
 }
 
+/* Every marker of the table gets its value from one record; a marker the
+ * table gained without a value here is refused, not rendered empty. */
+static int marker_values(daap__template_value *values, const char *const *text, const bool *is_int)
+{
+    int m;
+
+    for (m = 0; m < DAAP__MARKER__COUNT; m++) {
+        if (text[m] == NULL)
+            return daap_error_set(DAAP_ERROR, DAAP_ERRCLASS_CONFIG, "template marker %s has no value",
+                                  daap__template_marker_name((daap__marker)m));
+        values[m] = (daap__template_value){ daap__template_marker_name((daap__marker)m), text[m], is_int[m] };
+    }
+    return 0;
+}
+
 int daap__render(daap_kube_object **out, daap_ctx *ctx, const daap_db *db, int kind)
 {
     char instances[16], version[16], ident[64];
     const char *image = daap__ctx_image(ctx, daap_db_pg_version(db));
-    daap__template_value values[12];
+    const char *text[DAAP__MARKER__COUNT] = { NULL };
+    bool is_int[DAAP__MARKER__COUNT] = { false };
+    daap__template_value values[DAAP__MARKER__COUNT];
 
     if (image == NULL)
         return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_CONFIG,
@@ -69,18 +86,20 @@ int daap__render(daap_kube_object **out, daap_ctx *ctx, const daap_db *db, int k
     snprintf(instances, sizeof(instances), "%d", (int)daap_db_instances(db));
     snprintf(version, sizeof(version), "%d", (int)daap_db_pg_version(db));
     daap__pg_identifier(ident, sizeof(ident), daap_db_name(db));
-    values[0] = (daap__template_value){ "NAME", daap_db_name(db), 0 };
-    values[1] = (daap__template_value){ "CLUSTER_NAME", daap_db_cluster_name(db), 0 };
-    values[2] = (daap__template_value){ "POOLER_NAME", daap_db_pooler_name(db), 0 };
-    values[3] = (daap__template_value){ "NAMESPACE", daap_db_namespace(db), 0 };
-    values[4] = (daap__template_value){ "INSTANCES", instances, 1 };
-    values[5] = (daap__template_value){ "STORAGE_SIZE", daap_db_storage_size(db), 0 };
-    values[6] = (daap__template_value){ "IMAGE", image, 0 };
-    values[7] = (daap__template_value){ "PG_VERSION", version, 1 };
-    values[8] = (daap__template_value){ "DATABASE", ident, 0 };
-    values[9] = (daap__template_value){ "OWNER", ident, 0 };
-    values[10] = (daap__template_value){ "DATABASE_ID", daap_db_id(db), 0 };
-    values[11] = (daap__template_value){ "OWNER_TEAM", daap_db_owner_team(db), 0 };
+    text[DAAP__MARKER_NAME] = daap_db_name(db);
+    text[DAAP__MARKER_CLUSTER_NAME] = daap_db_cluster_name(db);
+    text[DAAP__MARKER_POOLER_NAME] = daap_db_pooler_name(db);
+    text[DAAP__MARKER_NAMESPACE] = daap_db_namespace(db);
+    text[DAAP__MARKER_INSTANCES] = instances;
+    text[DAAP__MARKER_STORAGE_SIZE] = daap_db_storage_size(db);
+    text[DAAP__MARKER_IMAGE] = image;
+    text[DAAP__MARKER_PG_VERSION] = version;
+    text[DAAP__MARKER_DATABASE] = ident;
+    text[DAAP__MARKER_OWNER] = ident;
+    text[DAAP__MARKER_DATABASE_ID] = daap_db_id(db);
+    text[DAAP__MARKER_OWNER_TEAM] = daap_db_owner_team(db);
+    is_int[DAAP__MARKER_INSTANCES] = is_int[DAAP__MARKER_PG_VERSION] = true;
+    DAAP_TRY(marker_values(values, text, is_int));
     return daap__template_render(out, ctx->templates,
                                  kind == DAAP_KUBE_CLUSTER ? DAAP__TEMPLATE_CLUSTER : DAAP__TEMPLATE_POOLER,
                                  values, DAAP_ARRAY_SIZE(values));

@@ -8,7 +8,8 @@
  * sees only the watches (bench figure 4). */
 #include "lifecycle/steps.h"
 #include "kube/kube.h"
-#include "lifecycle/snapshot.h"
+#include "lifecycle/reconcile.h"
+#include "lifecycle/watch.h"
 
 #include <stdio.h>
 #include <time.h>
@@ -78,12 +79,18 @@ static void close_stream(daap_watch *w, stream_state *s)
 
 int daap_watch_open(daap_watch **out, daap_ctx *ctx)
 {
+    DAAP_ASSERT_ARG(out && ctx);
+    *out = NULL;
+    return ctx->engine->watch_open(out, ctx->engine_self);
+}
+
+int daap__watch_open_local(daap_watch **out, void *self)
+{
+    daap_ctx *ctx = self;
     daap_watch *w;
     size_t i;
     int rc = 0;
 
-    DAAP_ASSERT_ARG(out && ctx);
-    *out = NULL;
     DAAP_TRY(daap__ctx_need_kube(ctx));
     if (!(ctx->kube->caps & DAAP_KUBE_CAP_WATCH))
         return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_KUBE, "the Kubernetes backend cannot watch");
@@ -178,12 +185,6 @@ static void reconcile_batch(daap_watch *w, daap_reconcile_result *res)
     w->nbatch = 0;
 }
 
-static void sleep_ms(int32_t ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
 int daap_watch_step(daap_watch *w, int32_t timeout_ms, daap_reconcile_result *out)
 {
     daap_reconcile_result res = { DAAP_RECONCILE_RESULT_VERSION };
@@ -209,7 +210,7 @@ int daap_watch_step(daap_watch *w, int32_t timeout_ms, daap_reconcile_result *ou
         }
     } while (rc == 0 && res.examined == 0 && daap__mono_ms() < deadline);
     if (rc < 0 && daap__mono_ms() < deadline)
-        sleep_ms((int32_t)(deadline - daap__mono_ms())); /* API down: do not spin */
+        daap__sleep_ms((int32_t)(deadline - daap__mono_ms())); /* API down: do not spin */
     if (out)
         *out = res;
     return rc;

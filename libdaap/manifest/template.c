@@ -19,20 +19,11 @@
 #define MAX_DEPTH      64
 #define MAX_FILE_SIZE  (1024 * 1024)
 
-/* The lifecycle's renderer passes a value for each; keep the two in step. */
-static const char *const markers[] = {
-    "CLUSTER_NAME",   /* daap-<name> */
-    "POOLER_NAME",    /* daap-<name>-pooler */
-    "NAMESPACE",      /* the record's namespace */
-    "NAME",           /* the database name as the user gave it */
-    "DATABASE_ID",    /* the record's UUID */
-    "OWNER_TEAM",     /* the owning team, a DNS label */
-    "INSTANCES",      /* integer */
-    "IMAGE",          /* the PostgreSQL image for the record's major version */
-    "PG_VERSION",     /* integer major version, e.g. for an imageCatalogRef */
-    "STORAGE_SIZE",   /* a Kubernetes quantity */
-    "DATABASE",       /* the database inside PostgreSQL ('-' becomes '_') */
-    "OWNER",          /* its owner role */
+/* The marker table of template.h, indexed by daap__marker. */
+static const char *const markers[DAAP__MARKER__COUNT] = {
+#define DAAP__MARKER_NAME(name, what) [DAAP__MARKER_##name] = #name,
+    DAAP__TEMPLATE_MARKERS(DAAP__MARKER_NAME)
+#undef DAAP__MARKER_NAME
 };
 #define MARKER_COUNT DAAP_ARRAY_SIZE(markers)
 
@@ -100,6 +91,11 @@ static int tpl_error(const char *origin, size_t line, size_t col, const char *fm
 }
 
 /* ------------------------------------------------------------------ markers */
+
+const char *daap__template_marker_name(daap__marker m)
+{
+    return (int)m >= 0 && m < DAAP__MARKER__COUNT ? markers[m] : NULL;
+}
 
 static bool is_marker_char(char c)
 {

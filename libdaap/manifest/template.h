@@ -20,6 +20,35 @@ typedef enum {
     DAAP__TEMPLATE__COUNT
 } daap__template_kind;
 
+/* THE marker table: every {{NAME}} a template may use, with what the
+ * lifecycle's renderer (lifecycle/steps.c daap__render) puts there. Adding
+ * a marker is one line here; daap__render then refuses to render until it
+ * gives it a value, and a template that uses a marker not listed here fails
+ * to load ("unknown marker"). */
+#define DAAP__TEMPLATE_MARKERS(X) \
+    X(CLUSTER_NAME,  "daap-<name>") \
+    X(POOLER_NAME,   "daap-<name>-pooler") \
+    X(NAMESPACE,     "the record's namespace") \
+    X(NAME,          "the database name as the user gave it") \
+    X(DATABASE_ID,   "the record's UUID") \
+    X(OWNER_TEAM,    "the owning team, a DNS label") \
+    X(INSTANCES,     "integer") \
+    X(IMAGE,         "the PostgreSQL image for the record's major version") \
+    X(PG_VERSION,    "integer major version, e.g. for an imageCatalogRef") \
+    X(STORAGE_SIZE,  "a Kubernetes quantity") \
+    X(DATABASE,      "the database inside PostgreSQL ('-' becomes '_')") \
+    X(OWNER,         "its owner role")
+
+typedef enum {
+#define DAAP__MARKER_ENUM(name, what) DAAP__MARKER_##name,
+    DAAP__TEMPLATE_MARKERS(DAAP__MARKER_ENUM)
+#undef DAAP__MARKER_ENUM
+    DAAP__MARKER__COUNT
+} daap__marker;
+
+/* "CLUSTER_NAME" for DAAP__MARKER_CLUSTER_NAME; NULL out of range. */
+const char *daap__template_marker_name(daap__marker m);
+
 /* One marker value. name is the marker without braces ("INSTANCES").
  * is_int: a scalar that is exactly the marker becomes a JSON integer (the
  * value must then be a decimal integer); otherwise values are strings. */

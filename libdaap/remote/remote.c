@@ -1,19 +1,21 @@
 /* Remote contexts: the daap API served by a daap-server over HTTP(S).
  *
- * One reused libcurl easy handle per context (a context is used by one
- * thread at a time, so the handle needs no lock) keeps the connection alive
- * between calls.
+ * Requests go through the library's HTTP transport (transport/transport.h):
+ * pooled curl handles keep the connection alive between calls, and the
+ * retry loop and the curl error mapping are the ones the Kubernetes client
+ * uses.
  *
  * Time: every call is bounded by one deadline, retries and back-off
  * included (DAAP_HTTP_TIMEOUT_MS, default 60 s; the connect phase has its
- * own 5 s).
+ * own 5 s). daap_ctx_ping asks for at most PING_TIMEOUT_MS.
  *
- * Retries, with capped exponential back-off and jitter:
+ * Retries (ADR 0003), up to MAX_RETRIES more attempts:
  * - any request whose connection could not be opened (nothing was sent, so
- *   nothing can have happened on the server);
- * - GET also after a connection broke mid-way and after 429/502/503/504,
- *   because reading twice is harmless. POST, PATCH and DELETE are never
- *   repeated once sent: the server may have acted on them.
+ *   nothing can have happened on the server): DAAP__RETRY_UNSENT;
+ * - GET also after a connection broke mid-way and after 429/5xx, because
+ *   reading twice is harmless (DAAP__RETRY_SAFE). POST, PATCH and DELETE
+ *   are never repeated once sent: the server may have acted on them.
+ * - the readiness probe never: a probe must answer now.
  *
  * Errors: the server answers with RFC 9457 problem documents whose `code`
  * is daap_error_code_name(); that maps back to the same daap code, the
@@ -23,47 +25,37 @@
 #include "remote/remote.h"
 #include "db/db_parse.h"
 #include "errors.h"
+#include "transport/transport.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
-#include <unistd.h>
-#include <curl/curl.h>
 #include <json-c/json.h>
 
 #define DEFAULT_TIMEOUT_MS 60000
-#define CONNECT_TIMEOUT_MS 5000
-#define MAX_ATTEMPTS       4
-#define BACKOFF_BASE_MS    200
-#define BACKOFF_CAP_MS     2000
+#define PING_TIMEOUT_MS    5000
+#define MAX_RETRIES        3
 #define BODY_MAX           (16u * 1024 * 1024)
 #define SNIPPET_MAX        160
+#define WHAT_MAX           200
 
 struct daap__remote {
-    CURL    *easy;
+    daap__transport *http;
     char    *base;    /* the URL as given, without trailing '/' */
     char    *shown;   /* the same without user:password, for messages */
     char    *team;    /* default X-Daap-Team */
-    int64_t  timeout_ms;
-    uint64_t rng;     /* back-off jitter */
-    char     errbuf[CURL_ERROR_SIZE];
 };
 
 typedef struct {
-    const char *method;     /* GET, POST, PATCH, DELETE */
-    const char *path;       /* "/databases/..." including any query */
-    const char *body;       /* NULL: none */
-    size_t      body_len;
-    const char *team;       /* X-Daap-Team, or NULL */
-    bool        retry_status; /* GET: retry 429/502/503/504 as well */
+    const char      *method;     /* GET, POST, PATCH, DELETE */
+    const char      *path;       /* "/databases/..." including any query */
+    const char      *body;       /* NULL: none */
+    size_t           body_len;
+    const char      *team;       /* X-Daap-Team, or NULL */
+    daap__http_retry retry;
+    int32_t          timeout_ms; /* 0: the context's */
 } http_req;
 
-typedef struct {
-    long     status;
-    daap_buf body;
-    bool     too_big;
-} http_resp;
+typedef daap__http_exchange http_resp;
 
 /* ---- opening and closing */
 
@@ -119,11 +111,20 @@ static int check_url(daap__remote *r, const char *uri)
     return rc;
 }
 
-static int64_t timeout_from_env(void)
+static int32_t timeout_from_env(void)
 {
     const char *e = getenv("DAAP_HTTP_TIMEOUT_MS");
     long long v = e && *e ? strtoll(e, NULL, 10) : 0;
-    return v > 0 ? (int64_t)v : DEFAULT_TIMEOUT_MS;
+    return v > 0 && v <= INT32_MAX ? (int32_t)v : DEFAULT_TIMEOUT_MS;
+}
+
+static int transport_open(daap__remote *r)
+{
+    daap__transport_options to = { DAAP_ERRCLASS_HTTP, "daap-server", NULL, NULL, 0, MAX_RETRIES, BODY_MAX };
+
+    to.server = r->shown;
+    to.timeout_ms = timeout_from_env();
+    return daap__transport_new(&r->http, &to);
 }
 
 static int remote_new(daap__remote **out, const char *uri, const daap_ctx_options *opts)
@@ -137,56 +138,24 @@ static int remote_new(daap__remote **out, const char *uri, const daap_ctx_option
         n--;
     r->base = daap__strndup(uri, n);
     r->team = opts && opts->team && *opts->team ? daap__strdup(opts->team) : NULL;
-    r->easy = curl_easy_init();
-    r->timeout_ms = timeout_from_env();
-    r->rng = (uint64_t)daap__mono_ms() * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)r;
-    if (r->rng == 0)
-        r->rng = 1;
-    if (r->base == NULL || r->easy == NULL || (opts && opts->team && *opts->team && r->team == NULL))
+    if (r->base == NULL || (opts && opts->team && *opts->team && r->team == NULL))
         return daap_error_set_oom();
-    return check_url(r, uri);
+    DAAP_TRY(check_url(r, uri));
+    return transport_open(r);
 }
 
-/* Instance and version limits are the server's configuration: a remote
- * context checks locally only what does not depend on it, so
- * daap_db_validate() works and the server has the last word. */
-static int any_pg_version(const void *payload, int32_t v)
+int daap__remote_open(daap__remote **out, const char *uri, const daap_ctx_options *opts)
 {
-    (void)payload;
-    (void)v;
-    return 1;
+    return remote_new(out, uri, opts);
 }
 
-int daap__remote_open(daap_ctx **out, const char *uri, const daap_ctx_options *opts)
+static void remote_free(void *self)
 {
-    daap__remote *r = NULL;
-    daap_ctx *ctx;
-    int rc;
+    daap__remote *r = self;
 
-    *out = NULL;
-    if ((rc = remote_new(&r, uri, opts)) < 0) {
-        daap__remote_free(r);
-        return rc;
-    }
-    ctx = daap__calloc(1, sizeof(*ctx));
-    if (ctx == NULL) {
-        daap__remote_free(r);
-        return daap_error_set_oom();
-    }
-    ctx->remote = r;
-    ctx->max_instances = INT32_MAX;
-    ctx->limits.max_instances = INT32_MAX;
-    ctx->limits.has_pg_version = any_pg_version;
-    *out = ctx;
-    return 0;
-}
-
-void daap__remote_free(daap__remote *r)
-{
     if (r == NULL)
         return;
-    if (r->easy)
-        curl_easy_cleanup(r->easy);
+    daap__transport_free(r->http);
     daap__free(r->base);
     daap__free(r->shown);
     daap__free(r->team);
@@ -194,18 +163,6 @@ void daap__remote_free(daap__remote *r)
 }
 
 /* ---- one exchange */
-
-static size_t on_body(char *data, size_t size, size_t n, void *payload)
-{
-    http_resp *p = payload;
-    size_t len = size * n;
-
-    if (p->body.size + len > BODY_MAX) {
-        p->too_big = true;
-        return 0; /* aborts the transfer */
-    }
-    return daap__buf_put(&p->body, data, len) < 0 ? 0 : len;
-}
 
 /* A header value may not smuggle in further headers. */
 static int check_team(const char *team)
@@ -247,138 +204,25 @@ static int build_headers(struct curl_slist **out, const http_req *q)
     return 0;
 }
 
-static void prepare(daap__remote *r, const http_req *q, http_resp *p, const char *url,
-                    struct curl_slist *headers, int64_t remaining_ms)
-{
-    CURL *h = r->easy;
-
-    curl_easy_reset(h); /* keeps the connection cache */
-    daap__buf_clear(&p->body);
-    p->status = 0;
-    p->too_big = false;
-    r->errbuf[0] = '\0';
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "libdaap/" DAAP_VERSION_STRING);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->errbuf);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, p);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)(remaining_ms < CONNECT_TIMEOUT_MS ? remaining_ms : CONNECT_TIMEOUT_MS));
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)remaining_ms);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->method);
-    if (q->body) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, q->body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len);
-    }
-}
-
-/* Refused or unreachable: nothing was sent. (A name that does not resolve
- * is not retried: DNS does not heal within a second.) */
-static bool nothing_sent(CURLcode cc)
-{
-    return cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_PROXY;
-}
-
-static bool connection_broke(CURLcode cc)
-{
-    return cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING ||
-           cc == CURLE_PARTIAL_FILE || cc == CURLE_HTTP2 || cc == CURLE_HTTP2_STREAM;
-}
-
-static bool should_retry(const http_req *q, CURLcode cc, long status)
-{
-    bool is_get = strcmp(q->method, "GET") == 0;
-
-    if (cc != CURLE_OK)
-        return nothing_sent(cc) || (is_get && connection_broke(cc));
-    return is_get && q->retry_status && (status == 429 || status == 502 || status == 503 || status == 504);
-}
-
-static int64_t backoff_ms(daap__remote *r, int attempt)
-{
-    int64_t step = (int64_t)BACKOFF_BASE_MS << attempt;
-
-    if (step > BACKOFF_CAP_MS)
-        step = BACKOFF_CAP_MS;
-    r->rng ^= r->rng << 13;
-    r->rng ^= r->rng >> 7;
-    r->rng ^= r->rng << 17;
-    return step / 2 + (int64_t)(r->rng % (uint64_t)(step / 2 + 1));
-}
-
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-static bool is_tls_verification(CURLcode cc)
-{
-    return cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
-           cc == CURLE_SSL_ISSUER_ERROR || cc == CURLE_SSL_INVALIDCERTSTATUS;
-}
-
-static int transport_error(const daap__remote *r, const http_req *q, const http_resp *p, CURLcode cc, int attempts)
-{
-    const char *detail = r->errbuf[0] ? r->errbuf : curl_easy_strerror(cc);
-    char tries[32] = "";
-
-    if (attempts > 1)
-        snprintf(tries, sizeof(tries), " (after %d attempts)", attempts);
-    if (is_tls_verification(cc))
-        return daap_error_set(DAAP_EAUTH, DAAP_ERRCLASS_HTTP, "TLS certificate verification failed for %s: %s",
-                              r->shown, detail);
-    if (cc == CURLE_OPERATION_TIMEDOUT)
-        return daap_error_set(DAAP_ETIMEOUT, DAAP_ERRCLASS_HTTP, "%s %s: no answer from %s within %lld ms",
-                              q->method, q->path, r->shown, (long long)r->timeout_ms);
-    if (p->too_big)
-        return daap_error_set(DAAP_ERROR, DAAP_ERRCLASS_HTTP, "%s %s: the answer is larger than %u MiB",
-                              q->method, q->path, BODY_MAX >> 20);
-    return daap_error_set(DAAP_EUNAVAILABLE, DAAP_ERRCLASS_HTTP, "cannot reach daap-server at %s: %s%s",
-                          r->shown, detail, tries);
-}
-
-/* THE request loop: one deadline, retries as described at the top. On
+/* THE request: the transport's retry loop with this call's headers. On
  * success the caller reads p->status (any status, errors included). */
 static int exchange(daap__remote *r, const http_req *q, http_resp *p)
 {
-    int64_t deadline = daap__mono_ms() + r->timeout_ms;
     struct curl_slist *headers;
     daap_buf url = DAAP_BUF_INIT;
-    CURLcode cc = CURLE_OK;
-    int attempt, rc = 0;
+    char what[WHAT_MAX];
+    int rc;
 
     DAAP_TRY(build_headers(&headers, q));
-    if ((rc = daap__buf_printf(&url, "%s%s", r->base, q->path)) < 0) {
-        curl_slist_free_all(headers);
-        return rc;
+    snprintf(what, sizeof(what), "%s %s", q->method, q->path);
+    if ((rc = daap__buf_printf(&url, "%s%s", r->base, q->path)) == 0) {
+        daap__http_request hr = { q->method, url.ptr, headers, q->body, q->body_len, q->retry, what,
+                                  q->timeout_ms, false, NULL, NULL };
+        rc = daap__transport_call(r->http, &hr, p);
     }
-    for (attempt = 1;; attempt++) {
-        int64_t left = deadline - daap__mono_ms(), delay;
-
-        prepare(r, q, p, url.ptr, headers, left > 1 ? left : 1);
-        cc = curl_easy_perform(r->easy);
-        if (cc == CURLE_OK)
-            curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &p->status);
-        if (attempt >= MAX_ATTEMPTS || !should_retry(q, cc, p->status))
-            break;
-        delay = backoff_ms(r, attempt - 1);
-        if (daap__mono_ms() + delay >= deadline)
-            break;
-        sleep_ms(delay);
-    }
-    curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, NULL); /* the list dies here */
     curl_slist_free_all(headers);
     daap_buf_dispose(&url);
-    if (cc != CURLE_OK)
-        return transport_error(r, q, p, cc, attempt);
-    return 0;
+    return rc;
 }
 
 /* ---- problem documents -> daap errors */
@@ -474,11 +318,9 @@ static int call(daap__remote *r, const http_req *q, http_resp *p, long ok1, long
     return http_error(r, p);
 }
 
-static void resp_dispose(http_resp *p)
+static void resp_dispose(daap__remote *r, http_resp *p)
 {
-    if (p->body.ptr)
-        memset(p->body.ptr, 0, p->body.size); /* may hold a password */
-    daap_buf_dispose(&p->body);
+    daap__http_exchange_dispose(r->http, p);
 }
 
 static int record_answer(daap_db **out, daap__remote *r, const http_req *q, long ok1, long ok2)
@@ -489,7 +331,7 @@ static int record_answer(daap_db **out, daap__remote *r, const http_req *q, long
 
     if (rc == 0)
         rc = daap__db_from_json(&db, p.body.ptr, p.body.size);
-    resp_dispose(&p);
+    resp_dispose(r, &p);
     if (rc < 0)
         return rc;
     if (out)
@@ -510,30 +352,33 @@ static const char *team_or_default(const daap__remote *r, const char *team)
     return team && *team ? team : r->team;
 }
 
-int daap__remote_ping(daap__remote *r)
+static int remote_ping(void *self)
 {
-    http_req q = { "GET", "/readyz", NULL, 0, NULL, false };
+    daap__remote *r = self;
+    http_req q = { "GET", "/readyz", NULL, 0, NULL, DAAP__RETRY_NEVER, PING_TIMEOUT_MS };
     http_resp p;
     int rc = call(r, &q, &p, 200, 200);
 
-    resp_dispose(&p);
+    resp_dispose(r, &p);
     if (rc < 0 && rc != DAAP_EUNAVAILABLE && rc != DAAP_ETIMEOUT) /* "not ready" in any shape */
         rc = daap_error_set(DAAP_EUNAVAILABLE, DAAP_ERRCLASS_HTTP, "daap-server at %s is not ready: %s",
                             r->shown, daap_error_last()->message);
     return rc;
 }
 
-int daap__remote_create(daap_db **out, daap__remote *r, const char *json, size_t len)
+static int remote_create_json(daap_db **out, void *self, const char *json, size_t len)
 {
-    http_req q = { "POST", "/databases", json ? json : "", json ? len : 0, NULL, false };
+    daap__remote *r = self;
+    http_req q = { "POST", "/databases", json ? json : "", json ? len : 0, NULL, DAAP__RETRY_UNSENT, 0 };
     return record_answer(out, r, &q, 201, 201);
 }
 
-int daap__remote_get(daap_db **out, daap__remote *r, const char *id)
+static int remote_get(daap_db **out, void *self, const char *id)
 {
+    daap__remote *r = self;
     daap_buf path = DAAP_BUF_INIT;
     int rc = record_path(&path, id);
-    http_req q = { "GET", path.ptr, NULL, 0, NULL, true };
+    http_req q = { "GET", path.ptr, NULL, 0, NULL, DAAP__RETRY_SAFE, 0 };
 
     if (rc == 0)
         rc = record_answer(out, r, &q, 200, 200);
@@ -541,11 +386,13 @@ int daap__remote_get(daap_db **out, daap__remote *r, const char *id)
     return rc;
 }
 
-int daap__remote_update(daap_db **out, daap__remote *r, const char *id, const char *team, const char *json, size_t len)
+static int remote_update_json(daap_db **out, void *self, const char *id, const char *team,
+                              const char *json, size_t len)
 {
+    daap__remote *r = self;
     daap_buf path = DAAP_BUF_INIT;
     int rc = record_path(&path, id);
-    http_req q = { "PATCH", path.ptr, json ? json : "", json ? len : 0, team_or_default(r, team), false };
+    http_req q = { "PATCH", path.ptr, json ? json : "", json ? len : 0, team_or_default(r, team), DAAP__RETRY_UNSENT, 0 };
 
     if (rc == 0)
         rc = record_answer(out, r, &q, 200, 200);
@@ -585,19 +432,20 @@ static int delete_answer(daap_db **out, const http_resp *p, const char *id)
     return 0;
 }
 
-int daap__remote_delete(daap_db **out, daap__remote *r, const char *id, const char *team)
+static int remote_remove(daap_db **out, void *self, const char *id, const char *team)
 {
+    daap__remote *r = self;
     daap_buf path = DAAP_BUF_INIT;
     http_resp p;
     int rc = record_path(&path, id);
-    http_req q = { "DELETE", path.ptr, NULL, 0, team_or_default(r, team), false };
+    http_req q = { "DELETE", path.ptr, NULL, 0, team_or_default(r, team), DAAP__RETRY_UNSENT, 0 };
 
     memset(&p, 0, sizeof(p));
     if (rc == 0)
         rc = call(r, &q, &p, 202, 204);
     if (rc == 0)
         rc = delete_answer(out, &p, id);
-    resp_dispose(&p);
+    resp_dispose(r, &p);
     daap_buf_dispose(&path);
     return rc;
 }
@@ -699,8 +547,9 @@ static int parse_page(daap_db_page *out, const http_resp *p)
     return 0;
 }
 
-int daap__remote_list(daap_db_page *out, daap__remote *r, const daap_db_list_options *opts)
+static int remote_list(daap_db_page *out, void *self, const daap_db_list_options *opts)
 {
+    daap__remote *r = self;
     daap_buf path = DAAP_BUF_INIT;
     http_resp p;
     int rc;
@@ -715,12 +564,12 @@ int daap__remote_list(daap_db_page *out, daap__remote *r, const daap_db_list_opt
         daap_buf_dispose(&query);
     }
     if (rc == 0) {
-        http_req q = { "GET", path.ptr, NULL, 0, NULL, true };
+        http_req q = { "GET", path.ptr, NULL, 0, NULL, DAAP__RETRY_SAFE, 0 };
         rc = call(r, &q, &p, 200, 200);
     }
     if (rc == 0)
         rc = parse_page(out, &p);
-    resp_dispose(&p);
+    resp_dispose(r, &p);
     daap_buf_dispose(&path);
     return rc;
 }
@@ -754,19 +603,19 @@ static int spec_json(daap_buf *b, const daap_db_spec *s)
     return daap__buf_putc(b, '}');
 }
 
-int daap__remote_create_spec(daap_db **out, daap__remote *r, const daap_db_spec *spec)
+static int remote_create(daap_db **out, void *self, const daap_db_spec *spec)
 {
     daap_buf body = DAAP_BUF_INIT;
     int rc = spec_json(&body, spec);
 
     if (rc == 0)
-        rc = daap__remote_create(out, r, body.ptr, body.size);
+        rc = remote_create_json(out, self, body.ptr, body.size);
     daap_buf_dispose(&body);
     return rc;
 }
 
-int daap__remote_update_spec(daap_db **out, daap__remote *r, const char *id, const char *team,
-                             const daap_db_update_spec *spec)
+static int remote_update(daap_db **out, void *self, const char *id, const char *team,
+                         const daap_db_update_spec *spec)
 {
     daap_buf body = DAAP_BUF_INIT;
     int rc = daap__buf_putc(&body, '{');
@@ -775,7 +624,87 @@ int daap__remote_update_spec(daap_db **out, daap__remote *r, const char *id, con
     if (rc == 0) rc = put_member(&body, "purpose", spec->purpose);
     if (rc == 0) rc = daap__buf_putc(&body, '}');
     if (rc == 0)
-        rc = daap__remote_update(out, r, id, team, body.ptr, body.size);
+        rc = remote_update_json(out, self, id, team, body.ptr, body.size);
     daap_buf_dispose(&body);
     return rc;
 }
+
+/* ---- the engine */
+
+static int remote_list_json(daap_buf *out, void *self, const daap_db_list_options *opts)
+{
+    daap_db_page page;
+    int rc;
+
+    memset(&page, 0, sizeof(page));
+    DAAP_TRY(remote_list(&page, self, opts));
+    rc = daap_db_page_to_json(out, &page, 0);
+    daap_db_page_dispose(&page);
+    return rc;
+}
+
+static int migrations_not_here(void)
+{
+    return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_CONFIG, "migrations run against a store, not a daap-server");
+}
+
+static int remote_migrate(void *self, int32_t target)
+{
+    (void)self;
+    (void)target;
+    return migrations_not_here();
+}
+
+static int remote_migration_status(daap_migration_status *out, void *self)
+{
+    (void)out;
+    (void)self;
+    return migrations_not_here();
+}
+
+static int reconcile_not_here(void)
+{
+    return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_CONFIG, "reconcile runs next to the store, not through a daap-server");
+}
+
+static int remote_reconcile_once(daap_reconcile_result *out, void *self, const daap_reconcile_options *opts)
+{
+    (void)out;
+    (void)self;
+    (void)opts;
+    return reconcile_not_here();
+}
+
+static int remote_reconcile_db(void *self, const char *id)
+{
+    (void)self;
+    (void)id;
+    return reconcile_not_here();
+}
+
+static int remote_watch_open(daap_watch **out, void *self)
+{
+    (void)out;
+    (void)self;
+    return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_CONFIG, "watches run next to the store, not through a daap-server");
+}
+
+const daap__engine daap__remote_engine = {
+    .name             = "remote",
+    .remote           = true,
+    .free             = remote_free,
+    .ping             = remote_ping,
+    .migrate          = remote_migrate,
+    .migration_status = remote_migration_status,
+    .create           = remote_create,
+    .create_json      = remote_create_json,
+    .get              = remote_get,
+    .list             = remote_list,
+    .list_json        = remote_list_json,
+    .update           = remote_update,
+    .update_json      = remote_update_json,
+    .remove           = remote_remove,
+    .reconcile_once   = remote_reconcile_once,
+    .reconcile_db     = remote_reconcile_db,
+    .watch_open       = remote_watch_open,
+};

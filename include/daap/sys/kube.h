@@ -203,6 +203,14 @@ struct daap_kube_backend {
 
 #define DAAP_KUBE_BACKEND_VERSION 1
 
+/**
+ * Initialiser for a Kubernetes backend: this header's version, no name, no
+ * capabilities, every method NULL. Start from it and set what you implement:
+ * `daap_kube_backend be = DAAP_KUBE_BACKEND_INIT;` (docs/backends.md).
+ * @since 0.1
+ */
+#define DAAP_KUBE_BACKEND_INIT { DAAP_KUBE_BACKEND_VERSION }
+
 /** Options for the REST backend. */
 typedef struct {
     unsigned int version;     /**< DAAP_KUBE_REST_OPTIONS_VERSION */

@@ -96,6 +96,15 @@ struct daap_storage_backend {
 #define DAAP_STORAGE_BACKEND_VERSION 2
 
 /**
+ * Initialiser for a storage backend: this header's version, every method
+ * NULL. Start from it and set the methods you implement, so a backend built
+ * against a newer header gets NULL for methods it does not know:
+ * `daap_storage_backend be = DAAP_STORAGE_BACKEND_INIT;` (docs/backends.md).
+ * @since 0.1
+ */
+#define DAAP_STORAGE_BACKEND_INIT { DAAP_STORAGE_BACKEND_VERSION }
+
+/**
  * A list() for backends that implement scan(): runs be->scan() and appends
  * a copy of every row to `out`. Built-in backends use it as their list().
  *
