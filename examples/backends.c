@@ -184,8 +184,8 @@ static int fail(const char *what)
 
 int main(void)
 {
-    daap_storage_backend *store;
-    daap_kube_backend *kube;
+    daap_storage_backend *store = NULL;
+    daap_kube_backend *kube = NULL;
     daap_ctx_options opts = DAAP_CTX_OPTIONS_INIT;
     daap_db_page page;
     daap_ctx *ctx;
