@@ -234,6 +234,18 @@ void daap_db_array_dispose(daap_db_array *arr)
     memset(arr, 0, sizeof(*arr));
 }
 
+void daap_db_page_dispose(daap_db_page *page)
+{
+    size_t i;
+    if (page == NULL)
+        return;
+    for (i = 0; i < page->count; i++)
+        daap_db_free(page->items[i]);
+    daap__free(page->items);
+    daap__free(page->next_cursor);
+    memset(page, 0, sizeof(*page));
+}
+
 /* Public getters: thin views over the field table. */
 #define TEXT_GETTER(fn, f) const char *fn(const daap_db *db) { return daap_db_get_text(db, f); }
 #define INT_GETTER(fn, f, T) T fn(const daap_db *db) { return (T)daap_db_get_int(db, f); }

@@ -6,6 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+int daap_db_list_options_init(daap_db_list_options *opts, unsigned int version)
+{
+    DAAP_ASSERT_ARG(opts);
+    if (version == 0 || version > DAAP_DB_LIST_OPTIONS_VERSION)
+        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID, "unsupported daap_db_list_options version %u", version);
+    memset(opts, 0, sizeof(*opts));
+    opts->version = version;
+    return 0;
+}
+
 #define QUERY_MAX 2048
 
 static int hexval(char c)

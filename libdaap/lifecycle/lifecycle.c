@@ -38,16 +38,6 @@ int daap_db_update_spec_init(daap_db_update_spec *spec, unsigned int version)
     return 0;
 }
 
-int daap_db_list_options_init(daap_db_list_options *opts, unsigned int version)
-{
-    DAAP_ASSERT_ARG(opts);
-    if (version == 0 || version > DAAP_DB_LIST_OPTIONS_VERSION)
-        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID, "unsupported daap_db_list_options version %u", version);
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
-    return 0;
-}
-
 static daap_db_spec with_defaults(const daap_ctx *ctx, const daap_db_spec *spec)
 {
     daap_db_spec s = *spec;
@@ -448,18 +438,6 @@ static int local_list_json(daap_buf *out, void *self, const daap_db_list_options
         out->ptr[start] = '\0';
     }
     return rc;
-}
-
-void daap_db_page_dispose(daap_db_page *page)
-{
-    size_t i;
-    if (page == NULL)
-        return;
-    for (i = 0; i < page->count; i++)
-        daap_db_free(page->items[i]);
-    daap__free(page->items);
-    daap__free(page->next_cursor);
-    memset(page, 0, sizeof(*page));
 }
 
 static int check_owner(const daap_db *db, const char *caller_team)
