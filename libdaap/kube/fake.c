@@ -14,7 +14,7 @@
 #define HISTORY_MAX      4096 /* events a watch can resume from; older RVs get 410 */
 #define PASSWORD_LEN     64
 #define CLUSTER_NAME_MAX 50   /* CNPG's webhook limit */
-#define PHASE_HEALTHY    "Cluster in healthy state"
+#define FAKE_PHASE_HEALTHY    "Cluster in healthy state"
 #define PHASE_SETUP      "Setting up primary"
 
 typedef struct {
@@ -598,7 +598,7 @@ static int set_cluster_status(daap_kube_object *cluster, const char *phase)
     timestamp(ts);
     if ((rc = daap__buf_printf(&b, "{\"instances\":%lld,\"readyInstances\":%lld,\"phase\":",
                                (long long)instances, healthy ? (long long)instances : 0LL)) == 0
-        && (rc = daap__buf_put_json_str(&b, healthy ? PHASE_HEALTHY : phase)) == 0
+        && (rc = daap__buf_put_json_str(&b, healthy ? FAKE_PHASE_HEALTHY : phase)) == 0
         && (rc = daap__buf_printf(&b, ",\"currentPrimary\":\"%s-1\",\"writeService\":\"%s-rw\","
                                   "\"readService\":\"%s-r\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"%s\","
                                   "\"reason\":\"%s\",\"message\":\"%s\",\"lastTransitionTime\":\"%s\"}]}",
@@ -614,7 +614,7 @@ static int set_cluster_status(daap_kube_object *cluster, const char *phase)
     return rc;
 }
 
-static bool cluster_ready(fake_backend *fb, const char *ns, const char *name)
+static bool fake_cluster_ready(fake_backend *fb, const char *ns, const char *name)
 {
     entry *c = name ? find(fb, DAAP_KUBE_CLUSTER, ns, name) : NULL;
     return c && daap_kube_object_condition(c->obj, "Ready") == 1;
@@ -683,7 +683,7 @@ static int on_pooler_created(fake_backend *fb, const daap_kube_object *pooler)
                "\"spec\":{\"replicas\":%lld,\"selector\":{\"matchLabels\":{\"cnpg.io/poolerName\":\"%s\"}}},"
                "\"status\":{\"replicas\":%lld,\"readyReplicas\":%lld}}",
                name, ns, name, cluster, owner.ptr, (long long)replicas, name, (long long)replicas,
-               cluster_ready(fb, ns, cluster) ? (long long)replicas : 0LL)) == 0)
+               fake_cluster_ready(fb, ns, cluster) ? (long long)replicas : 0LL)) == 0)
         rc = store(fb, DAAP_KUBE_DEPLOYMENT, dep, &stored);
     daap_buf_dispose(&owner);
     daap_buf_dispose(&labels);

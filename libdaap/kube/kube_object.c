@@ -12,7 +12,7 @@ struct daap_kube_object {
 };
 
 /* Deep enough for managedFields of CRDs; json-c's default (32) is not. */
-#define PARSE_DEPTH 128
+#define OBJECT_PARSE_DEPTH 128
 /* Longest path segment: a label key is at most 253 + 1 + 63 bytes. */
 #define SEGMENT_MAX 512
 
@@ -62,7 +62,7 @@ int daap_kube_object_parse(daap_kube_object **out, const char *json, size_t len)
 
     DAAP_ASSERT_ARG(out && (json || len == 0));
     *out = NULL;
-    DAAP_TRY(daap__json_parse_as(&root, json, len, PARSE_DEPTH, DAAP_EINVALID, DAAP_ERRCLASS_KUBE,
+    DAAP_TRY(daap__json_parse_as(&root, json, len, OBJECT_PARSE_DEPTH, DAAP_EINVALID, DAAP_ERRCLASS_KUBE,
                                  "Kubernetes object"));
     return daap__kube_object_wrap(out, root);
 }
@@ -297,7 +297,7 @@ int daap_kube_object_secret_value(daap_buf *out, const daap_kube_object *obj, co
 }
 
 /* Share `path`'s value of `from` under `key` of `to` (json-c counts references). */
-static int share(json_object *to, const char *key, const daap_kube_object *from, const char *path)
+static int share_member(json_object *to, const char *key, const daap_kube_object *from, const char *path)
 {
     json_object *v = lookup(from, path);
 
@@ -361,16 +361,16 @@ int daap__kube_object_summary(daap_kube_object **out, const daap_kube_object *ob
         json_object_put(root);
         return daap_error_set_oom();
     }
-    rc = share(root, "apiVersion", obj, "apiVersion");
+    rc = share_member(root, "apiVersion", obj, "apiVersion");
     if (rc == 0)
-        rc = share(root, "kind", obj, "kind");
+        rc = share_member(root, "kind", obj, "kind");
     for (i = 0; rc == 0 && i < DAAP_ARRAY_SIZE(meta); i++) {
         snprintf(path, sizeof(path), "metadata.%s", meta[i]);
-        rc = share(m, meta[i], obj, path);
+        rc = share_member(m, meta[i], obj, path);
     }
     for (i = 0; rc == 0 && i < DAAP_ARRAY_SIZE(status_keys); i++) {
         snprintf(path, sizeof(path), "status.%s", status_keys[i]);
-        rc = share(st, status_keys[i], obj, path);
+        rc = share_member(st, status_keys[i], obj, path);
     }
     if (rc == 0)
         rc = share_conditions(st, obj);

@@ -396,7 +396,7 @@ static int load_pem(daap_buf *out, json_object *body, const char *dir, const cha
     return file || data;
 }
 
-static int parse_bool(bool *out, json_object *body, const char *key, const char *owner)
+static int kubeconfig_bool(bool *out, json_object *body, const char *key, const char *owner)
 {
     static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON" };
     static const char *const no[] = { "false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF" };
@@ -444,7 +444,7 @@ static int apply_cluster(daap__kubeconfig *cfg, json_object *body, const char *d
         n--;
     DAAP_ERROR_CHECK_ALLOC(cfg->server = daap__strndup(server, n));
     DAAP_TRY(has_ca = load_pem(&cfg->ca_pem, body, dir, "certificate-authority", owner));
-    DAAP_TRY(parse_bool(&cfg->insecure, body, "insecure-skip-tls-verify", owner));
+    DAAP_TRY(kubeconfig_bool(&cfg->insecure, body, "insecure-skip-tls-verify", owner));
     if (cfg->insecure && has_ca)
         return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_CONFIG,
                               "%s: specifying a root certificates file with the insecure flag is not allowed", owner);

@@ -266,7 +266,7 @@ static int http_error(const http_request *req, const daap__http_exchange *x)
 }
 
 /* THE request: the transport's retry loop, then Kubernetes' answer. */
-static int run(rest_backend *rb, const http_request *req, daap__http_exchange *x)
+static int send_request(rest_backend *rb, const http_request *req, daap__http_exchange *x)
 {
     daap__http_request hr = { req->verb, req->url, rb->headers, req->body, req->body_len, req->retry,
                               req->what, 0, x->sink != NULL, configure, rb };
@@ -284,7 +284,7 @@ static int call(rest_backend *rb, const http_request *req, daap_buf *response)
     int rc;
 
     memset(&x, 0, sizeof(x));
-    rc = run(rb, req, &x);
+    rc = send_request(rb, req, &x);
     if (rc == 0 && response) {
         *response = x.body;
         memset(&x.body, 0, sizeof(x.body));
@@ -622,7 +622,7 @@ static int rest_watch_open(daap_kube_watch **out, daap_kube_backend *be, int kin
     else if ((rc = daap__watchparse_new(&w->stream)) == 0
              && (rc = watch_url(&url, rb, kind, namespace_, label_selector, resource_version)) == 0) {
         http_request req = { "GET", url.ptr, NULL, 0, DAAP__RETRY_SAFE, w->what };
-        rc = run(rb, &req, &w->x);
+        rc = send_request(rb, &req, &w->x);
     }
     daap_buf_dispose(&url);
     if (rc < 0) {

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <json-c/json.h>
 
-#define PARSE_DEPTH     128
+#define EVENT_PARSE_DEPTH     128
 #define EVENT_MAX_BYTES (64u * 1024 * 1024)
 #define TYPE_ERROR      0 /* a server ERROR event; never a daap_kube_event_type */
 
@@ -31,7 +31,7 @@ int daap__watchparse_new(daap__watchparse **out)
 
     *out = NULL;
     DAAP_ERROR_CHECK_ALLOC(p);
-    p->tok = json_tokener_new_ex(PARSE_DEPTH);
+    p->tok = json_tokener_new_ex(EVENT_PARSE_DEPTH);
     if (p->tok == NULL) {
         daap__free(p);
         return daap_error_set_oom();
