@@ -14,6 +14,7 @@ import json
 import os
 
 from . import resources as R
+from .protobuf import encode_varint as _varint
 
 
 def _item_path(r):
@@ -109,18 +110,6 @@ def v3_docs():
 
 
 # ------------------------------------------------------------------ protobuf v2
-
-def _varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
 
 def _field(num, payload):
     if isinstance(payload, str):

@@ -75,7 +75,8 @@ def _fields(buf):
         yield num, wt, v
 
 
-def _enc_varint(n):
+def encode_varint(n):
+    """Protobuf base-128 varint; negatives as 64-bit two's complement."""
     if n < 0:
         n += 1 << 64
     out = bytearray()
@@ -90,11 +91,11 @@ def _enc_varint(n):
 
 
 def _key(num, wt):
-    return _enc_varint((num << 3) | wt)
+    return encode_varint((num << 3) | wt)
 
 
 def _len_field(num, payload):
-    return _key(num, 2) + _enc_varint(len(payload)) + payload
+    return _key(num, 2) + encode_varint(len(payload)) + payload
 
 
 # ------------------------------------------------------------------ decoding
@@ -207,7 +208,7 @@ def _enc_scalar(num, typ, v):
         return _key(num, 1) + struct.pack("<d", float(v))
     if typ == "float":
         return _key(num, 5) + struct.pack("<f", float(v))
-    return _key(num, 0) + _enc_varint(int(v))
+    return _key(num, 0) + encode_varint(int(v))
 
 
 def _parse_time(s):
