@@ -72,8 +72,12 @@ void handle_get(request *r)
 void handle_update(request *r)
 {
     daap_db *db = NULL;
-    int rc = daap_db_update_json(&db, request_ctx(r), r->path_id, request_header(r, "X-Daap-Team"),
-                                 body_ptr(r), r->body_len);
+    const char *team;
+    int rc;
+
+    if (request_team(r, &team) < 0)
+        return;
+    rc = daap_db_update_json(&db, request_ctx(r), r->path_id, team, body_ptr(r), r->body_len);
 
     if (rc < 0)
         respond_daap_error(r, rc);
@@ -85,7 +89,12 @@ void handle_update(request *r)
 void handle_delete(request *r)
 {
     daap_db *db = NULL;
-    int rc = daap_db_delete(&db, request_ctx(r), r->path_id, request_header(r, "X-Daap-Team"));
+    const char *team;
+    int rc;
+
+    if (request_team(r, &team) < 0)
+        return;
+    rc = daap_db_delete(&db, request_ctx(r), r->path_id, team);
 
     if (rc < 0) {
         respond_daap_error(r, rc);

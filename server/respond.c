@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 daap_ctx *request_ctx(const request *r)
 {
@@ -15,6 +16,44 @@ daap_ctx *request_ctx(const request *r)
 const char *request_header(const request *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+typedef struct {
+    const char *name;
+    const char *value;
+    unsigned    count;
+} header_count;
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    header_count *hc = cls;
+
+    (void)kind;
+    if (key != NULL && strcasecmp(key, hc->name) == 0) {
+        hc->value = value;
+        hc->count++;
+    }
+    return MHD_YES;
+}
+
+/* A proxy that appends instead of replacing would send the caller's team
+ * beside its own, and whichever came first would win: so the team header
+ * must be there once, with one value. */
+int request_team(request *r, const char **team)
+{
+    header_count hc = { "X-Daap-Team", NULL, 0 };
+
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_header, &hc);
+    *team = hc.value;
+    if (hc.count > 1) {
+        respond_problem(r, 400, "X-Daap-Team was sent more than once; send it once, with one team");
+        return -1;
+    }
+    if (hc.value != NULL && strchr(hc.value, ',') != NULL) {
+        respond_problem(r, 400, "X-Daap-Team holds a list; send one team");
+        return -1;
+    }
+    return 0;
 }
 
 void request_add_header(request *r, const char *name, const char *value)

@@ -60,6 +60,9 @@ typedef struct request {
 daap_ctx   *request_ctx(const request *r);
 const char *request_header(const request *r, const char *name);
 void        request_add_header(request *r, const char *name, const char *value);
+/* The caller's X-Daap-Team (NULL when absent): 0, or -1 after answering
+ * 400 when the header came more than once or as a list. */
+int         request_team(request *r, const char **team);
 
 /* Queue the answer; each takes what it renders and frees it. */
 void respond_json(request *r, int status, daap_buf *body);

@@ -98,3 +98,30 @@ class KubernetesOutageTest(ServerTestCase, LeakCheck):
         self.assertIn(r.status, (400, 422), r)
         self.assertTrue(r.json.get("errors"), r)
         self.assertEqual(r.json["request_id"], r.header("X-Request-Id"))
+
+
+class TeamHeaderTest(ServerTestCase):
+    """One caller, one team: a proxy that appends X-Daap-Team instead of
+    replacing it must not let the first value decide."""
+
+    def raw(self, method, path, headers, body=b""):
+        lines = ["%s %s HTTP/1.1" % (method, path), "Host: 127.0.0.1", "Connection: close",
+                 "Content-Type: application/json", "Content-Length: %d" % len(body)] + headers
+        return raw_exchange(self.srv.port, ("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+
+    def test_duplicate_or_listed_team_is_refused(self):
+        db = self.srv.create("teamhdr", team="owners")
+        path = "/databases/" + db["id"]
+        body = b'{"purpose": "changed"}'
+        for order in (["owners", "marketing"], ["marketing", "owners"]):
+            status, answer = self.raw("PATCH", path, ["X-Daap-Team: " + t for t in order], body)
+            self.assertEqual(status, 400, answer)
+            self.assertIn(b"more than once", answer)
+            status, answer = self.raw("DELETE", path, ["X-Daap-Team: " + t for t in order])
+            self.assertEqual(status, 400, answer)
+        status, answer = self.raw("PATCH", path, ["X-Daap-Team: owners, marketing"], body)
+        self.assertEqual(status, 400, answer)
+        self.assertIn(b"list", answer)
+        self.assertEqual(self.srv.get(path).json["purpose"], "tests")
+        status, answer = self.raw("PATCH", path, ["X-Daap-Team: owners"], body)
+        self.assertEqual(status, 200, answer)
