@@ -4,7 +4,10 @@
 #include "storage/sqlgen.h"
 #include "storage/sqlmig.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <sqlite3.h>
 
 #define BUSY_TIMEOUT_MS 5000
@@ -410,9 +413,29 @@ static const daap_storage_backend sqlite_vtable = {
     sqlite_scan
 };
 
+/* The store holds sealed passwords and who owns what: a new file is made
+ * 0600 whatever the umask. SQLite gives the -wal and -shm files the mode of
+ * the database file, so they follow. An existing file keeps its mode (the
+ * operator's choice); ":memory:" and URIs are left to SQLite. */
+static int create_private(const char *path)
+{
+    int fd;
+
+    if (strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
+        return 0;
+    fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        return close(fd) == 0 ? 0 : -1;
+    return errno == EEXIST ? 0 : -1;
+}
+
 static int open_database(sqlite_backend *be, const char *path)
 {
-    int rc = sqlite3_open_v2(path, &be->db,
+    int rc;
+
+    /* A failure here shows as SQLite's own "cannot open" below. */
+    (void)create_private(path);
+    rc = sqlite3_open_v2(path, &be->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
                              SQLITE_OPEN_EXRESCODE, NULL);
 
