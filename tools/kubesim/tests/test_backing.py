@@ -39,6 +39,15 @@ def proc_uid(pid):
 
 
 @unittest.skipIf(PSQL is None, "psql not found")
+
+def process_gone(pid):
+    """Exited (or a zombie): the process may vanish between any two reads of /proc."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(")")[1].split()[0] == "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+
 class BackingTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -145,8 +154,7 @@ class BackingTests(unittest.TestCase):
         self.assertTrue(listening(host, port))
         self.assertEqual(self.c.delete(PL + "/bk-c-pooler").status, 200)
         wait_for(lambda: not listening(host, port), msg="pgbouncer stopped")
-        wait_for(lambda: not os.path.exists("/proc/%d" % pid) or
-                 open("/proc/%d/stat" % pid).read().split(")")[1].split()[0] == "Z", msg="pgbouncer process gone")
+        wait_for(lambda: process_gone(pid), msg="pgbouncer process gone")
         self.assertNotIn("bk-c-pooler", [i["name"] for i in self.sim.admin("GET", "poolers").json["items"]])
         info = self.sim.admin("GET", "info").json["backing"]
         su = (info["host"], info["port"], info["user"], None, "postgres")
