@@ -36,6 +36,17 @@
                                   "unsupported %s version %u", (what), (ptr)->version); \
     } while (0)
 
+/* The body of every *_init(opts, version) of a versioned struct: refuse
+ * version 0 and future versions, zero the struct, record the version. */
+#define DAAP_INIT_VERSIONED(ptr, ver, max, what) do { \
+        DAAP_ASSERT_ARG(ptr); \
+        if ((ver) == 0 || (ver) > (max)) \
+            return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID, \
+                                  "unsupported %s version %u", (what), (ver)); \
+        memset((ptr), 0, sizeof(*(ptr))); \
+        (ptr)->version = (ver); \
+    } while (0)
+
 #define DAAP_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Wall clock, milliseconds since the epoch (UTC). */

@@ -27,11 +27,7 @@
 
 int daap_ctx_options_init(daap_ctx_options *opts, unsigned int version)
 {
-    DAAP_ASSERT_ARG(opts);
-    if (version == 0 || version > DAAP_CTX_OPTIONS_VERSION)
-        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID, "unsupported daap_ctx_options version %u", version);
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
+    DAAP_INIT_VERSIONED(opts, version, DAAP_CTX_OPTIONS_VERSION, "daap_ctx_options");
     return 0;
 }
 

@@ -493,9 +493,7 @@ int daap_workqueue_new(daap_workqueue **out, const daap_workqueue_options *opts)
 
     DAAP_ASSERT_ARG(out);
     *out = NULL;
-    if (opts && (opts->version == 0 || opts->version > DAAP_WORKQUEUE_OPTIONS_VERSION))
-        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID, "unsupported daap_workqueue_options version %u",
-                              opts->version);
+    DAAP_CHECK_VERSION(opts, DAAP_WORKQUEUE_OPTIONS_VERSION, "daap_workqueue_options");
     if (opts && (opts->base_delay_ms < 0 || opts->max_delay_ms < 0))
         return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID, "work queue delays must not be negative");
     q = daap__calloc(1, sizeof(*q));

@@ -8,11 +8,7 @@
 
 int daap_db_list_options_init(daap_db_list_options *opts, unsigned int version)
 {
-    DAAP_ASSERT_ARG(opts);
-    if (version == 0 || version > DAAP_DB_LIST_OPTIONS_VERSION)
-        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID, "unsupported daap_db_list_options version %u", version);
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
+    DAAP_INIT_VERSIONED(opts, version, DAAP_DB_LIST_OPTIONS_VERSION, "daap_db_list_options");
     return 0;
 }
 

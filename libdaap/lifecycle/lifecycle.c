@@ -20,21 +20,13 @@
 
 int daap_db_spec_init(daap_db_spec *spec, unsigned int version)
 {
-    DAAP_ASSERT_ARG(spec);
-    if (version == 0 || version > DAAP_DB_SPEC_VERSION)
-        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID, "unsupported daap_db_spec version %u", version);
-    memset(spec, 0, sizeof(*spec));
-    spec->version = version;
+    DAAP_INIT_VERSIONED(spec, version, DAAP_DB_SPEC_VERSION, "daap_db_spec");
     return 0;
 }
 
 int daap_db_update_spec_init(daap_db_update_spec *spec, unsigned int version)
 {
-    DAAP_ASSERT_ARG(spec);
-    if (version == 0 || version > DAAP_DB_UPDATE_VERSION)
-        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID, "unsupported daap_db_update_spec version %u", version);
-    memset(spec, 0, sizeof(*spec));
-    spec->version = version;
+    DAAP_INIT_VERSIONED(spec, version, DAAP_DB_UPDATE_VERSION, "daap_db_update_spec");
     return 0;
 }
 

@@ -22,11 +22,7 @@ static const char *const failure_phases[] = {
 
 int daap_reconcile_options_init(daap_reconcile_options *opts, unsigned int version)
 {
-    DAAP_ASSERT_ARG(opts);
-    if (version == 0 || version > DAAP_RECONCILE_OPTIONS_VERSION)
-        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID, "unsupported daap_reconcile_options version %u", version);
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
+    DAAP_INIT_VERSIONED(opts, version, DAAP_RECONCILE_OPTIONS_VERSION, "daap_reconcile_options");
     return 0;
 }
 
