@@ -70,6 +70,13 @@ const char *daap_error_code_name(int code)
     return find_code(code)->name;
 }
 
+const char *daap_error_class_name(int klass)
+{
+    static const char *const names[] = { "none", "nomemory", "os", "invalid", "storage", "kube",
+                                         "reconcile", "crypto", "config", "http" };
+    return klass >= 0 && (size_t)klass < DAAP_ARRAY_SIZE(names) ? names[klass] : "unknown";
+}
+
 int daap_error_http_status(int code)
 {
     return find_code(code)->http;

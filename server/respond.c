@@ -175,13 +175,6 @@ void respond_problem(request *r, int status, const char *detail)
     respond_problem_doc(r, status, &out);
 }
 
-static const char *class_name(int klass)
-{
-    static const char *const names[] = { "none", "nomemory", "os", "invalid", "storage", "kube",
-                                         "reconcile", "crypto", "config", "http" };
-    return klass >= 0 && (size_t)klass < sizeof(names) / sizeof(names[0]) ? names[klass] : "unknown";
-}
-
 /* The last error as a client may see it (daap_error_for_client). What it
  * hides goes to the log under the request id. */
 static void error_for_client(daap_error *shown, const request *r, int rc)
@@ -197,7 +190,7 @@ static void error_for_client(daap_error *shown, const request *r, int rc)
     if (daap_error_for_client(shown, e) > 0)
         log_line(daap_error_http_status(rc) >= 500 ? LOG_ERROR : LOG_WARN, "request failed",
                  (log_field[]){ LF_STR("request_id", r->id), LF_STR("code", daap_error_code_name(rc)),
-                                LF_STR("class", class_name(e->klass)), LF_STR("error", e->message) }, 4);
+                                LF_STR("class", daap_error_class_name(e->klass)), LF_STR("error", e->message) }, 4);
 }
 
 void respond_daap_error(request *r, int rc)

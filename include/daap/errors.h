@@ -86,6 +86,13 @@ DAAP_EXTERN(const char *) daap_strerror(int code);
 DAAP_EXTERN(const char *) daap_error_code_name(int code);
 
 /**
+ * The stable lower-case name of a daap_error_class, e.g. "storage", for
+ * logs; "unknown" for a value outside the enum.
+ * @since 0.1
+ */
+DAAP_EXTERN(const char *) daap_error_class_name(int klass);
+
+/**
  * The HTTP status that stands for a code (404 for DAAP_ENOTFOUND, ...).
  *
  * This is the one table shared by daap-server and the remote client.

@@ -46,6 +46,9 @@ static void test_http_table(void **state)
     assert_int_equal(daap_error_http_status(-999), 500);
     assert_string_equal(daap_error_code_name(DAAP_EEXISTS), "already_exists");
     assert_string_equal(daap_error_code_name(-999), "error");
+    assert_string_equal(daap_error_class_name(DAAP_ERRCLASS_STORAGE), "storage");
+    assert_string_equal(daap_error_class_name(DAAP_ERRCLASS_HTTP), "http");
+    assert_string_equal(daap_error_class_name(99), "unknown");
     assert_true(strlen(daap_strerror(DAAP_ECONFLICT)) > 0);
 }
 

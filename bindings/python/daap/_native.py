@@ -230,6 +230,7 @@ daap_features = _fn("daap_features", c_uint)
 daap_error_last = _fn("daap_error_last", POINTER(daap_error))
 daap_strerror = _fn("daap_strerror", c_char_p, c_int)
 daap_error_code_name = _fn("daap_error_code_name", c_char_p, c_int)
+daap_error_class_name = _fn("daap_error_class_name", c_char_p, c_int)
 daap_error_clear = _fn("daap_error_clear", None)
 # buffer.h
 daap_buf_dispose = _fn("daap_buf_dispose", None, POINTER(daap_buf))
@@ -324,7 +325,7 @@ def last_error(rc):
     fields = [errors.FieldError(text(err.fields[i].field) or "", text(err.fields[i].code) or "",
                                 text(err.fields[i].message) or "")
               for i in range(err.field_count if err.fields else 0)]
-    klass = errors.error_class_name(err.klass)
+    klass = text(daap_error_class_name(err.klass))
     if err.code != rc or not message:
         # The recorded error belongs to another call: keep only what rc says.
         message = message if err.code == rc and message else text(daap_strerror(rc))

@@ -26,18 +26,6 @@ EEXPIRED = -11
 ECRYPTO = -12
 ITEROVER = -31
 
-# include/daap/errors.h daap_error_class, for Error.error_class.
-_CLASS_NAMES = ("none", "nomemory", "os", "invalid", "storage", "kube",
-                "reconcile", "crypto", "config", "http")
-
-
-def error_class_name(klass: int) -> str:
-    """The lower-case name of a daap_error_class value ("storage", ...)."""
-    if 0 <= klass < len(_CLASS_NAMES):
-        return _CLASS_NAMES[klass]
-    return "unknown"
-
-
 @dataclass(frozen=True)
 class FieldError:
     """One bad field of a validation failure."""
