@@ -8,22 +8,10 @@ set -euo pipefail
 build=${1:?usage: check_local_mode.sh BUILD_DIR SOURCE_DIR}
 src=${2:?usage: check_local_mode.sh BUILD_DIR SOURCE_DIR}
 
-work=$(mktemp -d /tmp/daap-localmode.XXXXXX)
-chmod 755 "$work"   # PostgreSQL and PgBouncer run as user postgres
-export DAAP_VAR_DIR=$work/var
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-export DAAP_LISTEN=127.0.0.1:$port
+. "$src/tests/support/localmode-env.sh" daap-localmode
 url=http://$DAAP_LISTEN
 fail() { echo "FAIL: $*"; exit 1; }
 strays() { pgrep -f "$work" || true; }
-cleanup() {
-  local rc=$?
-  [ $rc -ne 0 ] && [ -f "$DAAP_VAR_DIR/daap-server.log" ] && tail -n 20 "$DAAP_VAR_DIR/daap-server.log"
-  "$src/scripts/local-mode" down >/dev/null 2>&1 || true
-  rm -rf "$work"
-  exit $rc
-}
-trap cleanup EXIT INT TERM
 
 # A database all the way to a query through PgBouncer.
 provision() {

@@ -27,19 +27,7 @@ if [ -n "$missing" ]; then
   exit 77
 fi
 
-work=$(mktemp -d /tmp/daap-ui.XXXXXX)
-chmod 755 "$work"   # PostgreSQL and PgBouncer run as user postgres
-export DAAP_VAR_DIR=$work/var
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-export DAAP_LISTEN=127.0.0.1:$port
-cleanup() {
-  local rc=$?
-  [ $rc -ne 0 ] && [ -f "$DAAP_VAR_DIR/daap-server.log" ] && tail -n 20 "$DAAP_VAR_DIR/daap-server.log"
-  "$src/scripts/local-mode" down >/dev/null 2>&1 || true
-  rm -rf "$work"
-  exit $rc
-}
-trap cleanup EXIT INT TERM
+. "$src/tests/support/localmode-env.sh" daap-ui
 
 "$src/scripts/local-mode" up "$build" 2>"$work/up.txt" || { cat "$work/up.txt"; echo "FAIL: local-mode up"; exit 1; }
 shots=$build/tests/ui/screenshots

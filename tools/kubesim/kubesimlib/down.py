@@ -9,6 +9,18 @@ import time
 from .backing import PGTMP
 
 
+
+RUN_FILES = ("kubesim.pid", "kubesim.port", "url")
+
+
+def remove_run_files(state_dir):
+    """Forget a stopped kubesim: the files that say one runs in state_dir."""
+    for f in RUN_FILES:
+        try:
+            os.unlink(os.path.join(state_dir, f))
+        except OSError:
+            pass
+
 def _cmdline(pid):
     try:
         with open("/proc/%d/cmdline" % pid, "rb") as f:
@@ -121,11 +133,7 @@ def down(state_dir, quiet=False):
     # anything else still running that names the state dir.
     cleanup_leftovers(state_dir)
     left = processes_of(state_dir)
-    for f in ("kubesim.pid", "kubesim.port", "url"):
-        try:
-            os.unlink(os.path.join(state_dir, f))
-        except OSError:
-            pass
+    remove_run_files(state_dir)
     if left:
         print("kubesim-down: still running: %s" % ", ".join("%d %s" % (p, a[0]) for p, a in left), file=sys.stderr)
         return 1

@@ -14,7 +14,7 @@ from .api import Api
 from .app import App, log
 from .backing import Backing, BackingError
 from .certs import ensure_certs
-from .down import cleanup_leftovers, running_kubesim
+from .down import cleanup_leftovers, remove_run_files, running_kubesim
 from .faults import Faults, Stats
 from .operator import Operator
 from .server import KubeServer
@@ -278,11 +278,7 @@ def shutdown(parts, state_dir, tmp_state):
             parts["backing"].stop()
         except Exception as e:
             log("kubesim: backing cleanup: %s" % e)
-    for f in ("kubesim.pid", "kubesim.port", "url"):
-        try:
-            os.unlink(os.path.join(state_dir, f))
-        except OSError:
-            pass
+    remove_run_files(state_dir)
     if tmp_state:
         shutil.rmtree(state_dir, ignore_errors=True)
     log("kubesim: stopped")
