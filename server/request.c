@@ -25,6 +25,11 @@
 /* Past this a client is not uploading a request, it is attacking: drop. */
 #define DISCARD_LIMIT (1024 * 1024)
 
+/* The most header bytes (names and values) a request may carry. The
+ * connection's memory (http.c) is larger, so that a request over this
+ * reaches begin() and gets a problem+json 431, not libmicrohttpd's page. */
+#define HEADER_BYTES_LIMIT (16 * 1024)
+
 /* ---- the request's start */
 
 static bool is_id_char(char c)
@@ -178,7 +183,34 @@ static void check_route(request *r)
         check_body_headers(r);
 }
 
-static enum MHD_Result begin(request *r, const char *method)
+static enum MHD_Result add_header_bytes(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    size_t *total = cls;
+
+    (void)kind;
+    *total += (key ? strlen(key) : 0) + (value ? strlen(value) : 0) + 4; /* ": " and CRLF */
+    return MHD_YES;
+}
+
+static size_t header_bytes(const request *r)
+{
+    size_t total = strlen(r->path) + (r->query ? strlen(r->query) + 1 : 0);
+
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, add_header_bytes, &total);
+    return total;
+}
+
+/* What libmicrohttpd would refuse itself with an HTML page when strict
+ * (http.c runs it lenient), refused here as problem+json instead. */
+static void check_headers(request *r, const char *version)
+{
+    if (header_bytes(r) > HEADER_BYTES_LIMIT)
+        refuse(r, 431, "the request line and headers are larger than 16384 bytes");
+    else if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 && request_header(r, MHD_HTTP_HEADER_HOST) == NULL)
+        refuse(r, 400, "an HTTP/1.1 request must carry a Host header");
+}
+
+static enum MHD_Result begin(request *r, const char *method, const char *version)
 {
     const char *id = request_header(r, "X-Request-Id");
 
@@ -189,7 +221,9 @@ static enum MHD_Result begin(request *r, const char *method)
         snprintf(r->id, sizeof(r->id), "%s", id);
     else
         new_request_id(r->id);
-    check_route(r);
+    check_headers(r, version);
+    if (!r->early_status)
+        check_route(r);
     /* A refused request's body is never read: answer now, and MHD closes
      * the connection after the answer. Otherwise wait (keep-alive). */
     if (r->early_status && has_body(r))
@@ -250,12 +284,12 @@ enum MHD_Result request_access_cb(void *cls, struct MHD_Connection *conn, const 
 {
     request *r = *con_cls;
 
-    (void)cls; (void)url; (void)version;
+    (void)cls; (void)url;
     if (r == NULL)
         return MHD_NO;
     r->conn = conn;
     if (!r->started)
-        return begin(r, method);
+        return begin(r, method, version);
     if (*upload_data_size)
         return take_upload(r, upload_data, upload_data_size);
     if (r->status)

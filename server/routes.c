@@ -18,11 +18,8 @@ static const route routes[] = {
     { "/openapi.json",   "GET",    handle_openapi, 0 },
     /* The web console (ui.c); a query string is ignored, not refused. */
     { "/ui",             "GET",    handle_ui_redirect, ROUTE_QUERY },
-    { "/ui",             "HEAD",   handle_ui_redirect, ROUTE_QUERY },
     { "/ui/",            "GET",    handle_ui_index,    ROUTE_QUERY },
-    { "/ui/",            "HEAD",   handle_ui_index,    ROUTE_QUERY },
     { "/ui/{asset}",     "GET",    handle_ui_asset,    ROUTE_QUERY },
-    { "/ui/{asset}",     "HEAD",   handle_ui_asset,    ROUTE_QUERY },
 };
 
 #define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))
@@ -48,6 +45,14 @@ static void append_allow(char *allow, size_t size, const char *method)
     snprintf(allow + len, size - len, "%s%s", len ? ", " : "", method);
 }
 
+/* HEAD is GET without the body (RFC 9110 9.3.2): every GET route serves
+ * it, and libmicrohttpd sends the headers and Content-Length only. */
+static bool method_matches(const char *route_method, const char *method)
+{
+    return strcmp(route_method, method) == 0 ||
+           (strcmp(method, "HEAD") == 0 && strcmp(route_method, "GET") == 0);
+}
+
 const route *route_find(const char *method, const char *path, char *allow, size_t allow_size)
 {
     size_t i;
@@ -56,9 +61,11 @@ const route *route_find(const char *method, const char *path, char *allow, size_
     for (i = 0; i < ROUTE_COUNT; i++) {
         if (!path_matches(routes[i].pattern, path))
             continue;
-        if (strcmp(routes[i].method, method) == 0)
+        if (method_matches(routes[i].method, method))
             return &routes[i];
         append_allow(allow, allow_size, routes[i].method);
+        if (strcmp(routes[i].method, "GET") == 0)
+            append_allow(allow, allow_size, "HEAD");
     }
     return NULL;
 }

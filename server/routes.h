@@ -23,7 +23,8 @@ typedef struct route {
 } route;
 
 /* The route for method and path, or NULL. When NULL and some route has the
- * path, *allow lists its methods ("GET, PATCH, DELETE") for a 405. */
+ * path, *allow lists its methods ("GET, HEAD, PATCH, DELETE") for a 405.
+ * Every GET route also serves HEAD. */
 const route *route_find(const char *method, const char *path, char *allow, size_t allow_size);
 
 /* The {id} segment of a path that route_find matched to rt, or NULL. */

@@ -173,9 +173,10 @@ class ApiTest(ServerTestCase):
         r = self.srv.get("/nope")
         self.assertEqual(r.status, 404)
         self.assertEqual(r.header("Content-Type"), "application/problem+json")
-        for method, path, allow in (("PUT", "/databases", "POST, GET"), ("DELETE", "/databases", "POST, GET"),
-                                    ("POST", "/databases/x", "GET, PATCH, DELETE"), ("POST", "/healthz", "GET"),
-                                    ("DELETE", "/openapi.json", "GET"), ("OPTIONS", "/readyz", "GET")):
+        for method, path, allow in (("PUT", "/databases", "POST, GET, HEAD"), ("DELETE", "/databases", "POST, GET, HEAD"),
+                                    ("POST", "/databases/x", "GET, HEAD, PATCH, DELETE"),
+                                    ("POST", "/healthz", "GET, HEAD"), ("DELETE", "/openapi.json", "GET, HEAD"),
+                                    ("OPTIONS", "/readyz", "GET, HEAD")):
             r = self.srv.request(method, path)
             self.assertEqual(r.status, 405, (method, path))
             self.assertEqual(r.header("Allow"), allow)
@@ -260,6 +261,19 @@ class ApiTest(ServerTestCase):
             self.assertEqual(r.raw, f.read(), "the served document is the one in the repository")
         self.assertEqual(r.json["openapi"][:2], "3.")
         self.assertEqual(self.srv.get("/healthz?verbose=1").status, 400)
+
+    def test_head_answers_as_get_without_a_body(self):
+        db = self.srv.create("api-head")
+        self.srv.wait_status(db["id"], "ready")  # a settled record: GET and HEAD see the same one
+        for path in ("/healthz", "/readyz", "/openapi.json", "/databases?name=api-head",
+                     "/databases/" + db["id"], "/databases/0190a6c4-0000-7000-8000-000000000000", "/ui/app.js"):
+            get = self.srv.get(path)
+            head = self.srv.request("HEAD", path)
+            self.assertEqual(head.status, get.status, path)
+            self.assertEqual(head.raw, b"", path)
+            self.assertEqual(head.header("Content-Type"), get.header("Content-Type"), path)
+            self.assertEqual(head.header("Content-Length"), str(len(get.raw)), path)
+            self.assertTrue(head.header("X-Request-Id"), path)
 
     def test_web_console_files(self):
         # The console's own browser journey is tests/ui; here, its documented operations.
