@@ -1,14 +1,38 @@
 #include "ids.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <openssl/rand.h>
 
-/* Within one millisecond the 12-bit rand_a field counts up, so ids made by
- * one thread stay in creation order (RFC 9562, method 1). When it runs out,
- * the id takes the next millisecond (method 3: the clock only moves
- * forward), so order holds at any rate. */
-static _Thread_local int64_t last_ms;
-static _Thread_local uint16_t seq;
+/* Within one millisecond the 12-bit rand_a field counts up, so ids made in
+ * one process stay in creation order (RFC 9562, method 1), whichever thread
+ * makes them: a server's requests run on several. When it runs out, the id
+ * takes the next millisecond (method 3: the clock only moves forward), so
+ * order holds at any rate. */
+static pthread_mutex_t clock_lock = PTHREAD_MUTEX_INITIALIZER;
+static int64_t last_ms;
+static uint16_t seq;
+
+/* The id's time and its 12-bit counter: the clock, made monotonic. */
+static uint16_t next_time_and_count(int64_t *ms, const unsigned char *random)
+{
+    uint16_t rand_a;
+
+    pthread_mutex_lock(&clock_lock);
+    if (*ms < last_ms && last_ms - *ms < 1000)
+        *ms = last_ms; /* earlier ids borrowed ahead, or the clock stepped back a little */
+    if (*ms == last_ms && seq == 0x0fff)
+        *ms = last_ms + 1;
+    if (*ms == last_ms) {
+        rand_a = ++seq;
+    } else {
+        seq = (uint16_t)((random[0] << 4 | random[1] >> 4) & 0x07ff); /* leave room to count up */
+        rand_a = seq;
+        last_ms = *ms;
+    }
+    pthread_mutex_unlock(&clock_lock);
+    return rand_a;
+}
 
 int daap__uuid7(char out[DAAP__UUID_STRLEN + 1], int64_t ms)
 {
@@ -17,17 +41,7 @@ int daap__uuid7(char out[DAAP__UUID_STRLEN + 1], int64_t ms)
 
     if (RAND_bytes(b, sizeof(b)) != 1)
         return daap_error_set(DAAP_ERROR, DAAP_ERRCLASS_OS, "no randomness for a UUID");
-    if (ms < last_ms && last_ms - ms < 1000)
-        ms = last_ms; /* earlier ids borrowed ahead, or the clock stepped back a little */
-    if (ms == last_ms && seq == 0x0fff)
-        ms = last_ms + 1;
-    if (ms == last_ms) {
-        rand_a = ++seq;
-    } else {
-        seq = (uint16_t)((b[6] << 4 | b[7] >> 4) & 0x07ff); /* leave room to count up */
-        rand_a = seq;
-        last_ms = ms;
-    }
+    rand_a = next_time_and_count(&ms, b + 6);
     b[0] = (unsigned char)(ms >> 40); b[1] = (unsigned char)(ms >> 32);
     b[2] = (unsigned char)(ms >> 24); b[3] = (unsigned char)(ms >> 16);
     b[4] = (unsigned char)(ms >> 8);  b[5] = (unsigned char)ms;

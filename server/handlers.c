@@ -1,6 +1,9 @@
 /* The API's handlers. Every rule (validation, ownership, state, JSON shape,
  * error mapping) is libdaap's; a handler picks the call and the status. */
 #include "handlers.h"
+#include "kube_probe.h"
+#include "log.h"
+#include "reconciler.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -30,15 +33,20 @@ static void respond_record(request *r, int status, daap_db *db, bool location)
     respond_json(r, status, &out);
 }
 
+/* The record is written here; its Cluster and Pooler are the reconciler's
+ * (docs/adr/0002-create-semantics.md), so the answer never waits on
+ * Kubernetes. */
 void handle_create(request *r)
 {
     daap_db *db = NULL;
     int rc = daap_db_create_json(&db, request_ctx(r), body_ptr(r), r->body_len);
 
-    if (rc < 0)
+    if (rc < 0) {
         respond_daap_error(r, rc);
-    else
-        respond_record(r, 201, db, true);
+        return;
+    }
+    reconciler_enqueue(r->w->reconciler, daap_db_id(db));
+    respond_record(r, 201, db, true);
 }
 
 void handle_list(request *r)
@@ -85,7 +93,8 @@ void handle_update(request *r)
         respond_record(r, 200, db, false);
 }
 
-/* 202 while the objects are being removed; 204 once they are gone. */
+/* 202 while the objects are being removed, which a reconciler worker does;
+ * 204 once they are gone. */
 void handle_delete(request *r)
 {
     daap_db *db = NULL;
@@ -102,6 +111,7 @@ void handle_delete(request *r)
         daap_db_free(db);
         respond_empty(r, 204);
     } else {
+        reconciler_enqueue(r->w->reconciler, daap_db_id(db));
         respond_record(r, 202, db, false);
     }
 }
@@ -112,15 +122,22 @@ void handle_healthz(request *r)
     respond_static(r, 200, "application/json", ok, sizeof(ok) - 1);
 }
 
-/* Any failure to reach a dependency means "do not send traffic": 503. */
+/* Any failure to reach a dependency means "do not send traffic": 503. The
+ * store is asked now (the request's context has no Kubernetes); Kubernetes
+ * by the probe's thread, whose answer is read here without waiting. */
 void handle_readyz(request *r)
 {
     static const char ready[] = "{\"status\":\"ready\"}";
+    char why[128], cause[512];
     int rc = daap_ctx_ping(request_ctx(r));
 
-    if (rc < 0)
+    if (rc < 0) {
         respond_daap_error_status(r, 503, rc);
-    else
+    } else if (r->w->probe && !kube_probe_ready(r->w->probe, why, sizeof(why), cause, sizeof(cause))) {
+        log_line(LOG_WARN, "request failed", (log_field[]){ LF_STR("request_id", r->id),
+                 LF_STR("code", "unavailable"), LF_STR("error", cause) }, 3);
+        respond_problem(r, 503, why);
+    } else
         respond_static(r, 200, "application/json", ready, sizeof(ready) - 1);
 }
 

@@ -146,7 +146,7 @@ static void free_server(http_server *s)
     free(s);
 }
 
-int http_start(http_server **out, const server_options *opts, daap_ctx **ctxs)
+int http_start(http_server **out, const server_options *opts, daap_ctx **ctxs, const http_services *svc)
 {
     http_server *s = calloc(1, sizeof(*s));
     int i;
@@ -164,6 +164,8 @@ int http_start(http_server **out, const server_options *opts, daap_ctx **ctxs)
     atomic_init(&s->draining, false);
     for (i = 0; i < s->nworkers; i++) {
         s->workers[i].ctx = ctxs[i];
+        s->workers[i].reconciler = svc->reconciler;
+        s->workers[i].probe = svc->probe;
         s->workers[i].opts = opts;
         s->workers[i].inflight = &s->inflight;
         s->workers[i].draining = &s->draining;

@@ -12,9 +12,15 @@
 
 typedef struct http_server http_server;
 
-/* Start opts->threads daemons; ctxs[i] serves daemon i and is owned by the
- * server from now on, also when the call fails. */
-int  http_start(http_server **out, const server_options *opts, daap_ctx **ctxs);
+/* What the handlers hand Kubernetes work to, and ask about it; not owned. */
+typedef struct {
+    struct reconciler *reconciler;
+    struct kube_probe *probe;
+} http_services;
+
+/* Start opts->threads daemons; ctxs[i] (store-only contexts) serves daemon i
+ * and is owned by the server from now on, also when the call fails. */
+int  http_start(http_server **out, const server_options *opts, daap_ctx **ctxs, const http_services *svc);
 /* The port actually bound (useful with port 0). */
 int  http_port(const http_server *s);
 /* Stop accepting, let requests in flight finish for up to grace_ms, stop. */

@@ -1,6 +1,7 @@
-/* daap-server: options, contexts, the reconciler thread, the HTTP daemons,
- * and an orderly stop on SIGTERM or SIGINT. */
+/* daap-server: options, contexts, the reconciler and the Kubernetes probe,
+ * the HTTP daemons, and an orderly stop on SIGTERM or SIGINT. */
 #include "http.h"
+#include "kube_probe.h"
 #include "log.h"
 #include "options.h"
 #include "reconciler.h"
@@ -65,12 +66,14 @@ static int migrate(const server_options *o)
     return rc < 0 ? -1 : 0;
 }
 
-/* One context per HTTP daemon plus one for the reconciler. */
-static int open_contexts(daap_ctx **ctxs, int n, const server_options *o)
+/* The probe's pings give up after this: /readyz must tell a hung API soon. */
+#define PROBE_KUBE_TIMEOUT_MS 2000
+
+static int open_ctxs(daap_ctx **ctxs, int n, const server_options *o, unsigned int flags)
 {
     int i;
     for (i = 0; i < n; i++) {
-        if (open_ctx(&ctxs[i], o, 0) < 0) {
+        if (open_ctx(&ctxs[i], o, flags) < 0) {
             while (i-- > 0)
                 daap_ctx_free(ctxs[i]);
             return -1;
@@ -79,12 +82,49 @@ static int open_contexts(daap_ctx **ctxs, int n, const server_options *o)
     return 0;
 }
 
-static void free_contexts(daap_ctx **ctxs, int n)
+static int open_probe(kube_probe **out, const server_options *o)
 {
-    int i;
-    for (i = 0; i < n; i++)
-        daap_ctx_free(ctxs[i]);
+    daap_ctx_options co;
+    daap_ctx *ctx;
+
+    ctx_options(&co, o, 0);
+    co.kube_timeout_ms = PROBE_KUBE_TIMEOUT_MS;
+    if (daap_ctx_open(&ctx, &co) < 0) {
+        log_daap_error("cannot open the store or the Kubernetes configuration");
+        return -1;
+    }
+    return kube_probe_start(out, ctx);
+}
+
+/* Contexts are single-threaded: the HTTP daemons get one each, store-only,
+ * so that no request waits on Kubernetes; the reconciler's watch thread and
+ * each of its workers get one with Kubernetes. */
+static int start_reconciler(reconciler **out, const server_options *o)
+{
+    daap_ctx *watch_ctx, **worker_ctxs = calloc((size_t)o->reconcile_workers, sizeof(*worker_ctxs));
+    int rc = -1;
+
+    if (worker_ctxs == NULL)
+        return -1;
+    if (open_ctx(&watch_ctx, o, 0) == 0) {
+        if (open_ctxs(worker_ctxs, o->reconcile_workers, o, 0) == 0)
+            rc = reconciler_start(out, watch_ctx, worker_ctxs, o->reconcile_workers, o);
+        else
+            daap_ctx_free(watch_ctx);
+    }
+    free(worker_ctxs);
+    return rc;
+}
+
+static int start_http(http_server **out, const server_options *o, const http_services *svc)
+{
+    daap_ctx **ctxs = calloc((size_t)o->threads, sizeof(*ctxs));
+    int rc = -1;
+
+    if (ctxs != NULL && open_ctxs(ctxs, o->threads, o, DAAP_CTX_NO_KUBE) == 0)
+        rc = http_start(out, o, ctxs, svc); /* it owns the contexts now */
     free(ctxs);
+    return rc;
 }
 
 /* The URI scheme only: a store URI can carry a password. */
@@ -99,9 +139,9 @@ static void log_started(const server_options *o, int port)
     char scheme[32];
     store_scheme(scheme, sizeof(scheme), o->store);
     log_line(LOG_INFO, "listening", (log_field[]){
-        LF_STR("address", o->listen_host), LF_NUM("port", port), LF_NUM("threads", o->threads),
+        LF_STR("address", o->listen_host), LF_NUM("port", port), LF_NUM("threads", o->threads), LF_NUM("reconcile_workers", o->reconcile_workers),
         LF_STR("store", scheme), LF_STR("version", daap_version_string()),
-        LF_NUM("resync_period_ms", o->resync_period_ms) }, 6);
+        LF_NUM("resync_period_ms", o->resync_period_ms) }, 7);
 }
 
 static int wait_for_signal(const sigset_t *set)
@@ -113,30 +153,27 @@ static int wait_for_signal(const sigset_t *set)
 
 static int serve(const server_options *o, const sigset_t *signals)
 {
-    daap_ctx **ctxs = calloc((size_t)o->threads + 1, sizeof(*ctxs));
-    reconciler *rec = NULL;
+    http_services svc = { NULL, NULL };
     http_server *http = NULL;
     int sig;
 
-    if (ctxs == NULL || open_contexts(ctxs, o->threads + 1, o) < 0) {
-        free(ctxs);
+    if (open_probe(&svc.probe, o) < 0)
+        return 1;
+    if (start_reconciler(&svc.reconciler, o) < 0) {
+        kube_probe_stop(svc.probe);
         return 1;
     }
-    if (reconciler_start(&rec, ctxs[o->threads], o) < 0) {
-        free_contexts(ctxs, o->threads);
+    if (start_http(&http, o, &svc) < 0) {
+        reconciler_stop(svc.reconciler);
+        kube_probe_stop(svc.probe);
         return 1;
     }
-    if (http_start(&http, o, ctxs) < 0) { /* it freed the contexts it was given */
-        reconciler_stop(rec);
-        free(ctxs);
-        return 1;
-    }
-    free(ctxs);
     log_started(o, http_port(http));
     sig = wait_for_signal(signals);
     log_line(LOG_INFO, "shutting down", (log_field[]){ LF_STR("signal", sig == SIGINT ? "SIGINT" : "SIGTERM") }, 1);
     http_stop(http, o->shutdown_grace_ms);
-    reconciler_stop(rec);
+    reconciler_stop(svc.reconciler);
+    kube_probe_stop(svc.probe);
     log_msg(LOG_INFO, "stopped");
     return 0;
 }

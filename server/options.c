@@ -28,7 +28,7 @@ typedef struct {
 enum {
     O_CONFIG, O_LISTEN, O_STORE, O_KUBECONFIG, O_KUBE_CONTEXT, O_NAMESPACE, O_TEMPLATE_DIR,
     O_SECRET_KEY_FILE, O_CREATE_KEY, O_PROV_DEADLINE, O_RESYNC, O_LOG_LEVEL, O_IMAGE_MAP,
-    O_CLUSTER_DOMAIN, O_MAX_INSTANCES, O_THREADS, O_MAX_CONN, O_CONN_TIMEOUT, O_REQ_TIMEOUT,
+    O_CLUSTER_DOMAIN, O_MAX_INSTANCES, O_THREADS, O_WORKERS, O_MAX_CONN, O_CONN_TIMEOUT, O_REQ_TIMEOUT,
     O_SHUTDOWN_GRACE, O_MIGRATE, O_INSECURE_TLS, O__COUNT
 };
 
@@ -65,6 +65,8 @@ static const opt_spec specs[O__COUNT] = {
                           "most PostgreSQL instances one database may ask for" },
     [O_THREADS] = { "threads", "DAAP_THREADS", "threads", T_INT, NULL, "N",
                     "HTTP worker threads; default one per CPU" },
+    [O_WORKERS] = { "reconcile-workers", "DAAP_RECONCILE_WORKERS", "reconcile_workers", T_INT, NULL, "N",
+                    "reconciler workers doing the Kubernetes work of API calls; default 2 per CPU, at least 4" },
     [O_MAX_CONN] = { "max-connections", "DAAP_MAX_CONNECTIONS", "max_connections", T_INT, "512", "N",
                      "open HTTP connections allowed in total" },
     [O_CONN_TIMEOUT] = { "connection-timeout", "DAAP_CONNECTION_TIMEOUT_MS", "connection_timeout", T_DURATION,
@@ -311,6 +313,7 @@ static int apply_one(server_options *o, int i, const resolved *r)
     case O_SHUTDOWN_GRACE:  rc = parse_duration(&o->shutdown_grace_ms, v); break;
     case O_MAX_INSTANCES:   rc = parse_int(&n, v, 1, 99); o->max_instances = n; break;
     case O_THREADS:         rc = parse_int(&o->threads, v, 1, 64); break;
+    case O_WORKERS:         rc = parse_int(&o->reconcile_workers, v, 1, 64); break;
     case O_MAX_CONN:        rc = parse_int(&o->max_connections, v, 1, 100000); break;
     case O_LOG_LEVEL:       rc = (o->log_level = log_level_parse(v)) < 0 ? -1 : 0; break;
     default: break;
@@ -322,6 +325,13 @@ static int apply_one(server_options *o, int i, const resolved *r)
                                 s->type == T_LEVEL ? "not one of debug, info, warn, error" :
                                 s->type == T_LISTEN ? "not HOST:PORT" : "bad value");
     return 0;
+}
+
+/* Kubernetes calls wait on the network, not the CPU: 2 per CPU, 4 to 16. */
+static int default_workers(void)
+{
+    int n = cpu_count() * 2;
+    return n < 4 ? 4 : n > 16 ? 16 : n;
 }
 
 options_result options_load(server_options *out, int argc, char **argv)
@@ -344,6 +354,8 @@ options_result options_load(server_options *out, int argc, char **argv)
             return OPTIONS_EXIT_USAGE;
     if (out->threads == 0)
         out->threads = cpu_count();
+    if (out->reconcile_workers == 0)
+        out->reconcile_workers = default_workers();
     return OPTIONS_OK;
 }
 

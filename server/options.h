@@ -25,6 +25,7 @@ typedef struct {
     int64_t shutdown_grace_ms;
     int32_t max_instances;     /* 0: the library default */
     int     threads;
+    int     reconcile_workers;
     int     max_connections;
     int     log_level;
     bool    migrate;

@@ -1,4 +1,7 @@
-/* The loop the library leaves to front-ends (it starts no threads). */
+/* The loops the library leaves to front-ends (it starts no threads): one
+ * thread follows the watches and runs the periodic pass; N workers take the
+ * ids the API hands over (a new database, a delete) from a work queue, so
+ * that a request never waits on Kubernetes (docs/adr/0002). */
 #include "reconciler.h"
 #include "clock.h"
 #include "log.h"
@@ -13,9 +16,20 @@
 #define PASS_TIMEOUT_MS  5000  /* a resync pass starts no new work after this */
 #define REOPEN_MIN_MS    500
 #define REOPEN_MAX_MS    10000
+#define WORKER_WAIT_MS   250   /* how long a worker waits for a key: bounds shutdown latency */
+
+typedef struct {
+    pthread_t       thread;
+    daap_ctx       *ctx;
+    daap_workqueue *queue;
+    bool            started;
+} rec_worker;
 
 struct reconciler {
     pthread_t   thread;
+    daap_workqueue *queue;
+    rec_worker     *workers;
+    int         nworkers;
     daap_ctx   *ctx;
     daap_watch *watch;
     atomic_bool stop;
@@ -124,13 +138,102 @@ static void *run(void *arg)
     return NULL;
 }
 
-int reconciler_start(reconciler **out, daap_ctx *ctx, const server_options *opts)
+/* ---- the workers */
+
+/* A failure is retried with the key's own backoff; Kubernetes trouble is
+ * logged by the watch thread, which meets the same API. */
+static void reconcile_key(rec_worker *w, const char *id)
+{
+    int rc = daap_reconcile_db(w->ctx, id);
+
+    if (rc == 0 || rc == DAAP_ENOTFOUND) {
+        daap_workqueue_forget(w->queue, id);
+        return;
+    }
+    log_line(LOG_DEBUG, "reconciler: retrying a database", (log_field[]){
+        LF_STR("database_id", id), LF_STR("error", daap_error_last()->message),
+        LF_NUM("failures", daap_workqueue_failures(w->queue, id)) }, 3);
+    daap_workqueue_add_rate_limited(w->queue, id);
+}
+
+static void *work(void *arg)
+{
+    rec_worker *w = arg;
+    char id[DAAP_WORKQUEUE_KEY_MAX + 1];
+    int rc;
+
+    while ((rc = daap_workqueue_get(w->queue, id, sizeof(id), WORKER_WAIT_MS)) != DAAP_ITEROVER) {
+        if (rc != 0)
+            continue;
+        reconcile_key(w, id);
+        daap_workqueue_done(w->queue, id);
+    }
+    return NULL;
+}
+
+static int start_workers(reconciler *r, daap_ctx **ctxs, int n)
+{
+    int i, failed = 0;
+
+    if ((r->workers = calloc((size_t)n, sizeof(rec_worker))) == NULL)
+        failed = 1;
+    for (i = 0; i < n; i++) {
+        if (failed) {
+            daap_ctx_free(ctxs[i]);
+            continue;
+        }
+        r->workers[i].ctx = ctxs[i];
+        r->workers[i].queue = r->queue;
+        r->workers[i].started = pthread_create(&r->workers[i].thread, NULL, work, &r->workers[i]) == 0;
+        r->nworkers = i + 1;
+        failed = !r->workers[i].started;
+    }
+    return failed ? -1 : 0;
+}
+
+/* What is still queued is dropped: every record is durable, and the next
+ * start's first pass picks it up. What a worker holds is finished. */
+static void stop_workers(reconciler *r)
+{
+    int i;
+
+    if (r->queue)
+        daap_workqueue_shutdown(r->queue, DAAP_WORKQUEUE_DROP);
+    for (i = 0; i < r->nworkers; i++) {
+        if (r->workers[i].started)
+            pthread_join(r->workers[i].thread, NULL);
+        daap_ctx_free(r->workers[i].ctx);
+    }
+    free(r->workers);
+    daap_workqueue_free(r->queue);
+}
+
+void reconciler_enqueue(reconciler *r, const char *id)
+{
+    if (r && id && daap_workqueue_add(r->queue, id) < 0 && daap_error_last()->code != DAAP_ITEROVER)
+        log_line(LOG_WARN, "reconciler: cannot queue a database; the next pass picks it up",
+                 (log_field[]){ LF_STR("database_id", id), LF_STR("error", daap_error_last()->message) }, 2);
+}
+
+/* ---- start and stop */
+
+static void free_ctxs(daap_ctx **ctxs, int n)
+{
+    int i;
+    for (i = 0; i < n; i++)
+        daap_ctx_free(ctxs[i]);
+}
+
+int reconciler_start(reconciler **out, daap_ctx *ctx, daap_ctx **worker_ctxs, int nworkers,
+                     const server_options *opts)
 {
     reconciler *r = calloc(1, sizeof(*r));
 
     *out = NULL;
-    if (r == NULL) {
+    if (r == NULL || daap_workqueue_new(&r->queue, NULL) < 0) {
+        free(r);
         daap_ctx_free(ctx);
+        free_ctxs(worker_ctxs, nworkers);
         return -1;
     }
     r->ctx = ctx;
@@ -138,7 +241,8 @@ int reconciler_start(reconciler **out, daap_ctx *ctx, const server_options *opts
     r->reopen_delay_ms = REOPEN_MIN_MS;
     r->healthy = true;
     atomic_init(&r->stop, false);
-    if (pthread_create(&r->thread, NULL, run, r) != 0) {
+    if (start_workers(r, worker_ctxs, nworkers) < 0 || pthread_create(&r->thread, NULL, run, r) != 0) {
+        stop_workers(r);
         daap_ctx_free(ctx);
         free(r);
         return -1;
@@ -153,6 +257,7 @@ void reconciler_stop(reconciler *r)
         return;
     atomic_store(&r->stop, true);
     pthread_join(r->thread, NULL);
+    stop_workers(r);
     daap_watch_free(r->watch);
     daap_ctx_free(r->ctx);
     free(r);

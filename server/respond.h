@@ -17,9 +17,14 @@
 /* What a 503 asks the client to wait before it retries. */
 #define RETRY_AFTER_SECONDS "2"
 
+struct reconciler;
+struct kube_probe;
+
 /* What the requests of one daemon share; http.c fills it in. */
 typedef struct worker {
-    daap_ctx             *ctx;
+    daap_ctx             *ctx;      /* the store only: requests never call Kubernetes */
+    struct reconciler    *reconciler; /* takes the ids whose Kubernetes work is due */
+    struct kube_probe    *probe;    /* whether Kubernetes answers, for /readyz */
     const server_options *opts;
     atomic_int           *inflight;  /* requests between request line and completion */
     atomic_bool          *draining;  /* shutting down: answer with Connection: close */

@@ -4,7 +4,7 @@
  *
  * The library starts no threads: a front-end runs its own workers, each of
  * which loops on daap_workqueue_get(), reconciles the key it got (for example
- * with daap_watch_reconcile_db() on a context of its own) and then calls
+ * with daap_reconcile_db() on a context of its own) and then calls
  * daap_workqueue_done(). The queue guarantees:
  *
  * - de-duplication: a key added while it waits is queued once;

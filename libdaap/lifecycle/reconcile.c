@@ -242,6 +242,24 @@ static int reconcile_deleting(daap_ctx *ctx, daap_db *db, daap_reconcile_result 
 }
 
 /* One record against what was observed for it. */
+/* A new database whose objects cannot be made yet says why, in terms a
+ * client may read (daap_error_for_client: no addresses), and is retried. */
+static int note_waiting(daap_ctx *ctx, daap_db *db, int rc, daap_reconcile_result *res)
+{
+    char reason[256], cause[512];
+    daap_error shown;
+    int klass = daap_error_last()->klass;
+
+    if (rc == DAAP_ECONFLICT || daap_db_status(db) != DAAP_DB_PROVISIONING)
+        return note(rc, res);
+    snprintf(cause, sizeof(cause), "%s", daap_error_last()->message);
+    daap_error_for_client(&shown, daap_error_last());
+    snprintf(reason, sizeof(reason), "waiting for Kubernetes: %s", shown.message);
+    (void)daap__set_reason(ctx, db, reason); /* a lost race leaves the newer reason */
+    daap_error_set(rc, klass, "%s", cause);   /* the caller logs the cause */
+    return note(rc, res);
+}
+
 static int reconcile_record(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_reconcile_result *res)
 {
     int status = daap_db_status(db), rc;
@@ -253,7 +271,7 @@ static int reconcile_record(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_
     if (status == DAAP_DB_DELETED)
         return 0;
     if (!o->known && (rc = observe(o, ctx, db)) < 0)
-        return note(rc, res);
+        return note_waiting(ctx, db, rc, res);
     /* A rejected spec (error without a Cluster) is not retried blindly. */
     if (status != DAAP_DB_ERROR && (rc = ensure_objects(ctx, db, o, &cluster_made, res)) < 0) {
         if (status == DAAP_DB_PROVISIONING && daap__is_rejection(rc)) {
@@ -261,7 +279,7 @@ static int reconcile_record(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_
             snprintf(reason, sizeof(reason), "Kubernetes rejected the database: %s", daap_error_last()->message);
             return transition(ctx, db, DAAP_DB_ERROR, reason, res);
         }
-        return note(rc, res);
+        return note_waiting(ctx, db, rc, res);
     }
     /* A new Cluster is a new, empty database with new credentials: say so,
      * and let the way back from error read them once it is healthy. */

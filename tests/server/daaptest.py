@@ -415,6 +415,13 @@ class Server:
         assert r.status == 201, r
         return r.json
 
+    def wait_answer(self, path, status, timeout=10):
+        """GET path until it answers with `status`; return that answer."""
+        def check():
+            r = self.get(path)
+            return r if r.status == status else None
+        return wait_for(check, timeout, interval=0.1, what="GET %s to answer %d" % (path, status))
+
     def wait_status(self, db_id, status, timeout=30):
         def check():
             r = self.get("/databases/" + db_id)
