@@ -241,7 +241,6 @@ static int reconcile_deleting(daap_ctx *ctx, daap_db *db, daap_reconcile_result 
     return transition(ctx, db, DAAP_DB_DELETED, "the Pooler and the Cluster are gone", res);
 }
 
-/* One record against what was observed for it. */
 /* A new database whose objects cannot be made yet says why, in terms a
  * client may read (daap_error_for_client: no addresses), and is retried. */
 static int note_waiting(daap_ctx *ctx, daap_db *db, int rc, daap_reconcile_result *res)
@@ -260,6 +259,23 @@ static int note_waiting(daap_ctx *ctx, daap_db *db, int rc, daap_reconcile_resul
     return note(rc, res);
 }
 
+/* A deleted record keeps no objects, yet one can appear after its delete
+ * finished: a worker that read the record while it was live may create its
+ * Cluster a moment later (creates answer before their objects exist,
+ * docs/adr/0002), on this replica or another. The watch brings that
+ * object's event here with what it saw, and the object goes now, not at the
+ * next orphan sweep. Without an observation (no watch) the sweep covers it. */
+static int reconcile_deleted(daap_ctx *ctx, daap_db *db, const daap__observed *o, daap_reconcile_result *res)
+{
+    int gone;
+
+    if (!o->known || (o->cluster == NULL && o->pooler == NULL))
+        return 0;
+    gone = daap__remove_objects(ctx, db, &res->objects_deleted);
+    return gone < 0 ? note(gone, res) : 0;
+}
+
+/* One record against what was observed for it. */
 static int reconcile_record(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_reconcile_result *res)
 {
     int status = daap_db_status(db), rc;
@@ -269,7 +285,7 @@ static int reconcile_record(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_
     if (status == DAAP_DB_DELETING)
         return reconcile_deleting(ctx, db, res);
     if (status == DAAP_DB_DELETED)
-        return 0;
+        return reconcile_deleted(ctx, db, o, res);
     if (!o->known && (rc = observe(o, ctx, db)) < 0)
         return note_waiting(ctx, db, rc, res);
     /* A rejected spec (error without a Cluster) is not retried blindly. */
