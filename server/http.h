@@ -9,15 +9,18 @@
 #include <stdint.h>
 
 #include "options.h"
+#include "waiters.h"
 
 typedef struct http_server http_server;
 
 /* Start opts->threads daemons; ctxs[i] serves daemon i and is owned by the
- * server from now on, also when the call fails. */
-int  http_start(http_server **out, const server_options *opts, daap_ctx **ctxs);
+ * server from now on, also when the call fails. ws (not owned) holds the
+ * waiting GETs; http_stop() resumes them all before the daemons stop. */
+int  http_start(http_server **out, const server_options *opts, daap_ctx **ctxs, waiters *ws);
 /* The port actually bound (useful with port 0). */
 int  http_port(const http_server *s);
-/* Stop accepting, let requests in flight finish for up to grace_ms, stop. */
+/* Stop accepting, answer the waiting requests, let requests in flight
+ * finish for up to grace_ms, stop. */
 void http_stop(http_server *s, int64_t grace_ms);
 
 #endif

@@ -4,6 +4,7 @@
 #include "log.h"
 #include "options.h"
 #include "reconciler.h"
+#include "waiters.h"
 
 #include <daap/daap.h>
 
@@ -65,7 +66,7 @@ static int migrate(const server_options *o)
     return rc < 0 ? -1 : 0;
 }
 
-/* One context per HTTP daemon plus one for the reconciler. */
+/* One context per HTTP daemon, one for the reconciler, one for the waiters' poller. */
 static int open_contexts(daap_ctx **ctxs, int n, const server_options *o)
 {
     int i;
@@ -113,21 +114,28 @@ static int wait_for_signal(const sigset_t *set)
 
 static int serve(const server_options *o, const sigset_t *signals)
 {
-    daap_ctx **ctxs = calloc((size_t)o->threads + 1, sizeof(*ctxs));
+    daap_ctx **ctxs = calloc((size_t)o->threads + 2, sizeof(*ctxs));
+    waiters *ws = NULL;
     reconciler *rec = NULL;
     http_server *http = NULL;
     int sig;
 
-    if (ctxs == NULL || open_contexts(ctxs, o->threads + 1, o) < 0) {
+    if (ctxs == NULL || open_contexts(ctxs, o->threads + 2, o) < 0) {
         free(ctxs);
         return 1;
     }
-    if (reconciler_start(&rec, ctxs[o->threads], o) < 0) {
+    if (waiters_start(&ws, ctxs[o->threads + 1], o->wait_poll_ms) < 0) {
+        free_contexts(ctxs, o->threads + 1);
+        return 1;
+    }
+    if (reconciler_start(&rec, ctxs[o->threads], o, ws) < 0) {
+        waiters_stop(ws);
         free_contexts(ctxs, o->threads);
         return 1;
     }
-    if (http_start(&http, o, ctxs) < 0) { /* it freed the contexts it was given */
+    if (http_start(&http, o, ctxs, ws) < 0) { /* it freed the contexts it was given */
         reconciler_stop(rec);
+        waiters_stop(ws);
         free(ctxs);
         return 1;
     }
@@ -137,6 +145,7 @@ static int serve(const server_options *o, const sigset_t *signals)
     log_line(LOG_INFO, "shutting down", (log_field[]){ LF_STR("signal", sig == SIGINT ? "SIGINT" : "SIGTERM") }, 1);
     http_stop(http, o->shutdown_grace_ms);
     reconciler_stop(rec);
+    waiters_stop(ws);
     log_msg(LOG_INFO, "stopped");
     return 0;
 }

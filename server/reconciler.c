@@ -25,6 +25,7 @@ struct reconciler {
     int64_t     reopen_delay_ms;
     bool        healthy;     /* last call succeeded: log only changes */
     bool        watch_unsupported;
+    waiters    *waiters;     /* kicked after a write (server-side wait) */
 };
 
 static int64_t now_ms(void)
@@ -51,9 +52,22 @@ static void note_outcome(reconciler *r, int rc, const char *what)
     r->healthy = rc == 0;
 }
 
+static bool wrote(const daap_reconcile_result *res)
+{
+    return res->transitions || res->objects_created || res->objects_deleted || res->orphans_removed;
+}
+
+/* A watch step examines only records whose objects changed: any of them may
+ * have had its status_reason or revision rewritten, so those count too. */
+static void wake_waiters(reconciler *r, const daap_reconcile_result *res, bool from_watch)
+{
+    if (wrote(res) || (from_watch && res->examined))
+        waiters_kick(r->waiters);
+}
+
 static void log_result(const char *what, const daap_reconcile_result *res)
 {
-    bool changed = res->transitions || res->objects_created || res->objects_deleted || res->orphans_removed;
+    bool changed = wrote(res);
     log_field f[] = {
         LF_STR("trigger", what), LF_NUM("examined", res->examined), LF_NUM("transitions", res->transitions),
         LF_NUM("objects_created", res->objects_created), LF_NUM("objects_deleted", res->objects_deleted),
@@ -73,8 +87,10 @@ static void resync(reconciler *r)
     /* With a watch open, its cache stands in for listing everything again. */
     rc = r->watch ? daap_watch_resync(&res, r->watch, &opts) : daap_reconcile_once(&res, r->ctx, &opts);
     note_outcome(r, rc, "resync");
-    if (rc == 0)
+    if (rc == 0) {
+        wake_waiters(r, &res, false);
         log_result("resync", &res);
+    }
     r->next_resync_ms = now_ms() + r->resync_period_ms;
 }
 
@@ -103,8 +119,10 @@ static void step(reconciler *r)
     int rc = daap_watch_step(r->watch, STEP_MS, &res);
 
     note_outcome(r, rc, "watch");
-    if (rc == 0 && res.examined)
+    if (rc == 0 && res.examined) {
+        wake_waiters(r, &res, true);
         log_result("watch", &res);
+    }
 }
 
 static void *run(void *arg)
@@ -124,7 +142,7 @@ static void *run(void *arg)
     return NULL;
 }
 
-int reconciler_start(reconciler **out, daap_ctx *ctx, const server_options *opts)
+int reconciler_start(reconciler **out, daap_ctx *ctx, const server_options *opts, waiters *ws)
 {
     reconciler *r = calloc(1, sizeof(*r));
 
@@ -134,6 +152,7 @@ int reconciler_start(reconciler **out, daap_ctx *ctx, const server_options *opts
         return -1;
     }
     r->ctx = ctx;
+    r->waiters = ws;
     r->resync_period_ms = opts->resync_period_ms;
     r->reopen_delay_ms = REOPEN_MIN_MS;
     r->healthy = true;

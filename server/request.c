@@ -241,6 +241,8 @@ static enum MHD_Result finish(request *r)
         respond_problem(r, 413, "the request body is larger than 65536 bytes");
     else
         r->route->fn(r);
+    if (r->wait.parked)
+        return MHD_YES; /* suspended: the handler runs again on resume */
     return r->status ? MHD_YES : MHD_NO;
 }
 
@@ -319,6 +321,8 @@ void request_completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls
     if (r == NULL)
         return;
     r->conn = conn;
+    if (r->wait.parked)
+        waiters_forget(r->w->waiters, r);
     log_request(r, toe);
     atomic_fetch_sub(r->w->inflight, 1);
     free(r->body);
