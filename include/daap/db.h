@@ -302,6 +302,26 @@ DAAP_EXTERN(int) daap_db_wait_options_init(daap_db_wait_options *opts, unsigned 
  */
 DAAP_EXTERN(int) daap_db_wait_options_parse(daap_db_wait_options *opts, int32_t *waiting, const char *query);
 
+/**
+ * Wait until the record's revision differs from opts->revision, it is
+ * deleted, or opts->timeout_ms passes. A local context reads the store
+ * every 100 ms; a remote one asks its daap-server to hold the request
+ * (GET /databases/{id}?wait=&revision=, in rounds of at most
+ * DAAP_DB_WAIT_MAX_MS), so the answer comes as soon as the server writes.
+ * The call blocks the calling thread for up to opts->timeout_ms (plus one
+ * store or HTTP round trip).
+ *
+ * @param[out] out  receives the changed record; release with daap_db_free().
+ *                  NULL on every failure, timeouts included
+ * @param id        the record id
+ * @param opts      what to wait for (required: a revision is needed)
+ * @return 0 (the revision differs), DAAP_ENOTFOUND (deleted, or never
+ *         existed), DAAP_ETIMEOUT (still at opts->revision when the time was
+ *         up), DAAP_EINVALID (bad options), DAAP_EUNAVAILABLE
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_db_wait(daap_db **out, daap_ctx *ctx, const char *id, const daap_db_wait_options *opts);
+
 DAAP_END_DECL
 
 #endif
