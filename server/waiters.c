@@ -68,6 +68,7 @@ bool waiters_park(waiters *ws, struct request *r)
         /* Suspend before the poller can see it, so a resume always follows a suspend. */
         MHD_suspend_connection(r->conn);
         r->wait.parked = true;
+        r->wait.suspended = true;
         r->wait.reason = WAKE_NONE;
         r->wait.prev = NULL;
         r->wait.next = ws->head;

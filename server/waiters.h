@@ -36,7 +36,9 @@ typedef enum {
 /* A request's part in the registry; lives inside struct request. */
 typedef struct wait_state {
     bool               active;    /* the request asked to wait */
-    bool               parked;    /* in the registry, connection suspended */
+    bool               parked;    /* in the registry, connection suspended (the lock's) */
+    bool               suspended; /* this handler call suspended it: the MHD thread's own,
+                                   * since the poller may resume before the call returns */
     wake_reason        reason;    /* set by whoever resumed it */
     int64_t            revision;  /* answer once the record's differs */
     int64_t            deadline_us; /* mono_us() when the wait is over */
