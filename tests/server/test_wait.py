@@ -21,11 +21,12 @@ def settled(srv, name):
     """Create a database and return it once the reconciler has stopped rewriting it
     (it applies the objects and notes its progress right after the create)."""
     db = srv.create(name, team=TEAM)
-    last = None
-    for _ in range(100):
+    last, same = None, 0
+    for _ in range(200):
         time.sleep(0.3)
         cur = srv.get("/databases/" + db["id"]).json
-        if last is not None and cur["revision"] == last["revision"]:
+        same = same + 1 if last is not None and cur["revision"] == last["revision"] else 0
+        if same >= 3:  # unchanged for about a second (a slow server, e.g. under valgrind, too)
             return cur
         last = cur
     raise AssertionError("database %s kept changing" % name)
