@@ -3,12 +3,16 @@ holds the request as a suspended libmicrohttpd connection until the record's rev
 the record is deleted (404), the wait is over (200, the unchanged record), the client leaves
 (dropped), or the server stops (answered, then a clean exit)."""
 import datetime
+import os
+import shutil
 import socket
+import subprocess
 import threading
 import time
 import unittest
 
-from daaptest import ServerTestCase, Server, raw_exchange, split_answer, wait_for
+from daaptest import SERVER_BIN, Kubesim, OpenAPI, Server, ServerTestCase, wait_for, work_dir
+from test_replicas import PG_URI, with_database
 
 TEAM = "payments"
 
@@ -248,6 +252,54 @@ class ShutdownWithWaitersTest(ServerTestCase):
     @classmethod
     def _stop_server(cls):
         cls.srv.stop()  # the test stopped it already
+
+
+@unittest.skipUnless(PG_URI, "DAAP_TEST_PG_URI is not set (scripts/run-tests sets it)")
+@unittest.skipUnless(SERVER_BIN and os.path.exists(SERVER_BIN), "daap-server not built")
+class CrossReplicaWakeTest(unittest.TestCase):
+    """Two replicas on one PostgreSQL store: a waiter on A sees what B wrote, through A's store poll."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = work_dir("daap-wait-replicas-")
+        cls.addClassCleanup(shutil.rmtree, cls.dir, True)
+        cls.dbname = "daap_wait_replicas_%d" % os.getpid()
+        psql = lambda sql: subprocess.run(["psql", PG_URI, "-qc", sql], check=True, capture_output=True)
+        psql("DROP DATABASE IF EXISTS %s" % cls.dbname)
+        psql("CREATE DATABASE %s" % cls.dbname)
+        cls.addClassCleanup(subprocess.run, ["psql", PG_URI, "-qc", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % cls.dbname],
+                            capture_output=True)
+        cls.sim = Kubesim(os.path.join(cls.dir, "kubesim"), ready_delay=600)
+        cls.sim.start()
+        cls.addClassCleanup(cls.sim.stop)
+        store = with_database(PG_URI, cls.dbname)
+        args = ["--threads", "2", "--wait-poll-interval", "300ms"]
+        openapi = OpenAPI()
+        cls.a = Server(cls.dir, store, cls.sim.kubeconfig, args=args, name="a", openapi=openapi).start()
+        cls.addClassCleanup(cls.a.stop_checked)
+        cls.b = Server(cls.dir, store, cls.sim.kubeconfig, args=args, name="b", openapi=openapi).start()
+        cls.addClassCleanup(cls.b.stop_checked)
+
+    def test_a_write_on_b_wakes_a_waiter_on_a(self):
+        db = settled(self.a, "wait-across")
+        result = {}
+
+        def waiter():
+            result["r"] = self.a.get("/databases/%s?wait=30s&revision=%d" % (db["id"], db["revision"]))
+            result["at"] = time.monotonic()
+
+        th = threading.Thread(target=waiter)
+        th.start()
+        time.sleep(0.5)
+        self.assertTrue(th.is_alive(), "the wait answered before anything changed")
+        r = self.b.patch("/databases/" + db["id"], {"purpose": "written by replica b"}, team=TEAM)
+        self.assertEqual(r.status, 200, r)
+        written = time.monotonic()
+        th.join(10)
+        self.assertFalse(th.is_alive())
+        self.assertEqual(result["r"].status, 200)
+        self.assertEqual(result["r"].json["purpose"], "written by replica b")
+        self.assertLess(result["at"] - written, 2.0)  # one 300 ms poll, with room for a slow machine
 
 
 if __name__ == "__main__":
