@@ -102,7 +102,7 @@ class WaitTest(ServerTestCase):
         self.assertFalse(th.is_alive())
         self.assertEqual(result["resp"].status, 200)
         self.assertGreater(result["resp"].json["revision"], db["revision"])
-        # The PATCH came through another daemon: only the store poll (200 ms) can see it.
+        # A PATCH does not kick the waiters (only the reconciler does): the store poll (200 ms) saw it.
         self.assertLess(result["at"] - changed, 1.0)
 
     def test_deleted_database_answers_404(self):
