@@ -17,8 +17,9 @@
 
 /* Results that are not library codes but still need an exit status. */
 enum {
-    CLI_USAGE     = -1000, /* bad command line */
-    CLI_DB_FAILED = -1001  /* --wait: the database went to status error */
+    CLI_USAGE        = -1000, /* bad command line */
+    CLI_DB_FAILED    = -1001, /* --wait: the database went to status error */
+    CLI_WAIT_TIMEOUT = -1002  /* --wait: the timeout passed first */
 };
 
 typedef enum { OUT_TABLE, OUT_JSON, OUT_YAML } cli_output;
@@ -159,6 +160,12 @@ int cmd_help(cli_args *a);
 int cmd_gen_man(cli_args *a);
 
 /* wait.c */
+/* What --wait waits for. */
+typedef enum { WAIT_READY, WAIT_DELETED } wait_goal;
+/* Follow db until ready: 0 with the ready record in *out, CLI_DB_FAILED,
+ * CLI_WAIT_TIMEOUT, or another failure. */
 int cli_wait_ready(daap_db **out, daap_ctx *ctx, const daap_db *db, long long timeout_ms);
+/* Follow a deleting db until it is gone: 0, CLI_DB_FAILED, CLI_WAIT_TIMEOUT, ... */
+int cli_wait_deleted(daap_ctx *ctx, const daap_db *db, long long timeout_ms);
 
 #endif

@@ -234,13 +234,13 @@ static bool confirmed(const daap_db *db)
     return strcmp(answer, "y") == 0 || strcmp(answer, "Y") == 0 || strcmp(answer, "yes") == 0;
 }
 
-static void print_deleted(const cli_args *a, const daap_db *before, const daap_db *after)
+static void print_deleted(const cli_args *a, const daap_db *before, const daap_db *after, bool gone)
 {
     if (a->output != OUT_TABLE) {
         cli_print_record(a, after, false);
         return;
     }
-    if (daap_db_status(after) == DAAP_DB_DELETED)
+    if (gone || daap_db_status(after) == DAAP_DB_DELETED)
         printf("Deleted database %s (%s).\n", daap_db_name(before), daap_db_id(before));
     else
         printf("Deleting database %s (%s): %s.\n", daap_db_name(before), daap_db_id(before),
@@ -249,21 +249,27 @@ static void print_deleted(const cli_args *a, const daap_db *before, const daap_d
 
 int cmd_delete(cli_args *a)
 {
-    bool yes = cli_flag(a, "yes");
+    bool yes = cli_flag(a, "yes"), waited = false;
     daap_ctx *ctx;
     daap_db *db = NULL, *after = NULL;
+    long long timeout_ms;
     int rc;
 
     if (!yes && !isatty(STDIN_FILENO))
         return cli_usage_error("refusing to delete without --yes: stdin is not a terminal to confirm on");
+    CLI_TRY(wait_timeout(&timeout_ms, a));
     CLI_TRY(cli_open(&ctx, a, OPEN_KUBE));
     rc = cli_resolve(&db, ctx, a->args[0]);
     if (rc == 0 && !yes && !confirmed(db))
         rc = cli_fail(DAAP_ERROR, "not deleted");
     if (rc == 0)
         rc = daap_db_delete(&after, ctx, daap_db_id(db), cli_caller_team(a));
+    if (rc == 0 && cli_flag(a, "wait") && daap_db_status(after) != DAAP_DB_DELETED) {
+        rc = cli_wait_deleted(ctx, after, timeout_ms);
+        waited = true;
+    }
     if (rc == 0)
-        print_deleted(a, db, after);
+        print_deleted(a, db, after, waited);
     daap_db_free(after);
     daap_db_free(db);
     daap_ctx_free(ctx);

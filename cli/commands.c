@@ -67,6 +67,8 @@ static const cli_option update_opts[] = {
 static const cli_option delete_opts[] = {
     { "yes", 'y', NULL, "do not ask for confirmation", NULL, NULL },
     { "as", 0, "TEAM", "the team making the change (default: the global --team or DAAP_TEAM)", NULL, NULL },
+    { "wait", 0, NULL, "wait until the database is gone (or in error)", NULL, NULL },
+    { "timeout", 0, "DURATION", "with --wait: give up after this long, e.g. 90s, 10m (default 20m)", NULL, NULL },
     { NULL, 0, NULL, NULL, NULL, NULL }
 };
 
@@ -98,8 +100,9 @@ const cli_command cli_commands[] = {
       "Record a new database and start provisioning it. NAME is 3 to 45 lowercase letters, digits and "
       "hyphens, starting with a letter.\n\n"
       "With --wait, daapctl follows the database until it is ready and shows each status change (live "
-      "on a terminal, one line per change otherwise); it exits non-zero when the database goes to "
-      "error or the timeout passes. Every invalid field is reported at once.",
+      "on a terminal, one line per change otherwise). A daap-server answers each change as it "
+      "happens (GET /databases/{id}?wait=), so nothing polls. It exits 0 once ready, 1 when the "
+      "database goes to error, 2 when the timeout passes. Every invalid field is reported at once.",
       create_opts, 1, 1, NULL, 0 },
     { "list", cmd_list, "list databases",
       "[--team TEAM] [--status LIST] [--name PREFIX] [--limit N] [--include-deleted]",
@@ -117,10 +120,12 @@ const cli_command cli_commands[] = {
       "--team) must name it. Every other field is immutable.",
       update_opts, 1, 1, NULL, 0 },
     { "delete", cmd_delete, "delete a database and its data",
-      "ID|NAME [--yes] [--as TEAM]",
+      "ID|NAME [--yes] [--as TEAM] [--wait [--timeout DURATION]]",
       "Delete a database: its Pooler, then its Cluster and with it all data. On a terminal daapctl "
       "asks first unless --yes is given; without a terminal it refuses to go on without --yes. Only "
-      "the owner team may delete.",
+      "the owner team may delete.\n\n"
+      "With --wait, daapctl follows the deletion until the database is gone, showing each change; "
+      "it exits 0 once deleted, 1 when the database goes to error, 2 when the timeout passes.",
       delete_opts, 1, 1, NULL, 0 },
     { "url", cmd_url, "print a ready database's connection URI",
       "ID|NAME [--direct]",

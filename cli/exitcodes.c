@@ -11,13 +11,15 @@ const cli_exit_entry cli_exit_table[] = {
     { DAAP_EINVALID,      5,  "invalid",        "invalid input; every bad field is listed on stderr" },
     { DAAP_ECONFLICT,     6,  "conflict",       "changed concurrently, or an applied migration differs; retry" },
     { DAAP_EUNAVAILABLE,  7,  "unavailable",    "the daap-server, store or Kubernetes cannot be reached; retry later" },
-    { DAAP_ETIMEOUT,      8,  "timeout",        "a deadline passed, including create --wait --timeout" },
+    { DAAP_ETIMEOUT,      8,  "timeout",        "a deadline passed (a --wait that times out exits 2)" },
     { DAAP_EAUTH,         9,  "backend_auth",   "credentials or TLS certificates were rejected" },
     { DAAP_EFORBIDDEN,    10, "forbidden",      "your team does not own the database (see --team, --as)" },
     { DAAP_ECRYPTO,       11, "crypto",         "stored credentials cannot be decrypted (wrong --secret-key-file?)" },
     { DAAP_ENOTSUPPORTED, 12, "not_supported",  "not possible in this mode (e.g. migrate through a daap-server)" },
     { DAAP_EEXPIRED,      13, "expired",        "a Kubernetes watch expired; retry" },
-    { CLI_DB_FAILED,      20, "db_error",       "create --wait: the database went to status error" },
+    /* --wait's own verdicts: 0 ready (or deleted), 1 error, 2 timeout (DESIGN.md 11). */
+    { CLI_DB_FAILED,      1,  "db_error",       "create/delete --wait: the database went to status error" },
+    { CLI_WAIT_TIMEOUT,   2,  "wait_timeout",   "create/delete --wait: the --timeout passed first" },
 };
 
 const size_t cli_exit_count = sizeof(cli_exit_table) / sizeof(cli_exit_table[0]);

@@ -1,9 +1,13 @@
-/* create --wait: follow a database until it is ready or in error.
+/* create --wait and delete --wait: follow a database until it is ready (or
+ * deleted) or in error, with daap_db_wait(): a daap-server answers as soon
+ * as the record changes, so nothing here polls on a timer.
  *
  * Each status or reason change is one line on stderr (stdout stays for the
- * result); on a terminal a spinner line below them shows that time passes.
- * In operator mode nobody else may be reconciling, so each poll runs one
- * reconcile step for this record first. */
+ * result); on a terminal a spinner line below them shows that time passes,
+ * so there each wait lasts at most a second before the spinner is redrawn.
+ * In operator mode nobody else may be reconciling, so each round runs one
+ * reconcile step for this record first and then waits a growing interval
+ * for its own write (the local engine reads the store). */
 #include "cli.h"
 
 #include <stdlib.h>
@@ -12,11 +16,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#define POLL_FIRST_MS 300
+#define POLL_FIRST_MS 300    /* operator mode: first pause between reconcile steps */
 #define POLL_MAX_MS   2000
 #define TICK_MS       100
+#define SPIN_ROUND_MS 1000   /* on a terminal: redraw the spinner this often */
+#define WAIT_ROUND_MS 30000  /* otherwise: one server-side wait */
+#define RETRY_MS      1000   /* after the server could not be reached */
 
 typedef struct {
+    wait_goal goal;
     bool      tty;
     int       columns;
     long long start_ms;
@@ -92,13 +100,6 @@ static void observe(progress *p, const daap_db *db)
     say(p, status, reason);
 }
 
-static int poll_once(daap_db **out, daap_ctx *ctx, const char *id)
-{
-    if (!daap_ctx_is_remote(ctx))
-        (void)daap_reconcile_db(ctx, id); /* its failures show in the record */
-    return daap_db_get(out, ctx, id);
-}
-
 static bool transient(int rc)
 {
     return rc == DAAP_EUNAVAILABLE || rc == DAAP_ETIMEOUT;
@@ -110,13 +111,18 @@ static int verdict(progress *p, const daap_db *db)
 
     switch (daap_db_status(db)) {
     case DAAP_DB_READY:
-        return 1;
+        return p->goal == WAIT_READY ? 1 : 0;
     case DAAP_DB_ERROR:
         clear_spinner(p);
         return cli_fail(CLI_DB_FAILED, "database %s went to error: %s", name,
                         daap_db_status_reason(db) ? daap_db_status_reason(db) : "no reason given");
-    case DAAP_DB_DELETING:
     case DAAP_DB_DELETED:
+        if (p->goal == WAIT_DELETED)
+            return 1;
+        /* fall through */
+    case DAAP_DB_DELETING:
+        if (p->goal == WAIT_DELETED)
+            return 0;
         clear_spinner(p);
         return cli_fail(DAAP_ENOTFOUND, "database %s is being deleted", name);
     default:
@@ -140,31 +146,66 @@ static void pause_for(progress *p, long long ms, long long deadline)
 static int timed_out(progress *p, const char *name, long long timeout_ms)
 {
     clear_spinner(p);
-    return cli_fail(DAAP_ETIMEOUT, "database %s is still %s after %llds%s%s", name, p->status,
+    return cli_fail(CLI_WAIT_TIMEOUT, "database %s is still %s after %llds%s%s", name, p->status,
                     timeout_ms / 1000, p->reason && *p->reason ? ": " : "", p->reason ? p->reason : "");
+}
+
+/* How long the next daap_db_wait may block. */
+static long long round_ms(const progress *p, daap_ctx *ctx, long long *interval, long long left)
+{
+    long long ms = p->tty ? SPIN_ROUND_MS : WAIT_ROUND_MS;
+
+    if (!daap_ctx_is_remote(ctx)) {
+        ms = *interval;
+        *interval = *interval * 3 / 2 > POLL_MAX_MS ? POLL_MAX_MS : *interval * 3 / 2;
+    }
+    return ms < left ? ms : left;
+}
+
+/* One round: 1 changed (in *cur), 0 nothing new yet, or a failure. */
+static int wait_round(daap_db **cur, progress *p, daap_ctx *ctx, const daap_db *db, long long *interval,
+                      long long deadline)
+{
+    daap_db_wait_options o = DAAP_DB_WAIT_OPTIONS_INIT;
+    const char *id = daap_db_id(db);
+    int rc;
+
+    if (!daap_ctx_is_remote(ctx))
+        (void)daap_reconcile_db(ctx, id); /* its failures show in the record */
+    o.revision = daap_db_revision(db);
+    o.timeout_ms = round_ms(p, ctx, interval, deadline - now_ms());
+    draw_spinner(p);
+    rc = daap_db_wait(cur, ctx, id, &o);
+    if (rc == 0)
+        return 1;
+    if (rc == DAAP_ENOTFOUND && p->goal == WAIT_DELETED)
+        return rc; /* gone: the caller's success */
+    if (rc == DAAP_ETIMEOUT) /* a round without change, or a slow server */
+        return 0;
+    if (transient(rc)) {
+        if (!p->unreachable)
+            say(p, "still trying", daap_error_last()->message);
+        p->unreachable = true;
+        pause_for(p, RETRY_MS, deadline);
+        return 0;
+    }
+    return rc;
 }
 
 static int follow(daap_db **out, progress *p, daap_ctx *ctx, const daap_db *db, long long timeout_ms)
 {
     long long deadline = p->start_ms + timeout_ms, interval = POLL_FIRST_MS;
-    const char *id = daap_db_id(db), *name = daap_db_name(db);
     int rc;
 
     observe(p, db);
     while ((rc = verdict(p, db)) == 0) {
         daap_db *cur = NULL;
         if (now_ms() >= deadline)
-            return timed_out(p, name, timeout_ms);
-        pause_for(p, interval, deadline);
-        interval = interval * 3 / 2 > POLL_MAX_MS ? POLL_MAX_MS : interval * 3 / 2;
-        rc = poll_once(&cur, ctx, id);
-        if (transient(rc) && !p->unreachable) {
-            say(p, "still trying", daap_error_last()->message);
-            p->unreachable = true;
-        }
-        if (rc < 0 && !transient(rc))
+            return timed_out(p, daap_db_name(db), timeout_ms);
+        rc = wait_round(&cur, p, ctx, db, &interval, deadline);
+        if (rc < 0)
             return rc;
-        if (rc == 0) {
+        if (rc == 1) {
             observe(p, cur);
             daap_db_free(*out);
             *out = cur;
@@ -174,24 +215,45 @@ static int follow(daap_db **out, progress *p, daap_ctx *ctx, const daap_db *db, 
     return rc < 0 ? rc : 0;
 }
 
-int cli_wait_ready(daap_db **out, daap_ctx *ctx, const daap_db *db, long long timeout_ms)
+static int follow_until(daap_db **out, daap_ctx *ctx, const daap_db *db, long long timeout_ms, wait_goal goal)
 {
     progress p;
     int rc;
 
     memset(&p, 0, sizeof(p));
+    p.goal = goal;
     p.tty = isatty(STDERR_FILENO);
     p.columns = p.tty ? terminal_columns() : 80;
     p.start_ms = now_ms();
     *out = NULL;
     rc = follow(out, &p, ctx, db, timeout_ms);
+    if (rc == DAAP_ENOTFOUND && goal == WAIT_DELETED) {
+        say(&p, "deleted", NULL);
+        rc = 0;
+    }
     clear_spinner(&p);
-    if (rc == 0 && *out == NULL)
-        rc = daap_db_get(out, ctx, daap_db_id(db)); /* ready at once: fetch the credentials */
     free(p.reason);
     if (rc < 0) {
         daap_db_free(*out);
         *out = NULL;
     }
+    return rc;
+}
+
+int cli_wait_deleted(daap_ctx *ctx, const daap_db *db, long long timeout_ms)
+{
+    daap_db *last = NULL;
+    int rc = follow_until(&last, ctx, db, timeout_ms, WAIT_DELETED);
+
+    daap_db_free(last);
+    return rc;
+}
+
+int cli_wait_ready(daap_db **out, daap_ctx *ctx, const daap_db *db, long long timeout_ms)
+{
+    int rc = follow_until(out, ctx, db, timeout_ms, WAIT_READY);
+
+    if (rc == 0 && *out == NULL && (rc = daap_db_get(out, ctx, daap_db_id(db))) < 0)
+        *out = NULL; /* ready at once: fetch the credentials */
     return rc;
 }

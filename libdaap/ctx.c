@@ -176,6 +176,7 @@ static int engine_check(const daap__engine *e)
     DAAP__SLOT(free); DAAP__SLOT(ping); DAAP__SLOT(migrate); DAAP__SLOT(migration_status);
     DAAP__SLOT(create); DAAP__SLOT(create_json); DAAP__SLOT(get); DAAP__SLOT(list);
     DAAP__SLOT(list_json); DAAP__SLOT(update); DAAP__SLOT(update_json); DAAP__SLOT(remove);
+    DAAP__SLOT(wait);
     DAAP__SLOT(reconcile_once); DAAP__SLOT(reconcile_db); DAAP__SLOT(watch_open);
 #undef DAAP__SLOT
     return 0;

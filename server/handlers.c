@@ -4,6 +4,7 @@
 #include "kube_probe.h"
 #include "log.h"
 #include "reconciler.h"
+#include "clock.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -66,15 +67,50 @@ void handle_list(request *r)
     respond_json(r, 200, &out);
 }
 
+/* ---- GET /databases/{id}[?wait=&revision=]: the server-side wait.
+ * A waiting request runs this handler once per wake-up (waiters.h): each
+ * time it reads the record and answers, or parks again. */
+
+static int start_wait(request *r)
+{
+    daap_db_wait_options opts;
+    int32_t waiting = 0;
+    int rc = daap_db_wait_options_parse(&opts, &waiting, r->query);
+
+    if (rc < 0) {
+        respond_daap_error(r, rc);
+        return -1;
+    }
+    r->wait.active = waiting != 0;
+    r->wait.revision = opts.revision;
+    r->wait.deadline_us = r->start_us + opts.timeout_ms * 1000;
+    return 0;
+}
+
+static bool wait_is_over(const request *r, const daap_db *db)
+{
+    return daap_db_revision(db) != r->wait.revision || r->wait.reason == WAKE_DEADLINE ||
+           r->wait.reason == WAKE_SHUTDOWN || mono_us() >= r->wait.deadline_us;
+}
+
 void handle_get(request *r)
 {
     daap_db *db = NULL;
-    int rc = daap_db_get(&db, request_ctx(r), r->path_id);
+    int rc;
 
+    if (r->wait.reason == WAKE_CLIENT_GONE) {
+        r->dropped = "client left while waiting"; /* no status: MHD closes */
+        return;
+    }
+    if (!r->wait.active && r->query && start_wait(r) < 0)
+        return;
+    rc = daap_db_get(&db, request_ctx(r), r->path_id);
     if (rc < 0)
-        respond_daap_error(r, rc);
-    else
+        respond_daap_error(r, rc); /* 404 also when it was deleted while we waited */
+    else if (!r->wait.active || wait_is_over(r, db) || !waiters_park(r->w->waiters, r))
         respond_record(r, 200, db, false);
+    else
+        daap_db_free(db);
 }
 
 void handle_update(request *r)

@@ -26,6 +26,7 @@ struct http_server {
     int                   port;
     atomic_int            inflight;  /* requests between request line and completion */
     atomic_bool           draining;  /* shutting down: answer with Connection: close */
+    waiters              *waiters;
 };
 
 /* Paths stay percent-encoded: routing and ids see exactly what was sent, so
@@ -89,7 +90,8 @@ static unsigned int seconds_ceil(int64_t ms)
 
 static struct MHD_Daemon *start_daemon(worker *w, const server_options *o, struct sockaddr_storage *sa)
 {
-    unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    /* ALLOW_SUSPEND_RESUME: waiting GETs are suspended connections (waiters.h). */
+    unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     unsigned int per_daemon = (unsigned int)(o->max_connections / o->threads);
 
     if (sa->ss_family == AF_INET6)
@@ -160,6 +162,7 @@ int http_start(http_server **out, const server_options *opts, daap_ctx **ctxs, c
     }
     s->opts = opts;
     s->nworkers = opts->threads;
+    s->waiters = svc->waiters;
     atomic_init(&s->inflight, 0);
     atomic_init(&s->draining, false);
     for (i = 0; i < s->nworkers; i++) {
@@ -169,6 +172,7 @@ int http_start(http_server **out, const server_options *opts, daap_ctx **ctxs, c
         s->workers[i].opts = opts;
         s->workers[i].inflight = &s->inflight;
         s->workers[i].draining = &s->draining;
+        s->workers[i].waiters = svc->waiters;
     }
     if (start_all(s, opts) < 0) {
         free_server(s);
@@ -202,6 +206,8 @@ void http_stop(http_server *s, int64_t grace_ms)
         if (fd != MHD_INVALID_SOCKET)
             close(fd);
     }
+    /* A suspended connection must be resumed before MHD_stop_daemon. */
+    waiters_close(s->waiters);
     while (atomic_load(&s->inflight) > 0 && mono_us() < deadline)
         sleep_ms(10);
     if (atomic_load(&s->inflight) > 0)

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "options.h"
 #include "reconciler.h"
+#include "waiters.h"
 
 #include <daap/daap.h>
 
@@ -99,7 +100,7 @@ static int open_probe(kube_probe **out, const server_options *o)
 /* Contexts are single-threaded: the HTTP daemons get one each, store-only,
  * so that no request waits on Kubernetes; the reconciler's watch thread and
  * each of its workers get one with Kubernetes. */
-static int start_reconciler(reconciler **out, const server_options *o)
+static int start_reconciler(reconciler **out, const server_options *o, waiters *ws)
 {
     daap_ctx *watch_ctx, **worker_ctxs = calloc((size_t)o->reconcile_workers, sizeof(*worker_ctxs));
     int rc = -1;
@@ -108,12 +109,22 @@ static int start_reconciler(reconciler **out, const server_options *o)
         return -1;
     if (open_ctx(&watch_ctx, o, 0) == 0) {
         if (open_ctxs(worker_ctxs, o->reconcile_workers, o, 0) == 0)
-            rc = reconciler_start(out, watch_ctx, worker_ctxs, o->reconcile_workers, o);
+            rc = reconciler_start(out, watch_ctx, worker_ctxs, o->reconcile_workers, o, ws);
         else
             daap_ctx_free(watch_ctx);
     }
     free(worker_ctxs);
     return rc;
+}
+
+/* The waiters' poller reads the store only. */
+static int start_waiters(waiters **out, const server_options *o)
+{
+    daap_ctx *ctx;
+
+    if (open_ctx(&ctx, o, DAAP_CTX_NO_KUBE) < 0)
+        return -1;
+    return waiters_start(out, ctx, o->wait_poll_ms);
 }
 
 static int start_http(http_server **out, const server_options *o, const http_services *svc)
@@ -153,18 +164,24 @@ static int wait_for_signal(const sigset_t *set)
 
 static int serve(const server_options *o, const sigset_t *signals)
 {
-    http_services svc = { NULL, NULL };
+    http_services svc = { NULL, NULL, NULL };
     http_server *http = NULL;
     int sig;
 
     if (open_probe(&svc.probe, o) < 0)
         return 1;
-    if (start_reconciler(&svc.reconciler, o) < 0) {
+    if (start_waiters(&svc.waiters, o) < 0) {
+        kube_probe_stop(svc.probe);
+        return 1;
+    }
+    if (start_reconciler(&svc.reconciler, o, svc.waiters) < 0) {
+        waiters_stop(svc.waiters);
         kube_probe_stop(svc.probe);
         return 1;
     }
     if (start_http(&http, o, &svc) < 0) {
         reconciler_stop(svc.reconciler);
+        waiters_stop(svc.waiters);
         kube_probe_stop(svc.probe);
         return 1;
     }
@@ -173,6 +190,7 @@ static int serve(const server_options *o, const sigset_t *signals)
     log_line(LOG_INFO, "shutting down", (log_field[]){ LF_STR("signal", sig == SIGINT ? "SIGINT" : "SIGTERM") }, 1);
     http_stop(http, o->shutdown_grace_ms);
     reconciler_stop(svc.reconciler);
+    waiters_stop(svc.waiters);
     kube_probe_stop(svc.probe);
     log_msg(LOG_INFO, "stopped");
     return 0;

@@ -29,7 +29,7 @@ enum {
     O_CONFIG, O_LISTEN, O_STORE, O_KUBECONFIG, O_KUBE_CONTEXT, O_NAMESPACE, O_TEMPLATE_DIR,
     O_SECRET_KEY_FILE, O_CREATE_KEY, O_PROV_DEADLINE, O_RESYNC, O_LOG_LEVEL, O_IMAGE_MAP,
     O_CLUSTER_DOMAIN, O_MAX_INSTANCES, O_THREADS, O_WORKERS, O_MAX_CONN, O_CONN_TIMEOUT, O_REQ_TIMEOUT,
-    O_SHUTDOWN_GRACE, O_MIGRATE, O_INSECURE_TLS, O__COUNT
+    O_SHUTDOWN_GRACE, O_MIGRATE, O_INSECURE_TLS, O_WAIT_POLL, O__COUNT
 };
 
 static const opt_spec specs[O__COUNT] = {
@@ -79,6 +79,8 @@ static const opt_spec specs[O__COUNT] = {
                     "apply store schema migrations before serving" },
     [O_INSECURE_TLS] = { "allow-insecure-tls", "DAAP_ALLOW_INSECURE_TLS", NULL, T_BOOL, "false", NULL,
                          "accept kubeconfigs with insecure-skip-tls-verify" },
+    [O_WAIT_POLL] = { "wait-poll-interval", "DAAP_WAIT_POLL_INTERVAL_MS", "wait_poll_interval", T_DURATION, "1s",
+                      "DURATION", "how often waiting GETs re-read the store (for other replicas' writes)" },
 };
 
 typedef enum { SRC_DEFAULT, SRC_FILE, SRC_ENV, SRC_FLAG } source;
@@ -311,6 +313,7 @@ static int apply_one(server_options *o, int i, const resolved *r)
     case O_CONN_TIMEOUT:    rc = parse_duration(&o->connection_timeout_ms, v); break;
     case O_REQ_TIMEOUT:     rc = parse_duration(&o->request_timeout_ms, v); break;
     case O_SHUTDOWN_GRACE:  rc = parse_duration(&o->shutdown_grace_ms, v); break;
+    case O_WAIT_POLL:       rc = parse_duration(&o->wait_poll_ms, v); break;
     case O_MAX_INSTANCES:   rc = parse_int(&n, v, 1, 99); o->max_instances = n; break;
     case O_THREADS:         rc = parse_int(&o->threads, v, 1, 64); break;
     case O_WORKERS:         rc = parse_int(&o->reconcile_workers, v, 1, 64); break;

@@ -23,6 +23,7 @@ typedef struct {
     int64_t connection_timeout_ms;
     int64_t request_timeout_ms;
     int64_t shutdown_grace_ms;
+    int64_t wait_poll_ms;      /* server-side wait: how often the store is read */
     int32_t max_instances;     /* 0: the library default */
     int     threads;
     int     reconcile_workers;

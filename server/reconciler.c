@@ -22,6 +22,7 @@ typedef struct {
     pthread_t       thread;
     daap_ctx       *ctx;
     daap_workqueue *queue;
+    waiters        *waiters;
     bool            started;
 } rec_worker;
 
@@ -39,6 +40,7 @@ struct reconciler {
     int64_t     reopen_delay_ms;
     bool        healthy;     /* last call succeeded: log only changes */
     bool        watch_unsupported;
+    waiters    *waiters;     /* kicked after a write (server-side wait) */
 };
 
 static int64_t now_ms(void)
@@ -65,9 +67,22 @@ static void note_outcome(reconciler *r, int rc, const char *what)
     r->healthy = rc == 0;
 }
 
+static bool wrote(const daap_reconcile_result *res)
+{
+    return res->transitions || res->objects_created || res->objects_deleted || res->orphans_removed;
+}
+
+/* A watch step examines only records whose objects changed: any of them may
+ * have had its status_reason or revision rewritten, so those count too. */
+static void wake_waiters(reconciler *r, const daap_reconcile_result *res, bool from_watch)
+{
+    if (wrote(res) || (from_watch && res->examined))
+        waiters_kick(r->waiters);
+}
+
 static void log_result(const char *what, const daap_reconcile_result *res)
 {
-    bool changed = res->transitions || res->objects_created || res->objects_deleted || res->orphans_removed;
+    bool changed = wrote(res);
     log_field f[] = {
         LF_STR("trigger", what), LF_NUM("examined", res->examined), LF_NUM("transitions", res->transitions),
         LF_NUM("objects_created", res->objects_created), LF_NUM("objects_deleted", res->objects_deleted),
@@ -87,8 +102,10 @@ static void resync(reconciler *r)
     /* With a watch open, its cache stands in for listing everything again. */
     rc = r->watch ? daap_watch_resync(&res, r->watch, &opts) : daap_reconcile_once(&res, r->ctx, &opts);
     note_outcome(r, rc, "resync");
-    if (rc == 0)
+    if (rc == 0) {
+        wake_waiters(r, &res, false);
         log_result("resync", &res);
+    }
     r->next_resync_ms = now_ms() + r->resync_period_ms;
 }
 
@@ -117,8 +134,10 @@ static void step(reconciler *r)
     int rc = daap_watch_step(r->watch, STEP_MS, &res);
 
     note_outcome(r, rc, "watch");
-    if (rc == 0 && res.examined)
+    if (rc == 0 && res.examined) {
+        wake_waiters(r, &res, true);
         log_result("watch", &res);
+    }
 }
 
 static void *run(void *arg)
@@ -146,6 +165,7 @@ static void reconcile_key(rec_worker *w, const char *id)
 {
     int rc = daap_reconcile_db(w->ctx, id);
 
+    waiters_kick(w->waiters); /* it may have written the record */
     if (rc == 0 || rc == DAAP_ENOTFOUND) {
         daap_workqueue_forget(w->queue, id);
         return;
@@ -184,6 +204,7 @@ static int start_workers(reconciler *r, daap_ctx **ctxs, int n)
         }
         r->workers[i].ctx = ctxs[i];
         r->workers[i].queue = r->queue;
+        r->workers[i].waiters = r->waiters;
         r->workers[i].started = pthread_create(&r->workers[i].thread, NULL, work, &r->workers[i]) == 0;
         r->nworkers = i + 1;
         failed = !r->workers[i].started;
@@ -225,7 +246,7 @@ static void free_ctxs(daap_ctx **ctxs, int n)
 }
 
 int reconciler_start(reconciler **out, daap_ctx *ctx, daap_ctx **worker_ctxs, int nworkers,
-                     const server_options *opts)
+                     const server_options *opts, waiters *ws)
 {
     reconciler *r = calloc(1, sizeof(*r));
 
@@ -237,6 +258,7 @@ int reconciler_start(reconciler **out, daap_ctx *ctx, daap_ctx **worker_ctxs, in
         return -1;
     }
     r->ctx = ctx;
+    r->waiters = ws;
     r->resync_period_ms = opts->resync_period_ms;
     r->reopen_delay_ms = REOPEN_MIN_MS;
     r->healthy = true;

@@ -275,6 +275,10 @@ static enum MHD_Result finish(request *r)
         respond_problem(r, 413, "the request body is larger than 65536 bytes");
     else
         r->route->fn(r);
+    if (r->wait.suspended) { /* the handler runs again on resume */
+        r->wait.suspended = false;
+        return MHD_YES;
+    }
     return r->status ? MHD_YES : MHD_NO;
 }
 
@@ -353,6 +357,8 @@ void request_completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls
     if (r == NULL)
         return;
     r->conn = conn;
+    if (r->wait.active) /* parked is the poller's to change: ask under its lock */
+        waiters_forget(r->w->waiters, r);
     log_request(r, toe);
     atomic_fetch_sub(r->w->inflight, 1);
     free(r->body);

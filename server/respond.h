@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "options.h"
+#include "waiters.h"
 
 #define BODY_LIMIT      (64 * 1024)
 #define REQUEST_ID_MAX  128
@@ -29,6 +30,7 @@ typedef struct worker {
     atomic_int           *inflight;  /* requests between request line and completion */
     atomic_bool          *draining;  /* shutting down: answer with Connection: close */
     struct MHD_Daemon    *daemon;
+    waiters              *waiters;   /* server-side wait: parked requests (waiters.h) */
 } worker;
 
 typedef struct {
@@ -59,6 +61,7 @@ typedef struct request {
     const char            *path_id; /* the {id} segment, for routes with one */
     extra_header           headers[EXTRA_HEADERS];
     size_t                 nheaders;
+    wait_state             wait;    /* GET ...?wait=&revision= (waiters.h) */
 } request;
 
 /* What handlers use. */

@@ -10,7 +10,7 @@
 static const route routes[] = {
     { "/databases",      "POST",   handle_create,  ROUTE_BODY },
     { "/databases",      "GET",    handle_list,    ROUTE_QUERY },
-    { "/databases/{id}", "GET",    handle_get,     0 },
+    { "/databases/{id}", "GET",    handle_get,     ROUTE_QUERY }, /* wait, revision */
     { "/databases/{id}", "PATCH",  handle_update,  ROUTE_BODY | ROUTE_MERGE_PATCH },
     { "/databases/{id}", "DELETE", handle_delete,  0 },
     { "/healthz",        "GET",    handle_healthz, 0 },

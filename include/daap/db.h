@@ -270,6 +270,58 @@ DAAP_EXTERN(int) daap_error_to_problem_json(daap_buf *out, const daap_error *err
  */
 DAAP_EXTERN(int) daap_db_list_options_parse(daap_db_list_options *opts, daap_buf *scratch, const char *query);
 
+/* ---- waiting for a change (server-side wait, DESIGN.md section 11) */
+
+/** The longest one server-side wait lasts: GET /databases/{id}?wait= is capped here. */
+#define DAAP_DB_WAIT_MAX_MS 60000
+
+/** What daap_db_wait() waits for. */
+typedef struct {
+    unsigned int version;    /**< DAAP_DB_WAIT_OPTIONS_VERSION */
+    int64_t      revision;   /**< answer once the record's revision differs from this */
+    int64_t      timeout_ms; /**< give up after this long; 0: look once */
+} daap_db_wait_options;
+
+#define DAAP_DB_WAIT_OPTIONS_VERSION 1
+#define DAAP_DB_WAIT_OPTIONS_INIT { DAAP_DB_WAIT_OPTIONS_VERSION }
+
+/** @return 0 or DAAP_EINVALID. @since 0.1 */
+DAAP_EXTERN(int) daap_db_wait_options_init(daap_db_wait_options *opts, unsigned int version);
+
+/**
+ * Parse the query string of GET /databases/{id} (`wait` and `revision`,
+ * both or neither) into options. `wait` is a duration such as 500ms, 30s
+ * or 1m (a bare number is seconds); a longer wait than DAAP_DB_WAIT_MAX_MS
+ * is cut to it. `revision` is a non-negative integer.
+ *
+ * @param[out] opts     filled options
+ * @param[out] waiting  set to 1 when the query asks to wait, 0 when it is empty
+ * @param query         the raw query string (without '?'), may be NULL
+ * @return 0 or DAAP_EINVALID with a field error naming the parameter
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_db_wait_options_parse(daap_db_wait_options *opts, int32_t *waiting, const char *query);
+
+/**
+ * Wait until the record's revision differs from opts->revision, it is
+ * deleted, or opts->timeout_ms passes. A local context reads the store
+ * every 100 ms; a remote one asks its daap-server to hold the request
+ * (GET /databases/{id}?wait=&revision=, in rounds of at most
+ * DAAP_DB_WAIT_MAX_MS), so the answer comes as soon as the server writes.
+ * The call blocks the calling thread for up to opts->timeout_ms (plus one
+ * store or HTTP round trip).
+ *
+ * @param[out] out  receives the changed record; release with daap_db_free().
+ *                  NULL on every failure, timeouts included
+ * @param id        the record id
+ * @param opts      what to wait for (required: a revision is needed)
+ * @return 0 (the revision differs), DAAP_ENOTFOUND (deleted, or never
+ *         existed), DAAP_ETIMEOUT (still at opts->revision when the time was
+ *         up), DAAP_EINVALID (bad options), DAAP_EUNAVAILABLE
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_db_wait(daap_db **out, daap_ctx *ctx, const char *id, const daap_db_wait_options *opts);
+
 DAAP_END_DECL
 
 #endif

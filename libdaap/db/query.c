@@ -135,15 +135,17 @@ static int apply_param(daap_db_list_options *opts, unsigned *seen, const char *k
     }
 }
 
-int daap_db_list_options_parse(daap_db_list_options *opts, daap_buf *scratch, const char *query)
+/* Apply one decoded key=value pair to the options behind `opts`. */
+typedef int (*param_fn)(void *opts, unsigned *seen, const char *key, const char *value);
+
+/* Split and decode a query string, handing each pair to `apply`. */
+static int each_param(daap_buf *scratch, const char *query, param_fn apply, void *opts)
 {
     size_t qlen = query ? strlen(query) : 0;
     const char *p = query;
     unsigned seen = 0;
     char *out;
 
-    DAAP_ASSERT_ARG(opts && scratch);
-    DAAP_TRY(daap_db_list_options_init(opts, DAAP_DB_LIST_OPTIONS_VERSION));
     if (qlen == 0)
         return 0;
     if (qlen > QUERY_MAX)
@@ -165,8 +167,113 @@ int daap_db_list_options_parse(daap_db_list_options *opts, daap_buf *scratch, co
         if (!daap__is_clean_text(value, strlen(value), false))
             return bad_param(key, "invalid_text", "value is not valid UTF-8 or has control characters");
         out = value + strlen(value) + 1;
-        DAAP_TRY(apply_param(opts, &seen, key, value));
+        DAAP_TRY(apply(opts, &seen, key, value));
         p += n + (p[n] == '&');
     }
+    return 0;
+}
+
+static int apply_list_param(void *opts, unsigned *seen, const char *key, const char *value)
+{
+    return apply_param(opts, seen, key, value);
+}
+
+int daap_db_list_options_parse(daap_db_list_options *opts, daap_buf *scratch, const char *query)
+{
+    DAAP_ASSERT_ARG(opts && scratch);
+    DAAP_TRY(daap_db_list_options_init(opts, DAAP_DB_LIST_OPTIONS_VERSION));
+    return each_param(scratch, query, apply_list_param, opts);
+}
+
+/* ---- GET /databases/{id}?wait=&revision= */
+
+int daap_db_wait_options_init(daap_db_wait_options *opts, unsigned int version)
+{
+    DAAP_INIT_VERSIONED(opts, version, DAAP_DB_WAIT_OPTIONS_VERSION, "daap_db_wait_options");
+    return 0;
+}
+
+#define WAIT_SEEN     1u
+#define REVISION_SEEN 2u
+#define WAIT_FORMS    "wait must be a duration such as 500ms, 30s or 1m"
+
+/* Digits only, at most 12 of them: no sign, no overflow. */
+static bool parse_count(int64_t *out, const char *s, size_t len)
+{
+    size_t i;
+    int64_t v = 0;
+
+    if (len == 0 || len > 12)
+        return false;
+    for (i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+static int parse_wait(int64_t *ms, const char *value)
+{
+    size_t digits = strspn(value, "0123456789");
+    const char *unit = value + digits;
+    int64_t n, scale;
+
+    if (strcmp(unit, "ms") == 0) scale = 1;
+    else if (strcmp(unit, "s") == 0 || *unit == '\0') scale = 1000;
+    else if (strcmp(unit, "m") == 0) scale = 60000;
+    else return bad_param("wait", "invalid", WAIT_FORMS);
+    if (!parse_count(&n, value, digits))
+        return bad_param("wait", "invalid", WAIT_FORMS);
+    /* Longer asks are cut, not refused: a client re-asks after each answer. */
+    *ms = n > DAAP_DB_WAIT_MAX_MS / scale ? DAAP_DB_WAIT_MAX_MS : n * scale;
+    return 0;
+}
+
+static int apply_wait_param(void *o, unsigned *seen, const char *key, const char *value)
+{
+    daap_db_wait_options *opts = o;
+    unsigned bit = strcmp(key, "wait") == 0 ? WAIT_SEEN : strcmp(key, "revision") == 0 ? REVISION_SEEN : 0;
+
+    if (bit == 0) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "unknown query parameter '%.40s'; this endpoint takes wait and revision", key);
+        return bad_param(key[0] ? key : "query", "unknown_parameter", msg);
+    }
+    if (*seen & bit)
+        return bad_param(key, "duplicate", "parameter given more than once");
+    *seen |= bit;
+    if (bit == WAIT_SEEN)
+        return parse_wait(&opts->timeout_ms, value);
+    if (!parse_count(&opts->revision, value, strlen(value)))
+        return bad_param("revision", "invalid", "revision must be a non-negative integer");
+    return 0;
+}
+
+/* `seen` is private to each_param, so the pair rule reads what was filled. */
+int daap_db_wait_options_parse(daap_db_wait_options *opts, int32_t *waiting, const char *query)
+{
+    daap_buf scratch = DAAP_BUF_INIT;
+    int rc;
+
+    DAAP_ASSERT_ARG(opts && waiting);
+    *waiting = 0;
+    DAAP_TRY(daap_db_wait_options_init(opts, DAAP_DB_WAIT_OPTIONS_VERSION));
+    opts->revision = -1;
+    opts->timeout_ms = -1;
+    rc = each_param(&scratch, query, apply_wait_param, opts);
+    daap_buf_dispose(&scratch);
+    if (rc < 0)
+        return rc;
+    if (opts->timeout_ms < 0 && opts->revision < 0) {
+        opts->revision = opts->timeout_ms = 0;
+        return 0;
+    }
+    if (opts->revision < 0)
+        return bad_param("revision", "required", "wait needs revision: the revision you last saw");
+    if (opts->timeout_ms < 0)
+        return bad_param("wait", "required", "revision needs wait: how long to wait for a change");
+    *waiting = 1;
     return 0;
 }

@@ -6,6 +6,7 @@
 #include "lifecycle/lifecycle.h"
 #include "lifecycle/reconcile.h"
 #include "lifecycle/watch.h"
+#include "lifecycle/wait.h"
 #include "kube/kube.h"
 #include "storage/storage.h"
 
@@ -672,6 +673,7 @@ const daap__engine daap__local_engine = {
     .update           = local_update,
     .update_json      = local_update_json,
     .remove           = local_remove,
+    .wait             = daap__db_wait_local,
     .reconcile_once   = daap__reconcile_once_local,
     .reconcile_db     = daap__reconcile_db_local,
     .watch_open       = daap__watch_open_local,

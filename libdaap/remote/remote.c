@@ -450,6 +450,51 @@ static int remote_remove(daap_db **out, void *self, const char *id, const char *
     return rc;
 }
 
+/* ---- daap_db_wait: the server holds each GET for up to DAAP_DB_WAIT_MAX_MS */
+
+/* What the transport allows one held GET beyond the wait it asked for. */
+#define WAIT_SLACK_MS 15000
+
+static int wait_round(daap_db **out, daap__remote *r, const char *id, int64_t revision, int64_t wait_ms)
+{
+    daap_buf path = DAAP_BUF_INIT;
+    char query[80];
+    int rc = record_path(&path, id);
+    http_req q = { "GET", NULL, NULL, 0, NULL, DAAP__RETRY_SAFE, (int32_t)(wait_ms + WAIT_SLACK_MS) };
+
+    snprintf(query, sizeof(query), "?wait=%lldms&revision=%lld", (long long)wait_ms, (long long)revision);
+    if (rc == 0)
+        rc = daap__buf_puts(&path, query);
+    q.path = path.ptr;
+    if (rc == 0)
+        rc = record_answer(out, r, &q, 200, 200); /* 404 once deleted: DAAP_ENOTFOUND */
+    daap_buf_dispose(&path);
+    return rc;
+}
+
+static int remote_wait(daap_db **out, void *self, const char *id, const daap_db_wait_options *opts)
+{
+    int64_t deadline = daap__mono_ms() + opts->timeout_ms;
+
+    for (;;) {
+        int64_t left = deadline - daap__mono_ms();
+        daap_db *db = NULL;
+
+        if (left < 0)
+            left = 0;
+        DAAP_TRY(wait_round(&db, self, id, opts->revision,
+                            left < DAAP_DB_WAIT_MAX_MS ? left : DAAP_DB_WAIT_MAX_MS));
+        if (daap_db_revision(db) != opts->revision) {
+            *out = db;
+            return 0;
+        }
+        daap_db_free(db);
+        if (daap__mono_ms() >= deadline)
+            return daap_error_set(DAAP_ETIMEOUT, DAAP_ERRCLASS_HTTP,
+                                  "database %.64s is still at revision %lld", id, (long long)opts->revision);
+    }
+}
+
 /* ---- lists */
 
 static int put_param(daap_buf *b, const char *key, const char *value)
@@ -704,6 +749,7 @@ const daap__engine daap__remote_engine = {
     .update           = remote_update,
     .update_json      = remote_update_json,
     .remove           = remote_remove,
+    .wait             = remote_wait,
     .reconcile_once   = remote_reconcile_once,
     .reconcile_db     = remote_reconcile_db,
     .watch_open       = remote_watch_open,

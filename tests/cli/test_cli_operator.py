@@ -33,6 +33,14 @@ class OperatorTest(CliTestCase):
     def op(self, *args):
         return daapctl("--kubeconfig", self.kubeconfig, "--secret-key-file", self.key, *args, env=self.env)
 
+    def test_delete_wait_drives_the_deletion(self):
+        # Operator mode: nobody else reconciles, so --wait steps the reconciler itself.
+        self.assertExit(self.op("create", "shortlived", "--purpose", "p", "--wait", "--timeout", "60s"), 0)
+        r = self.op("delete", "shortlived", "--yes", "--wait", "--timeout", "60s")
+        self.assertExit(r, 0)
+        self.assertIn("Deleted database shortlived", r.out)
+        self.assertExit(self.op("get", "shortlived"), 3)
+
     def test_create_wait_reconcile_delete(self):
         r = self.op("create", "ledger", "--purpose", "books", "--wait", "--timeout", "60s")
         self.assertExit(r, 0)

@@ -83,13 +83,45 @@ class CreateWaitTest(RemoteTest):
 
     def test_wait_timeout(self):
         r = self.ctl("create", "stuck-one", "--purpose", "never ready", "--wait", "--timeout", "2s")
-        self.assertExit(r, 8)
+        self.assertExit(r, 2)  # --wait: 0 ready, 1 error, 2 timeout
         self.assertIn("still provisioning", r.err)
 
     def test_wait_sees_error(self):
         r = self.ctl("create", "broken-one", "--purpose", "fails", "--wait", "--timeout", "60s")
-        self.assertExit(r, 20)
+        self.assertExit(r, 1)
         self.assertIn("went to error", r.err)
+
+    def kubesim_faults(self, **doc):
+        """POST /kubesim/faults on the stack's kubesim: sets only the faults named."""
+        import http.client, ssl
+        d = stack.kubesim_dir
+        url = open(os.path.join(d, "url")).read().strip()
+        token = open(os.path.join(d, "token")).read().strip()
+        ctx = ssl.create_default_context(cafile=os.path.join(d, "pki", "ca.crt"))
+        ctx.check_hostname = False
+        c = http.client.HTTPSConnection("127.0.0.1", int(url.rsplit(":", 1)[1]), timeout=10, context=ctx)
+        c.request("POST", "/kubesim/faults", body=json.dumps(doc),
+                  headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+        self.assertEqual(c.getresponse().status, 200)
+        c.close()
+
+    def test_delete_wait_until_gone(self):
+        self.create_ready("gone-soon")
+        self.kubesim_faults(slow_delete_seconds=1.5)  # so the delete is answered 202, deleting
+        self.addCleanup(self.kubesim_faults, slow_delete_seconds=0)
+        r = self.ctl("delete", "gone-soon", "--yes", "--wait", "--timeout", "60s")
+        self.assertExit(r, 0)
+        self.assertIn("Deleted database gone-soon", r.out)
+        self.assertTrue(r.err.strip().splitlines()[-1].split("] ")[1].startswith("deleted"), r.err)
+        self.assertExit(self.ctl("get", "gone-soon"), 3)
+
+    def test_delete_wait_timeout_is_2(self):
+        r = self.ctl("create", "stuck-del", "--purpose", "never ready")
+        self.assertExit(r, 0)
+        r = self.ctl("delete", "stuck-del", "--yes", "--wait", "--timeout", "0s")
+        self.assertIn(r.rc, (0, 2), r.err)  # 0 only when the delete finished at once
+        if r.rc == 2:
+            self.assertIn("still deleting", r.err)
 
     def test_create_json_without_wait(self):
         r = self.ctl("create", "plain-json", "--purpose", "p", "-o", "json")

@@ -116,6 +116,17 @@ class Database:
     deleted_at: Optional[_dt.datetime]
     #: Only for ready records fetched with get() or wait_ready().
     connection: Optional[Connection] = None
+    #: The Client that fetched it, for wait(); not part of the value.
+    _client: Optional["Client"] = field(default=None, compare=False, repr=False)
+
+    def wait(self, timeout: float = 30.0) -> "Database":
+        """Wait until this record changes (its revision moves) and return the
+        new record; see Client.wait(). Raises Timeout (unchanged after
+        `timeout` seconds), NotFound (deleted), Error when it was not
+        fetched through a Client."""
+        if self._client is None:
+            raise Error("this Database was not fetched through a Client", code=N.errors.EINVALID)
+        return self._client.wait(self.id, self.revision, timeout)
 
 
 @dataclass(frozen=True)
@@ -152,7 +163,7 @@ def _time(ms: int) -> Optional[_dt.datetime]:
     return _dt.datetime.fromtimestamp(ms / 1000.0, tz=_dt.timezone.utc) if ms else None
 
 
-def _database(p) -> Database:
+def _database(p, client=None) -> Database:
     """Copy every field of a daap_db * (borrowed strings included) into a Database."""
     g = {name: N.text(fn(p)) for name, fn in N.db_get.items()
          if name in N.DB_TEXT_GETTERS}
@@ -176,7 +187,7 @@ def _database(p) -> Database:
                     status_reason=g["status_reason"], revision=g["revision"],
                     created_at=_time(g["created_at"]), updated_at=_time(g["updated_at"]),
                     ready_at=_time(g["ready_at"]), deleted_at=_time(g["deleted_at"]),
-                    connection=conn)
+                    connection=conn, _client=client)
 
 
 # ------------------------------------------------------------ fake cluster
@@ -409,7 +420,7 @@ class Client:
             try:
                 if rc < 0:
                     raise N.last_error(rc)
-                return _database(out)
+                return _database(out, self)
             finally:
                 N.daap_db_free(out)
 
@@ -538,7 +549,7 @@ class Client:
                 try:
                     if rc < 0:
                         raise N.last_error(rc)
-                    items = [_database(page.items[i]) for i in range(page.count)]
+                    items = [_database(page.items[i], self) for i in range(page.count)]
                     cursor = ctypes.string_at(page.next_cursor) if page.next_cursor else None
                 finally:
                     N.daap_db_page_dispose(byref(page))
@@ -578,21 +589,44 @@ class Client:
                 # NOTFOUND with a record means "already deleted": idempotent.
                 if rc < 0 and not (rc == N.errors.ENOTFOUND and out):
                     raise N.last_error(rc)
-                return _database(out)
+                return _database(out, self)
             finally:
                 N.daap_db_free(out)
 
     # -- waiting and reconciling
 
+    def wait(self, id: str, revision: int, timeout: float = 30.0) -> Database:
+        """Wait until the record's revision differs from `revision` and return
+        it: at once when it already does. Through a daap-server the server
+        holds the request (GET /databases/{id}?wait=&revision=) and answers as
+        soon as it writes; locally the store is read every 100 ms (nothing
+        reconciles in local mode unless you do). Raises Timeout when the record
+        is still at `revision` after `timeout` seconds, NotFound once it is
+        deleted."""
+        opts = N.daap_db_wait_options()
+        N.daap_db_wait_options_init(byref(opts), N.DAAP_DB_WAIT_OPTIONS_VERSION)
+        opts.revision = int(revision)
+        opts.timeout_ms = max(0, int(timeout * 1000))
+        return self._fetch(N.daap_db_wait, N.cstr(id, "id"), byref(opts))
+
+    def _pause(self, db: Database, seconds: float) -> None:
+        """Sleep up to `seconds`, but come back as soon as db changes."""
+        try:
+            self.wait(db.id, db.revision, seconds)
+        except (Timeout, NotFound, Unavailable):
+            pass
+
     def wait_ready(self, id: str, timeout: float = 900.0, poll_interval: Optional[float] = None) -> Database:
         """Wait until a database is ready and return it (with ``connection``).
 
-        In local mode each poll first reconciles that record (there is no
-        server doing it). Raises ProvisioningFailed when it ends in error (or
+        Through a daap-server each round is a server-side wait (wait()), so
+        the answer comes as the record changes. In local mode each round
+        first reconciles that record (there is no server doing it). Raises ProvisioningFailed when it ends in error (or
         is being deleted), Timeout after `timeout` seconds, NotFound.
         """
         remote = self.is_remote
-        interval = poll_interval if poll_interval is not None else (1.0 if remote else 0.2)
+        # Remote: each pause is a server-side wait that ends at the next change.
+        interval = poll_interval if poll_interval is not None else (30.0 if remote else 0.2)
         deadline = time.monotonic() + timeout
         problem = None
         while True:
@@ -615,14 +649,15 @@ class Client:
                     detail += "; last reconcile error: %s" % problem
                 raise Timeout("database %s not ready after %gs (still provisioning: %s)"
                               % (db.name, timeout, detail), code=N.errors.ETIMEOUT, error_class="reconcile")
-            time.sleep(min(interval, remaining))
+            self._pause(db, min(interval, remaining))
 
     def wait_deleted(self, db: Database, timeout: float = 300.0,
                      poll_interval: Optional[float] = None) -> Database:
         """Wait until a deleted database (the record delete() returned) has
         status "deleted", i.e. its Pooler and Cluster are gone."""
         remote = self.is_remote
-        interval = poll_interval if poll_interval is not None else (1.0 if remote else 0.2)
+        # Remote: each pause is a server-side wait that ends at the next change.
+        interval = poll_interval if poll_interval is not None else (30.0 if remote else 0.2)
         deadline = time.monotonic() + timeout
         while True:
             if not remote:
@@ -641,7 +676,7 @@ class Client:
                 raise Timeout("database %s not deleted after %gs (status %s: %s)"
                               % (db.name, timeout, current.status.value, current.status_reason or "-"),
                               code=N.errors.ETIMEOUT, error_class="reconcile")
-            time.sleep(min(interval, remaining))
+            self._pause(current, min(interval, remaining))
 
     def reconcile(self, id: str) -> None:
         """Reconcile one record now (local mode). Raises NotFound, Unavailable."""

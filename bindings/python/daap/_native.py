@@ -94,6 +94,14 @@ class daap_db_page(Structure):
     _fields_ = [("items", POINTER(c_void_p)), ("count", c_size_t), ("next_cursor", c_void_p)]
 
 
+class daap_db_wait_options(Structure):
+    _fields_ = [("version", c_uint), ("revision", c_int64), ("timeout_ms", c_int64)]
+
+
+DAAP_DB_WAIT_OPTIONS_VERSION = 1
+DAAP_DB_WAIT_MAX_MS = 60000
+
+
 class daap_db_update_spec(Structure):
     _fields_ = [("version", c_uint), ("owner_team", c_char_p), ("purpose", c_char_p)]
 
@@ -258,6 +266,8 @@ daap_db_update_spec_init = _fn("daap_db_update_spec_init", c_int, POINTER(daap_d
 daap_db_update = _fn("daap_db_update", c_int, POINTER(c_void_p), c_void_p, c_char_p, c_char_p,
                      POINTER(daap_db_update_spec))
 daap_db_delete = _fn("daap_db_delete", c_int, POINTER(c_void_p), c_void_p, c_char_p, c_char_p)
+daap_db_wait_options_init = _fn("daap_db_wait_options_init", c_int, POINTER(daap_db_wait_options), c_uint)
+daap_db_wait = _fn("daap_db_wait", c_int, POINTER(c_void_p), c_void_p, c_char_p, POINTER(daap_db_wait_options))
 daap_db_free = _fn("daap_db_free", None, c_void_p)
 daap_db_uri = _fn("daap_db_uri", c_int, POINTER(daap_buf), c_void_p)
 daap_db_to_json = _fn("daap_db_to_json", c_int, POINTER(daap_buf), c_void_p, c_uint)

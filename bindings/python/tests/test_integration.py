@@ -182,6 +182,26 @@ class RemoteModeThroughDaapServer(unittest.TestCase):
             c.delete(db.id)
             c.close()
 
+    def test_wait_over_http(self):
+        with daap.Client(server=self.url, team="payments") as c:
+            db = c.create("py-wait", "payments", "server-side wait")
+            # Each round is held by the server; follow the changes until ready.
+            rec, seen = db, []
+            deadline = time.monotonic() + 60
+            while rec.status is not daap.Status.READY and time.monotonic() < deadline:
+                rec = rec.wait(timeout=30)
+                seen.append(rec.revision)
+            self.assertEqual(rec.status, daap.Status.READY)
+            self.assertEqual(seen, sorted(set(seen)))  # each answer is a newer revision
+            t0 = time.monotonic()
+            with self.assertRaises(daap.Timeout):
+                c.wait(db.id, c.get(db.id).revision, timeout=1)
+            self.assertGreaterEqual(time.monotonic() - t0, 0.9)
+            c.delete(db.id)
+            with self.assertRaises(daap.NotFound):
+                for _ in range(20):
+                    rec = c.wait(db.id, rec.revision, timeout=30)
+
     def test_crud_and_errors_over_http(self):
         with daap.Client(server=self.url, team="search") as c:
             with self.assertRaises(daap.InvalidArgument) as cm:

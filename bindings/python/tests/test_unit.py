@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
 import daap
@@ -266,6 +267,58 @@ class TestLifecycle(Base):
         self.fake.fail("get", E.EUNAVAILABLE, nth=0)
         with self.assertRaises(daap.Unavailable):
             self.client.reconcile(db.id)
+
+
+class TestWait(Base):
+    """Client.wait() and Database.wait(): the local engine reads the store until the revision moves."""
+
+    def test_answers_at_once_when_the_revision_differs(self):
+        db = self.create()
+        got = self.client.wait(db.id, db.revision - 1, timeout=5)
+        self.assertEqual(got.revision, db.revision)
+
+    def test_timeout_when_unchanged(self):
+        db = self.create()
+        t0 = time.monotonic()
+        with self.assertRaises(daap.Timeout):
+            db.wait(timeout=0.3)
+        self.assertGreaterEqual(time.monotonic() - t0, 0.29)
+
+    def test_another_writer_wakes_it(self):
+        store = "sqlite://" + os.path.join(self.tmp.name, "shared.db")
+        a, b = self.open(store), self.open(store)
+        try:
+            db = a.create("shared", "payments", "p")
+            timer = threading.Timer(0.3, lambda: b.update(db.id, team="payments", purpose="changed"))
+            timer.start()
+            t0 = time.monotonic()
+            got = db.wait(timeout=10)
+            timer.join()
+            self.assertLess(time.monotonic() - t0, 3)
+            self.assertGreater(got.revision, db.revision)
+            self.assertEqual(got.purpose, "changed")
+        finally:
+            a.close()
+            b.close()
+
+    def test_deleted_is_not_found(self):
+        with self.assertRaises(daap.NotFound):
+            self.client.wait("01a2202a-0000-7000-8000-000000000000", 1, timeout=1)
+        db = self.create()
+        self.client.delete(db.id, team="payments")
+        self.client.reconcile(db.id)
+        with self.assertRaises(daap.NotFound):
+            rec = db
+            for _ in range(10):  # deleting, then gone
+                rec = rec.wait(timeout=1)
+                self.client.reconcile(db.id)
+
+    def test_database_from_elsewhere_cannot_wait(self):
+        db = self.create()
+        import dataclasses
+        orphan = dataclasses.replace(db, _client=None)
+        with self.assertRaises(daap.Error):
+            orphan.wait(timeout=0)
 
 
 class TestStoreAndContext(Base):
