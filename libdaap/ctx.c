@@ -80,6 +80,20 @@ static int parse_image_map(daap_ctx *ctx, const char *map)
     return 0;
 }
 
+/* Events are kept for 30 days after they last happened (docs/operations.md). */
+#define DEFAULT_EVENT_RETENTION_MS (30LL * 24 * 3600 * 1000)
+
+static int configure_retention(daap_ctx *ctx, const daap_ctx_options *o)
+{
+    const char *env = getenv("DAAP_EVENT_RETENTION_MS");
+
+    ctx->event_retention_ms = o->version >= 2 && o->event_retention_ms ? o->event_retention_ms
+                            : (env && *env) ? strtoll(env, NULL, 10) : DEFAULT_EVENT_RETENTION_MS;
+    if (ctx->event_retention_ms <= 0)
+        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_CONFIG, "event retention must be positive");
+    return 0;
+}
+
 static int configure(daap_ctx *ctx, const daap_ctx_options *o)
 {
     static const daap_ctx_options defaults = DAAP_CTX_OPTIONS_INIT;
@@ -98,6 +112,7 @@ static int configure(daap_ctx *ctx, const daap_ctx_options *o)
                      : (env_deadline && *env_deadline) ? strtoll(env_deadline, NULL, 10) : DEFAULT_DEADLINE_MS;
     if (ctx->deadline_ms <= 0 || ctx->max_instances < 1)
         return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_CONFIG, "provisioning deadline and max instances must be positive");
+    DAAP_TRY(configure_retention(ctx, o));
     if (daap__ctx_image(ctx, ctx->default_pg_version) == NULL)
         return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_CONFIG,
                               "default pg_version %d has no image in the image map", (int)ctx->default_pg_version);
@@ -176,6 +191,7 @@ static int engine_check(const daap__engine *e)
     DAAP__SLOT(free); DAAP__SLOT(ping); DAAP__SLOT(migrate); DAAP__SLOT(migration_status);
     DAAP__SLOT(create); DAAP__SLOT(create_json); DAAP__SLOT(get); DAAP__SLOT(list);
     DAAP__SLOT(list_json); DAAP__SLOT(update); DAAP__SLOT(update_json); DAAP__SLOT(remove);
+    DAAP__SLOT(events);
     DAAP__SLOT(reconcile_once); DAAP__SLOT(reconcile_db); DAAP__SLOT(watch_open);
 #undef DAAP__SLOT
     return 0;
@@ -279,7 +295,54 @@ void daap_ctx_free(daap_ctx *ctx)
         daap__free(ctx->images[i].image);
     daap__free(ctx->namespace_);
     daap__free(ctx->cluster_domain);
+    daap__free(ctx->call_actor);
+    daap__free(ctx->call_request_id);
     daap__free(ctx);
+}
+
+/* ---- call info: who the next calls are for (event history) */
+
+#define CALL_INFO_MAX 128
+
+int daap_call_info_init(daap_call_info *info, unsigned int version)
+{
+    DAAP_INIT_VERSIONED(info, version, DAAP_CALL_INFO_VERSION, "daap_call_info");
+    return 0;
+}
+
+static int check_call_value(const char *what, const char *value)
+{
+    size_t n = value ? strlen(value) : 0;
+
+    if (value && (n == 0 || n > CALL_INFO_MAX || !daap__is_clean_text(value, n, false)))
+        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID,
+                              "call info %s must be 1 to %d bytes of text without control characters",
+                              what, CALL_INFO_MAX);
+    return 0;
+}
+
+static void clear_call_info(daap_ctx *ctx)
+{
+    daap__free(ctx->call_actor);
+    daap__free(ctx->call_request_id);
+    ctx->call_actor = ctx->call_request_id = NULL;
+}
+
+int daap_ctx_set_call_info(daap_ctx *ctx, const daap_call_info *info)
+{
+    DAAP_ASSERT_ARG(ctx);
+    clear_call_info(ctx);
+    if (info == NULL)
+        return 0;
+    DAAP_CHECK_VERSION(info, DAAP_CALL_INFO_VERSION, "daap_call_info");
+    DAAP_TRY(check_call_value("actor", info->actor));
+    DAAP_TRY(check_call_value("request_id", info->request_id));
+    if ((info->actor && (ctx->call_actor = daap__strdup(info->actor)) == NULL) ||
+        (info->request_id && (ctx->call_request_id = daap__strdup(info->request_id)) == NULL)) {
+        clear_call_info(ctx);
+        return daap_error_set_oom();
+    }
+    return 0;
 }
 
 int daap__ctx_need_kube(const daap_ctx *ctx)

@@ -49,6 +49,7 @@ typedef struct daap__engine {
     int (*update_json)(daap_db **out, void *self, const char *id, const char *caller_team,
                        const char *json, size_t len);
     int (*remove)(daap_db **out, void *self, const char *id, const char *caller_team);
+    int (*events)(daap_db_event_page *out, void *self, const char *id, const daap_db_events_options *opts);
 
     /* reconcile.h */
     int (*reconcile_once)(daap_reconcile_result *out, void *self, const daap_reconcile_options *opts);

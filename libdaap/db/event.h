@@ -6,6 +6,10 @@
 #include "common.h"
 #include <daap/sys/db.h>
 
+/* Page sizes of daap_db_events(). */
+#define DAAP__EVENTS_LIMIT_DEFAULT 50
+#define DAAP__EVENTS_LIMIT_MAX     200
+
 /* The daap_db_event_type of a name ("normal", "warning"), or -1. */
 int daap__event_type_parse(const char *name);
 

@@ -2,6 +2,7 @@
  * not final it compares what should exist with what exists and takes the
  * next step; every status change is a compare-and-set. */
 #include "lifecycle/steps.h"
+#include "lifecycle/events.h"
 #include "kube/kube.h"
 #include "storage/storage.h"
 #include "lifecycle/reconcile.h"
@@ -96,6 +97,29 @@ static int transition(daap_ctx *ctx, daap_db *db, int status, const char *reason
     int rc = daap__transition(ctx, db, status, reason);
     if (rc == 0)
         res->transitions++;
+    return note(rc, res);
+}
+
+/* A transition with a warning event of its own reason (not counted by note()). */
+static int transition_because(daap_ctx *ctx, daap_db *db, int status, const char *reason,
+                              const char *event_reason, daap_reconcile_result *res)
+{
+    int rc = daap__transition_because(ctx, db, status, reason, event_reason, DAAP_DB_EVENT_WARNING);
+    if (rc == 0)
+        res->transitions++;
+    return rc;
+}
+
+/* A Kubernetes error while provisioning shows in status_reason and the
+ * event history (KubernetesError) until the next pass gets further. */
+static int kube_error(daap_ctx *ctx, daap_db *db, int rc, daap_reconcile_result *res)
+{
+    char reason[512];
+
+    if (daap_db_status(db) != DAAP_DB_PROVISIONING || daap_error_last()->klass != DAAP_ERRCLASS_KUBE)
+        return note(rc, res);
+    snprintf(reason, sizeof(reason), "waiting for Kubernetes: %s", daap_error_last()->message);
+    (void)note(daap__set_reason_because(ctx, db, reason, "KubernetesError", DAAP_DB_EVENT_WARNING), res);
     return note(rc, res);
 }
 
@@ -198,7 +222,7 @@ static int reconcile_provisioning(daap_ctx *ctx, daap_db *db, daap__observed *o,
     if (age > ctx->deadline_ms) {
         snprintf(reason, sizeof(reason), "not ready within the provisioning deadline of %lld s (last CNPG phase: %s)",
                  (long long)(ctx->deadline_ms / 1000), cluster_phase(o->cluster) ? cluster_phase(o->cluster) : "none");
-        return transition(ctx, db, DAAP_DB_ERROR, reason, res);
+        return note(transition_because(ctx, db, DAAP_DB_ERROR, reason, "DeadlinePassed", res), res);
     }
     progress_reason(reason, sizeof(reason), o);
     return note(daap__set_reason(ctx, db, reason), res);
@@ -242,7 +266,7 @@ static int reconcile_deleting(daap_ctx *ctx, daap_db *db, daap_reconcile_result 
 }
 
 /* One record against what was observed for it. */
-static int reconcile_record(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_reconcile_result *res)
+static int reconcile_one(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_reconcile_result *res)
 {
     int status = daap_db_status(db), rc;
     bool cluster_made;
@@ -259,9 +283,9 @@ static int reconcile_record(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_
         if (status == DAAP_DB_PROVISIONING && daap__is_rejection(rc)) {
             char reason[512];
             snprintf(reason, sizeof(reason), "Kubernetes rejected the database: %s", daap_error_last()->message);
-            return transition(ctx, db, DAAP_DB_ERROR, reason, res);
+            return note(transition_because(ctx, db, DAAP_DB_ERROR, reason, "KubernetesError", res), res);
         }
-        return note(rc, res);
+        return kube_error(ctx, db, rc, res);
     }
     /* A new Cluster is a new, empty database with new credentials: say so,
      * and let the way back from error read them once it is healthy. */
@@ -273,6 +297,18 @@ static int reconcile_record(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_
     case DAAP_DB_ERROR:        return reconcile_error(ctx, db, o, res);
     default:                   return reconcile_ready(ctx, db, o, res);
     }
+}
+
+/* Writes made while reconciling are the reconciler's, whoever set the call info. */
+static int reconcile_record(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_reconcile_result *res)
+{
+    bool was = ctx->reconciling;
+    int rc;
+
+    ctx->reconciling = true;
+    rc = reconcile_one(ctx, db, o, res);
+    ctx->reconciling = was;
+    return rc;
 }
 
 /* ---- a full pass: one list per kind, then every record ---- */
@@ -454,6 +490,20 @@ static void remove_orphans_of(daap_ctx *ctx, const daap_kube_list *l, int kind, 
     }
 }
 
+/* Retention: one bounded batch per pass, so a pass after a long pause does
+ * not stall on a big delete; the next passes take the rest. A failure only
+ * delays the purge. */
+static void purge_old_events(daap_ctx *ctx, daap_reconcile_result *res)
+{
+    uint32_t purged = 0;
+
+    if (ctx->event_retention_ms <= 0)
+        return;
+    if (note(daap__storage_purge_events(&purged, ctx->storage, daap__now_ms() - ctx->event_retention_ms,
+                                        DAAP__EVENT_PURGE_BATCH), res) < 0)
+        daap_error_clear();
+}
+
 static int check_pass_args(daap_ctx *ctx, const daap_reconcile_options *opts)
 {
     DAAP_ASSERT_ARG(ctx);
@@ -484,6 +534,8 @@ int daap__reconcile_pass(daap_reconcile_result *out, daap_ctx *ctx, const daap__
         remove_orphans_of(ctx, &s->clusters, DAAP_KUBE_CLUSTER, &live, s, &res);
     }
     id_set_dispose(&live);
+    if (rc == 0)
+        purge_old_events(ctx, &res);
     if (out)
         *out = res;
     return rc;
