@@ -30,10 +30,38 @@ static void respond_record(request *r, int status, daap_db *db, bool location)
     respond_json(r, status, &out);
 }
 
+/* ---- event history: who a write is by (daap_ctx_set_call_info) */
+
+/* The caller's team and this request's id go with the events the next
+ * call writes. A team the library would refuse is left out (the call then
+ * names the team itself, or refuses it); the request id is always valid. */
+static void begin_call(request *r, const char *team)
+{
+    daap_call_info info = DAAP_CALL_INFO_INIT;
+
+    info.actor = team;
+    info.request_id = r->id[0] ? r->id : NULL;
+    if (daap_ctx_set_call_info(request_ctx(r), &info) < 0) {
+        info.actor = NULL;
+        (void)daap_ctx_set_call_info(request_ctx(r), &info);
+    }
+}
+
+/* The context serves other requests next: forget this one's caller. */
+static void end_call(request *r)
+{
+    (void)daap_ctx_set_call_info(request_ctx(r), NULL);
+}
+
 void handle_create(request *r)
 {
     daap_db *db = NULL;
-    int rc = daap_db_create_json(&db, request_ctx(r), body_ptr(r), r->body_len);
+    int rc;
+
+    /* Without X-Daap-Team the create is by the owner_team it names. */
+    begin_call(r, request_header(r, "X-Daap-Team"));
+    rc = daap_db_create_json(&db, request_ctx(r), body_ptr(r), r->body_len);
+    end_call(r);
 
     if (rc < 0)
         respond_daap_error(r, rc);
@@ -77,7 +105,9 @@ void handle_update(request *r)
 
     if (request_team(r, &team) < 0)
         return;
+    begin_call(r, team);
     rc = daap_db_update_json(&db, request_ctx(r), r->path_id, team, body_ptr(r), r->body_len);
+    end_call(r);
 
     if (rc < 0)
         respond_daap_error(r, rc);
@@ -94,7 +124,9 @@ void handle_delete(request *r)
 
     if (request_team(r, &team) < 0)
         return;
+    begin_call(r, team);
     rc = daap_db_delete(&db, request_ctx(r), r->path_id, team);
+    end_call(r);
 
     if (rc < 0) {
         respond_daap_error(r, rc);
@@ -104,6 +136,34 @@ void handle_delete(request *r)
     } else {
         respond_record(r, 202, db, false);
     }
+}
+
+/* GET /databases/{id}/events: newest first, any team may read it, as it
+ * may read the record; a soft-deleted database's trail still answers. */
+void handle_events(request *r)
+{
+    daap_db_events_options opts;
+    daap_db_event_page page;
+    daap_buf scratch = DAAP_BUF_INIT, out = DAAP_BUF_INIT;
+    char id[REQUEST_ID_MAX + 1];
+    size_t n = strcspn(r->path_id, "/");
+    int rc;
+
+    snprintf(id, sizeof(id), "%.*s", (int)(n < sizeof(id) ? n : sizeof(id) - 1), r->path_id);
+    memset(&page, 0, sizeof(page));
+    rc = daap_db_events_options_parse(&opts, &scratch, r->query);
+    if (rc == 0)
+        rc = daap_db_events(&page, request_ctx(r), id, &opts);
+    if (rc == 0)
+        rc = daap_db_event_page_to_json(&out, &page, 0);
+    daap_db_event_page_dispose(&page);
+    daap_buf_dispose(&scratch);
+    if (rc < 0) {
+        daap_buf_dispose(&out);
+        respond_daap_error(r, rc);
+        return;
+    }
+    respond_json(r, 200, &out);
 }
 
 void handle_healthz(request *r)

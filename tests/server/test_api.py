@@ -286,6 +286,14 @@ class ApiTest(ServerTestCase):
         self.assertEqual(self.srv.get("/databases/" + r.json["id"]).json["purpose"], purpose.replace("\n", " "))
         self.assertEqual(self.srv.get("/databases?limit=1").status, 200, "the table is still there")
 
+    def test_event_history_of_a_record(self):
+        db = self.srv.create("historic")
+        r = self.srv.get("/databases/%s/events?limit=1" % db["id"])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["items"][0]["database_id"], db["id"])
+        self.assertEqual(self.srv.get("/databases/%s/events?type=bogus" % db["id"]).status, 400)
+        self.assertEqual(self.srv.get("/databases/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/events").status, 404)
+
     def test_zz_every_documented_operation_was_exercised(self):
         ops = set(self.openapi.operations())
         seen = {(m, t) for m, t, _ in self.openapi.seen}
