@@ -86,11 +86,18 @@ static int parse_image_map(daap_ctx *ctx, const char *map)
 static int configure_retention(daap_ctx *ctx, const daap_ctx_options *o)
 {
     const char *env = getenv("DAAP_EVENT_RETENTION_MS");
+    char *end = NULL;
 
-    ctx->event_retention_ms = o->version >= 2 && o->event_retention_ms ? o->event_retention_ms
-                            : (env && *env) ? strtoll(env, NULL, 10) : DEFAULT_EVENT_RETENTION_MS;
-    if (ctx->event_retention_ms <= 0)
-        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_CONFIG, "event retention must be positive");
+    if (o->version >= 2 && o->event_retention_ms)
+        ctx->event_retention_ms = o->event_retention_ms;
+    else if (env && *env)
+        ctx->event_retention_ms = strtoll(env, &end, 10);
+    else
+        ctx->event_retention_ms = DEFAULT_EVENT_RETENTION_MS;
+    /* "30d" read as 30 ms would purge the whole history: digits only. */
+    if (ctx->event_retention_ms <= 0 || (end && *end))
+        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_CONFIG,
+                              "event retention must be a positive number of milliseconds (DAAP_EVENT_RETENTION_MS)");
     return 0;
 }
 
