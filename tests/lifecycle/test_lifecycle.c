@@ -535,6 +535,46 @@ static void test_events_repeat_folds_and_kube_errors(void **state)
     daap_db_event_page_dispose(&page);
 }
 
+/* Retention: a reconcile pass purges events older than the retention, at
+ * most 500 of them, and the next pass takes the rest. */
+static void test_reconcile_purges_old_events_in_batches(void **state)
+{
+    fixture *f = *state;
+    daap_ctx_options o = DAAP_CTX_OPTIONS_INIT;
+    daap_db_update_spec u = DAAP_DB_UPDATE_INIT;
+    daap_db_event_page page;
+    daap_db *db;
+    char id[64];
+    size_t left;
+    int i;
+
+    daap_ctx_free(f->ctx);
+    o.secret_key_file = f->key;
+    o.event_retention_ms = 200;
+    assert_ok(faulty_ctx_open(&f->ctx, &f->storage, &f->kube, ":memory:", o));
+    db = create(f, "orders", "payments");
+    snprintf(id, sizeof(id), "%s", daap_db_id(db));
+    daap_db_free(db);
+    for (i = 0; i < 600; i++) {
+        u.purpose = i % 2 ? "odd" : "even";
+        assert_ok(daap_db_update(NULL, f->ctx, id, "payments", &u));
+    }
+    usleep(300 * 1000);
+    reconcile(f);
+    assert_ok(daap_db_events(&page, f->ctx, id, &(daap_db_events_options){ DAAP_DB_EVENTS_OPTIONS_VERSION, 200 }));
+    assert_true(page.count >= 602 - 500 && page.count < 602 - 500 + 10);
+    daap_db_event_page_dispose(&page);
+    reconcile(f);
+    assert_ok(daap_db_events(&page, f->ctx, id, &(daap_db_events_options){ DAAP_DB_EVENTS_OPTIONS_VERSION, 200 }));
+    left = page.count;
+    /* 602 old events went in two passes; what is left is the passes' own. */
+    assert_null(page.next_cursor);
+    assert_true(left < 10);
+    for (i = 0; i < (int)left; i++)
+        assert_string_equal(page.items[i].actor, "reconciler");
+    daap_db_event_page_dispose(&page);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -542,6 +582,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_events_of_a_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_write_leaves_no_event, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_repeat_folds_and_kube_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reconcile_purges_old_events_in_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_and_validation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_json_and_update_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kube_down_at_create_then_reconciler_finishes, setup, teardown),
