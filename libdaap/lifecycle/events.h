@@ -31,9 +31,9 @@ const char *daap__events_actor(const daap_ctx *ctx);
 /* An empty set. */
 void daap__events_init(daap__events *e);
 
-/* Add an event by the context's actor, now. `message` is copied when it
- * does not outlive the write (always, to keep it simple); from/to are
- * statuses or -1. */
+/* Add an event by the context's actor, now; `message` is copied (cut at
+ * DAAP__EVENT_MESSAGE_MAX - 1 bytes), from/to are statuses or -1. More
+ * than DAAP__EVENTS_MAX events are dropped. */
 void daap__events_add(daap__events *e, const daap_ctx *ctx, int type, const char *reason,
                       const char *message, int from_status, int to_status);
 

@@ -488,7 +488,7 @@ static int validate_update(daap_ctx *ctx, const daap_db_update_spec *spec)
 
 /* Re-read and retry on a lost compare-and-set: the reconciler may have moved
  * the status meanwhile, which does not touch the fields we change. */
-static int apply_update(daap_db **out, daap_ctx *ctx, const char *id, const char *caller_team,
+static int update_with_retries(daap_db **out, daap_ctx *ctx, const char *id, const char *caller_team,
                         const daap_db_update_spec *spec)
 {
     int attempt, rc = DAAP_ECONFLICT;
@@ -527,6 +527,16 @@ static int apply_update(daap_db **out, daap_ctx *ctx, const char *id, const char
     return rc;
 }
 
+static int apply_update(daap_db **out, daap_ctx *ctx, const char *id, const char *caller_team,
+                        const daap_db_update_spec *spec)
+{
+    const char *acted_for = act_for(ctx, caller_team);
+    int rc = update_with_retries(out, ctx, id, caller_team, spec);
+
+    ctx->acting_team = acted_for;
+    return rc;
+}
+
 int daap_db_update(daap_db **out, daap_ctx *ctx, const char *id, const char *caller_team,
                    const daap_db_update_spec *spec)
 {
@@ -540,14 +550,9 @@ static int local_update(daap_db **out, void *self, const char *id, const char *c
                         const daap_db_update_spec *spec)
 {
     daap_ctx *ctx = self;
-    const char *acted_for;
-    int rc;
 
     DAAP_TRY(validate_update(ctx, spec));
-    acted_for = act_for(ctx, caller_team);
-    rc = apply_update(out, ctx, id, caller_team, spec);
-    ctx->acting_team = acted_for;
-    return rc;
+    return apply_update(out, ctx, id, caller_team, spec);
 }
 
 static void update_from_members(daap__fields *f, const daap__rj_object *o, daap_db_update_spec *spec)
@@ -595,11 +600,8 @@ static int local_update_json(daap_db **out, void *self, const char *id, const ch
     daap__fields_init(&f);
     update_from_members(&f, &obj, &spec);
     rc = daap__fields_result(&f, "update");
-    if (rc == 0) {
-        const char *acted_for = act_for(ctx, caller_team);
+    if (rc == 0)
         rc = apply_update(out, ctx, id, caller_team, &spec);
-        ctx->acting_team = acted_for;
-    }
     daap__reqjson_dispose(&obj);
     return rc;
 }

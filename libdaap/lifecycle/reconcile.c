@@ -92,22 +92,20 @@ static int note(int rc, daap_reconcile_result *res)
     return rc;
 }
 
-static int transition(daap_ctx *ctx, daap_db *db, int status, const char *reason, daap_reconcile_result *res)
-{
-    int rc = daap__transition(ctx, db, status, reason);
-    if (rc == 0)
-        res->transitions++;
-    return note(rc, res);
-}
-
-/* A transition with a warning event of its own reason (not counted by note()). */
+/* A transition whose event is a warning of its own reason (DeadlinePassed,
+ * KubernetesError), or with event_reason NULL the one the change implies. */
 static int transition_because(daap_ctx *ctx, daap_db *db, int status, const char *reason,
                               const char *event_reason, daap_reconcile_result *res)
 {
     int rc = daap__transition_because(ctx, db, status, reason, event_reason, DAAP_DB_EVENT_WARNING);
     if (rc == 0)
         res->transitions++;
-    return rc;
+    return note(rc, res);
+}
+
+static int transition(daap_ctx *ctx, daap_db *db, int status, const char *reason, daap_reconcile_result *res)
+{
+    return transition_because(ctx, db, status, reason, NULL, res);
 }
 
 /* A Kubernetes error while provisioning shows in status_reason and the
@@ -119,7 +117,8 @@ static int kube_error(daap_ctx *ctx, daap_db *db, int rc, daap_reconcile_result 
     if (daap_db_status(db) != DAAP_DB_PROVISIONING || daap_error_last()->klass != DAAP_ERRCLASS_KUBE)
         return note(rc, res);
     snprintf(reason, sizeof(reason), "waiting for Kubernetes: %s", daap_error_last()->message);
-    (void)note(daap__set_reason_because(ctx, db, reason, "KubernetesError", DAAP_DB_EVENT_WARNING), res);
+    /* Best effort: the pass reports the Kubernetes error either way. */
+    (void)daap__set_reason_because(ctx, db, reason, "KubernetesError", DAAP_DB_EVENT_WARNING);
     return note(rc, res);
 }
 
@@ -222,7 +221,7 @@ static int reconcile_provisioning(daap_ctx *ctx, daap_db *db, daap__observed *o,
     if (age > ctx->deadline_ms) {
         snprintf(reason, sizeof(reason), "not ready within the provisioning deadline of %lld s (last CNPG phase: %s)",
                  (long long)(ctx->deadline_ms / 1000), cluster_phase(o->cluster) ? cluster_phase(o->cluster) : "none");
-        return note(transition_because(ctx, db, DAAP_DB_ERROR, reason, "DeadlinePassed", res), res);
+        return transition_because(ctx, db, DAAP_DB_ERROR, reason, "DeadlinePassed", res);
     }
     progress_reason(reason, sizeof(reason), o);
     return note(daap__set_reason(ctx, db, reason), res);
@@ -283,7 +282,7 @@ static int reconcile_one(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_rec
         if (status == DAAP_DB_PROVISIONING && daap__is_rejection(rc)) {
             char reason[512];
             snprintf(reason, sizeof(reason), "Kubernetes rejected the database: %s", daap_error_last()->message);
-            return note(transition_because(ctx, db, DAAP_DB_ERROR, reason, "KubernetesError", res), res);
+            return transition_because(ctx, db, DAAP_DB_ERROR, reason, "KubernetesError", res);
         }
         return kube_error(ctx, db, rc, res);
     }
