@@ -145,7 +145,7 @@ void handle_events(request *r)
     daap_db_events_options opts;
     daap_db_event_page page;
     daap_buf scratch = DAAP_BUF_INIT, out = DAAP_BUF_INIT;
-    char id[REQUEST_ID_MAX + 1];
+    char id[64]; /* a longer segment is no database id: cut, it answers 404 */
     size_t n = strcspn(r->path_id, "/");
     int rc;
 
