@@ -72,6 +72,13 @@ static const cli_option delete_opts[] = {
     { NULL, 0, NULL, NULL, NULL, NULL }
 };
 
+static const cli_option events_opts[] = {
+    { "follow", 'f', NULL, "keep printing new events until Ctrl-C or the database is deleted", NULL, NULL },
+    { "type", 0, "TYPE", "only events of this type", "warning", NULL },
+    { "limit", 0, "N", "how many of the newest events to show first, 1 to 200 (default 50)", NULL, NULL },
+    { NULL, 0, NULL, NULL, NULL, NULL }
+};
+
 static const cli_option url_opts[] = {
     { "direct", 0, NULL, "the primary's -rw Service instead of the pooler (for session state)", NULL, NULL },
     { NULL, 0, NULL, NULL, NULL, NULL }
@@ -127,6 +134,14 @@ const cli_command cli_commands[] = {
       "With --wait, daapctl follows the deletion until the database is gone, showing each change; "
       "it exits 0 once deleted, 1 when the database goes to error, 2 when the timeout passes.",
       delete_opts, 1, 1, NULL, 0 },
+    { "events", cmd_events, "show what happened to a database",
+      "ID|NAME [--follow] [--type warning] [--limit N]",
+      "Show the database's event history, oldest first: every status change, Kubernetes error, "
+      "update and delete, with who did it (a team or the reconciler). A repeat of the same event is "
+      "one line with its count. --follow keeps printing new events once a second until Ctrl-C or "
+      "until the database is deleted. A deleted database's history stays readable by its id. "
+      "-o json and -o yaml print the API's page, newest first.",
+      events_opts, 1, 1, NULL, 0 },
     { "url", cmd_url, "print a ready database's connection URI",
       "ID|NAME [--direct]",
       "Print the postgresql:// URI of the pooled endpoint, password included, for use in scripts "
@@ -196,6 +211,7 @@ const cli_example cli_examples[] = {
     { "Your team's databases that are not ready",
       "daapctl list --team payments --status provisioning,error" },
     { "Hand a database to another team", "daapctl update orders --team billing" },
+    { "Watch what happens to a database", "daapctl events orders --follow" },
     { "Delete without a prompt, from a script", "daapctl delete orders --yes" },
     { "Operator: migrate a store, then run one reconcile pass",
       "daapctl --store postgresql://daap@db/daap migrate up\n"

@@ -16,8 +16,8 @@
 static const char *const known_keys[] = {
     "listen", "store", "kubeconfig", "kube_context", "namespace", "template_dir",
     "secret_key_file", "provisioning_deadline", "resync_period", "log_level",
-    "image_map", "cluster_domain", "max_instances", "threads", "max_connections",
-    "connection_timeout", "request_timeout", "shutdown_grace", "wait_poll_interval",
+    "image_map", "cluster_domain", "max_instances", "threads", "reconcile_workers", "max_connections",
+    "connection_timeout", "request_timeout", "shutdown_grace", "wait_poll_interval", "event_retention",
 };
 
 #define KEY_COUNT DAAP_ARRAY_SIZE(known_keys)

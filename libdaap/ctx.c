@@ -25,9 +25,20 @@
     "17=ghcr.io/cloudnative-pg/postgresql:17.6-system-trixie," \
     "18=ghcr.io/cloudnative-pg/postgresql:18.4-system-trixie"
 
+/* A caller built against version 1 has a shorter struct: clear only the
+ * fields of the version it asks for. */
+static size_t ctx_options_size(unsigned int version)
+{
+    return version >= 2 ? sizeof(daap_ctx_options) : offsetof(daap_ctx_options, event_retention_ms);
+}
+
 int daap_ctx_options_init(daap_ctx_options *opts, unsigned int version)
 {
-    DAAP_INIT_VERSIONED(opts, version, DAAP_CTX_OPTIONS_VERSION, "daap_ctx_options");
+    DAAP_ASSERT_ARG(opts);
+    if (version == 0 || version > DAAP_CTX_OPTIONS_VERSION)
+        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID, "unsupported daap_ctx_options version %u", version);
+    memset(opts, 0, ctx_options_size(version));
+    opts->version = version;
     return 0;
 }
 
@@ -80,6 +91,27 @@ static int parse_image_map(daap_ctx *ctx, const char *map)
     return 0;
 }
 
+/* Events are kept for 30 days after they last happened (docs/operations.md). */
+#define DEFAULT_EVENT_RETENTION_MS (30LL * 24 * 3600 * 1000)
+
+static int configure_retention(daap_ctx *ctx, const daap_ctx_options *o)
+{
+    const char *env = getenv("DAAP_EVENT_RETENTION_MS");
+    char *end = NULL;
+
+    if (o->version >= 2 && o->event_retention_ms)
+        ctx->event_retention_ms = o->event_retention_ms;
+    else if (env && *env)
+        ctx->event_retention_ms = strtoll(env, &end, 10);
+    else
+        ctx->event_retention_ms = DEFAULT_EVENT_RETENTION_MS;
+    /* "30d" read as 30 ms would purge the whole history: digits only. */
+    if (ctx->event_retention_ms <= 0 || (end && *end))
+        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_CONFIG,
+                              "event retention must be a positive number of milliseconds (DAAP_EVENT_RETENTION_MS)");
+    return 0;
+}
+
 static int configure(daap_ctx *ctx, const daap_ctx_options *o)
 {
     static const daap_ctx_options defaults = DAAP_CTX_OPTIONS_INIT;
@@ -98,6 +130,7 @@ static int configure(daap_ctx *ctx, const daap_ctx_options *o)
                      : (env_deadline && *env_deadline) ? strtoll(env_deadline, NULL, 10) : DEFAULT_DEADLINE_MS;
     if (ctx->deadline_ms <= 0 || ctx->max_instances < 1)
         return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_CONFIG, "provisioning deadline and max instances must be positive");
+    DAAP_TRY(configure_retention(ctx, o));
     if (daap__ctx_image(ctx, ctx->default_pg_version) == NULL)
         return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_CONFIG,
                               "default pg_version %d has no image in the image map", (int)ctx->default_pg_version);
@@ -177,6 +210,7 @@ static int engine_check(const daap__engine *e)
     DAAP__SLOT(create); DAAP__SLOT(create_json); DAAP__SLOT(get); DAAP__SLOT(list);
     DAAP__SLOT(list_json); DAAP__SLOT(update); DAAP__SLOT(update_json); DAAP__SLOT(remove);
     DAAP__SLOT(wait);
+    DAAP__SLOT(events);
     DAAP__SLOT(reconcile_once); DAAP__SLOT(reconcile_db); DAAP__SLOT(watch_open);
 #undef DAAP__SLOT
     return 0;
@@ -280,7 +314,54 @@ void daap_ctx_free(daap_ctx *ctx)
         daap__free(ctx->images[i].image);
     daap__free(ctx->namespace_);
     daap__free(ctx->cluster_domain);
+    daap__free(ctx->call_actor);
+    daap__free(ctx->call_request_id);
     daap__free(ctx);
+}
+
+/* ---- call info: who the next calls are for (event history) */
+
+#define CALL_INFO_MAX 128
+
+int daap_call_info_init(daap_call_info *info, unsigned int version)
+{
+    DAAP_INIT_VERSIONED(info, version, DAAP_CALL_INFO_VERSION, "daap_call_info");
+    return 0;
+}
+
+static int check_call_value(const char *what, const char *value)
+{
+    size_t n = value ? strlen(value) : 0;
+
+    if (value && (n == 0 || n > CALL_INFO_MAX || !daap__is_clean_text(value, n, false)))
+        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID,
+                              "call info %s must be 1 to %d bytes of text without control characters",
+                              what, CALL_INFO_MAX);
+    return 0;
+}
+
+static void clear_call_info(daap_ctx *ctx)
+{
+    daap__free(ctx->call_actor);
+    daap__free(ctx->call_request_id);
+    ctx->call_actor = ctx->call_request_id = NULL;
+}
+
+int daap_ctx_set_call_info(daap_ctx *ctx, const daap_call_info *info)
+{
+    DAAP_ASSERT_ARG(ctx);
+    clear_call_info(ctx);
+    if (info == NULL)
+        return 0;
+    DAAP_CHECK_VERSION(info, DAAP_CALL_INFO_VERSION, "daap_call_info");
+    DAAP_TRY(check_call_value("actor", info->actor));
+    DAAP_TRY(check_call_value("request_id", info->request_id));
+    if ((info->actor && (ctx->call_actor = daap__strdup(info->actor)) == NULL) ||
+        (info->request_id && (ctx->call_request_id = daap__strdup(info->request_id)) == NULL)) {
+        clear_call_info(ctx);
+        return daap_error_set_oom();
+    }
+    return 0;
 }
 
 int daap__ctx_need_kube(const daap_ctx *ctx)

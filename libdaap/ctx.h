@@ -34,6 +34,12 @@ struct daap_ctx {
     int32_t               max_instances;
     int64_t               deadline_ms;
     daap__limits          limits;
+    /* event history (lifecycle/events.h) */
+    char                 *call_actor;      /* daap_ctx_set_call_info(); NULL: none */
+    char                 *call_request_id;
+    const char           *acting_team;     /* the team a request path acts for (borrowed, for one call) */
+    bool                  reconciling;     /* writes now are the reconciler's */
+    int64_t               event_retention_ms;
 };
 
 /* The image for a PostgreSQL major, or NULL. */

@@ -34,13 +34,41 @@ static void respond_record(request *r, int status, daap_db *db, bool location)
     respond_json(r, status, &out);
 }
 
+/* ---- event history: who a write is by (daap_ctx_set_call_info) */
+
+/* The caller's team and this request's id go with the events the next
+ * call writes. A team the library would refuse is left out (the call then
+ * names the team itself, or refuses it); the request id is always valid. */
+static void begin_call(request *r, const char *team)
+{
+    daap_call_info info = DAAP_CALL_INFO_INIT;
+
+    info.actor = team;
+    info.request_id = r->id[0] ? r->id : NULL;
+    if (daap_ctx_set_call_info(request_ctx(r), &info) < 0) {
+        info.actor = NULL;
+        (void)daap_ctx_set_call_info(request_ctx(r), &info);
+    }
+}
+
+/* The context serves other requests next: forget this one's caller. */
+static void end_call(request *r)
+{
+    (void)daap_ctx_set_call_info(request_ctx(r), NULL);
+}
+
 /* The record is written here; its Cluster and Pooler are the reconciler's
  * (docs/adr/0002-create-semantics.md), so the answer never waits on
  * Kubernetes. */
 void handle_create(request *r)
 {
     daap_db *db = NULL;
-    int rc = daap_db_create_json(&db, request_ctx(r), body_ptr(r), r->body_len);
+    int rc;
+
+    /* Without X-Daap-Team the create is by the owner_team it names. */
+    begin_call(r, request_header(r, "X-Daap-Team"));
+    rc = daap_db_create_json(&db, request_ctx(r), body_ptr(r), r->body_len);
+    end_call(r);
 
     if (rc < 0) {
         respond_daap_error(r, rc);
@@ -121,7 +149,9 @@ void handle_update(request *r)
 
     if (request_team(r, &team) < 0)
         return;
+    begin_call(r, team);
     rc = daap_db_update_json(&db, request_ctx(r), r->path_id, team, body_ptr(r), r->body_len);
+    end_call(r);
 
     if (rc < 0)
         respond_daap_error(r, rc);
@@ -139,7 +169,9 @@ void handle_delete(request *r)
 
     if (request_team(r, &team) < 0)
         return;
+    begin_call(r, team);
     rc = daap_db_delete(&db, request_ctx(r), r->path_id, team);
+    end_call(r);
 
     if (rc < 0) {
         respond_daap_error(r, rc);
@@ -150,6 +182,34 @@ void handle_delete(request *r)
         reconciler_enqueue(r->w->reconciler, daap_db_id(db));
         respond_record(r, 202, db, false);
     }
+}
+
+/* GET /databases/{id}/events: newest first, any team may read it, as it
+ * may read the record; a soft-deleted database's trail still answers. */
+void handle_events(request *r)
+{
+    daap_db_events_options opts;
+    daap_db_event_page page;
+    daap_buf scratch = DAAP_BUF_INIT, out = DAAP_BUF_INIT;
+    char id[64]; /* a longer segment is no database id: cut, it answers 404 */
+    size_t n = strcspn(r->path_id, "/");
+    int rc;
+
+    snprintf(id, sizeof(id), "%.*s", (int)(n < sizeof(id) ? n : sizeof(id) - 1), r->path_id);
+    memset(&page, 0, sizeof(page));
+    rc = daap_db_events_options_parse(&opts, &scratch, r->query);
+    if (rc == 0)
+        rc = daap_db_events(&page, request_ctx(r), id, &opts);
+    if (rc == 0)
+        rc = daap_db_event_page_to_json(&out, &page, 0);
+    daap_db_event_page_dispose(&page);
+    daap_buf_dispose(&scratch);
+    if (rc < 0) {
+        daap_buf_dispose(&out);
+        respond_daap_error(r, rc);
+        return;
+    }
+    respond_json(r, 200, &out);
 }
 
 void handle_healthz(request *r)

@@ -29,7 +29,7 @@ enum {
     O_CONFIG, O_LISTEN, O_STORE, O_KUBECONFIG, O_KUBE_CONTEXT, O_NAMESPACE, O_TEMPLATE_DIR,
     O_SECRET_KEY_FILE, O_CREATE_KEY, O_PROV_DEADLINE, O_RESYNC, O_LOG_LEVEL, O_IMAGE_MAP,
     O_CLUSTER_DOMAIN, O_MAX_INSTANCES, O_THREADS, O_WORKERS, O_MAX_CONN, O_CONN_TIMEOUT, O_REQ_TIMEOUT,
-    O_SHUTDOWN_GRACE, O_MIGRATE, O_INSECURE_TLS, O_WAIT_POLL, O__COUNT
+    O_SHUTDOWN_GRACE, O_MIGRATE, O_INSECURE_TLS, O_WAIT_POLL, O_EVENT_RETENTION, O__COUNT
 };
 
 static const opt_spec specs[O__COUNT] = {
@@ -81,6 +81,8 @@ static const opt_spec specs[O__COUNT] = {
                          "accept kubeconfigs with insecure-skip-tls-verify" },
     [O_WAIT_POLL] = { "wait-poll-interval", "DAAP_WAIT_POLL_INTERVAL_MS", "wait_poll_interval", T_DURATION, "1s",
                       "DURATION", "how often waiting GETs re-read the store (for other replicas' writes)" },
+    [O_EVENT_RETENTION] = { "event-retention", "DAAP_EVENT_RETENTION_MS", "event_retention", T_DURATION, "30d",
+                            "DURATION", "keep database events this long after they last happened (up to 3650d)" },
 };
 
 typedef enum { SRC_DEFAULT, SRC_FILE, SRC_ENV, SRC_FLAG } source;
@@ -218,7 +220,8 @@ static void fill_lower_layers(resolved *r)
     }
 }
 
-static int parse_duration(int64_t *out, const char *text)
+/* A positive duration in ms, s, m, h or d (no unit: ms), at most max_ms. */
+static int parse_duration_upto(int64_t *out, const char *text, int64_t max_ms)
 {
     char *end;
     long long v;
@@ -232,12 +235,21 @@ static int parse_duration(int64_t *out, const char *text)
     else if (strcmp(end, "s") == 0) mult = 1000;
     else if (strcmp(end, "m") == 0) mult = 60 * 1000;
     else if (strcmp(end, "h") == 0) mult = 3600 * 1000;
+    else if (strcmp(end, "d") == 0) mult = 24 * 3600 * 1000;
     else return -1;
-    if (v > INT64_MAX / mult || v * mult > (int64_t)30 * 24 * 3600 * 1000)
+    if (v > INT64_MAX / mult || v * mult > max_ms)
         return -1;
     *out = v * mult;
     return 0;
 }
+
+static int parse_duration(int64_t *out, const char *text)
+{
+    return parse_duration_upto(out, text, (int64_t)30 * 24 * 3600 * 1000);
+}
+
+/* Event retention may be long: up to ten years. */
+#define EVENT_RETENTION_MAX_MS ((int64_t)3650 * 24 * 3600 * 1000)
 
 static int parse_int(int *out, const char *text, int lo, int hi)
 {
@@ -309,6 +321,7 @@ static int apply_one(server_options *o, int i, const resolved *r)
     case O_MIGRATE:         rc = parse_bool(&o->migrate, v); break;
     case O_INSECURE_TLS:    rc = parse_bool(&o->allow_insecure_tls, v); break;
     case O_PROV_DEADLINE:   rc = parse_duration(&o->provisioning_deadline_ms, v); break;
+    case O_EVENT_RETENTION: rc = parse_duration_upto(&o->event_retention_ms, v, EVENT_RETENTION_MAX_MS); break;
     case O_RESYNC:          rc = parse_duration(&o->resync_period_ms, v); break;
     case O_CONN_TIMEOUT:    rc = parse_duration(&o->connection_timeout_ms, v); break;
     case O_REQ_TIMEOUT:     rc = parse_duration(&o->request_timeout_ms, v); break;

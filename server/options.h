@@ -19,6 +19,7 @@ typedef struct {
     const char *image_map;
     const char *cluster_domain;
     int64_t provisioning_deadline_ms;
+    int64_t event_retention_ms;
     int64_t resync_period_ms;
     int64_t connection_timeout_ms;
     int64_t request_timeout_ms;

@@ -13,6 +13,7 @@ static const route routes[] = {
     { "/databases/{id}", "GET",    handle_get,     ROUTE_QUERY }, /* wait, revision */
     { "/databases/{id}", "PATCH",  handle_update,  ROUTE_BODY | ROUTE_MERGE_PATCH },
     { "/databases/{id}", "DELETE", handle_delete,  0 },
+    { "/databases/{id}/events", "GET", handle_events, ROUTE_QUERY },
     { "/healthz",        "GET",    handle_healthz, 0 },
     { "/readyz",         "GET",    handle_readyz,  0 },
     { "/openapi.json",   "GET",    handle_openapi, 0 },
@@ -24,19 +25,23 @@ static const route routes[] = {
 
 #define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))
 
+/* A pattern is a prefix, one {segment} and an optional fixed suffix
+ * ("/databases/{id}/events"). */
 static bool path_matches(const char *pattern, const char *path)
 {
     const char *brace = strchr(pattern, '{');
-    size_t prefix;
-    const char *seg;
+    const char *suffix, *seg;
+    size_t prefix, seglen;
 
     if (brace == NULL)
         return strcmp(pattern, path) == 0;
     prefix = (size_t)(brace - pattern);
     if (strncmp(pattern, path, prefix) != 0)
         return false;
+    suffix = strchr(brace, '}') + 1;
     seg = path + prefix;
-    return *seg != '\0' && strchr(seg, '/') == NULL;
+    seglen = strcspn(seg, "/");
+    return seglen > 0 && strcmp(seg + seglen, suffix) == 0;
 }
 
 static void append_allow(char *allow, size_t size, const char *method)

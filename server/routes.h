@@ -16,7 +16,7 @@ enum {
 };
 
 typedef struct route {
-    const char  *pattern; /* "/databases/{id}": {id} is one non-empty segment */
+    const char  *pattern; /* "/databases/{id}", "/databases/{id}/events": {id} is one non-empty segment */
     const char  *method;
     handler_fn   fn;
     unsigned int flags;
@@ -27,7 +27,8 @@ typedef struct route {
  * Every GET route also serves HEAD. */
 const route *route_find(const char *method, const char *path, char *allow, size_t allow_size);
 
-/* The {id} segment of a path that route_find matched to rt, or NULL. */
+/* Where the {id} segment of a path that route_find matched to rt starts
+ * (it runs to the next '/' or the end), or NULL. */
 const char *route_path_id(const route *rt, const char *path);
 
 #endif

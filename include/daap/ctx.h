@@ -51,9 +51,14 @@ typedef struct {
     int32_t      kube_timeout_ms;    /**< per Kubernetes call; default 10000 */
     unsigned int flags;              /**< OR of daap_ctx_flag */
     const char  *team;               /**< caller's team for remote contexts (X-Daap-Team) */
+    /* version 2 */
+    /** How long events are kept after they last happened; the reconciler
+     *  purges older ones in bounded batches. Default: $DAAP_EVENT_RETENTION_MS,
+     *  else 30 days. */
+    int64_t      event_retention_ms;
 } daap_ctx_options;
 
-#define DAAP_CTX_OPTIONS_VERSION 1
+#define DAAP_CTX_OPTIONS_VERSION 2
 #define DAAP_CTX_OPTIONS_INIT { DAAP_CTX_OPTIONS_VERSION }
 
 /**
@@ -126,6 +131,35 @@ DAAP_EXTERN(int) daap_ctx_is_remote(const daap_ctx *ctx);
  * @since 0.1
  */
 DAAP_EXTERN(int) daap_secret_key_create(const char *path);
+
+/**
+ * Who a context's next calls are made for, recorded with the events they
+ * write (DESIGN.md section 11). A server sets it per request and clears it
+ * after. Append-only; start from DAAP_CALL_INFO_INIT or daap_call_info_init().
+ */
+typedef struct {
+    unsigned int version;     /**< DAAP_CALL_INFO_VERSION */
+    const char  *actor;       /**< the caller's team; NULL: the request's own team, or "reconciler" */
+    const char  *request_id;  /**< the request id (e.g. X-Request-Id); NULL: none */
+} daap_call_info;
+
+#define DAAP_CALL_INFO_VERSION 1
+#define DAAP_CALL_INFO_INIT { DAAP_CALL_INFO_VERSION }
+
+/** @return 0 or DAAP_EINVALID for an unknown version. @since 0.1 */
+DAAP_EXTERN(int) daap_call_info_init(daap_call_info *info, unsigned int version);
+
+/**
+ * Set (copy) or, with NULL, clear the call info of a context. Reconciler
+ * writes are always by "reconciler", whatever is set.
+ *
+ * @param ctx   an open context
+ * @param info  the call info, or NULL to clear it
+ * @return 0, DAAP_EINVALID (bad version, or a value longer than 128 bytes
+ *         or with control characters), DAAP_ERROR (out of memory)
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_ctx_set_call_info(daap_ctx *ctx, const daap_call_info *info);
 
 DAAP_END_DECL
 

@@ -322,6 +322,105 @@ DAAP_EXTERN(int) daap_db_wait_options_parse(daap_db_wait_options *opts, int32_t 
  */
 DAAP_EXTERN(int) daap_db_wait(daap_db **out, daap_ctx *ctx, const char *id, const daap_db_wait_options *opts);
 
+/** @name Event history (DESIGN.md section 11)
+ * What happened to a database and when: every status and status_reason
+ * change, every accepted PATCH and DELETE and every Kubernetes error the
+ * reconciler meets. A repeat of the newest event's type, reason and message
+ * folds into it (count, last_at), as Kubernetes event series do.
+ * @{ */
+
+/** The kind of an event. Values are frozen. */
+typedef enum {
+    DAAP_DB_EVENT_NORMAL  = 0,
+    DAAP_DB_EVENT_WARNING = 1
+} daap_db_event_type;
+
+/** One event. Strings are owned by the page that holds it. */
+typedef struct {
+    int64_t     id;          /**< increasing per installation; the cursor key */
+    const char *database_id;
+    int64_t     at;          /**< first seen, ms since the Unix epoch (UTC) */
+    int64_t     last_at;     /**< last seen (equals at while count is 1) */
+    int32_t     type;        /**< daap_db_event_type */
+    const char *reason;      /**< CamelCase: Created, Progress, Ready, Failed, ... */
+    const char *message;     /**< for people */
+    const char *from_status; /**< status name before, or NULL when unchanged */
+    const char *to_status;   /**< status name after, or NULL when unchanged */
+    const char *actor;       /**< the caller's team, or "reconciler" */
+    const char *request_id;  /**< the HTTP request id, or NULL */
+    int64_t     count;       /**< how many times it happened (folded repeats) */
+} daap_db_event;
+
+/** One page of events, newest first, owned by the caller. */
+typedef struct {
+    daap_db_event *items;
+    size_t         count;
+    char          *next_cursor; /**< opaque; NULL on the last page */
+} daap_db_event_page;
+
+/** Paging and filter for daap_db_events(). */
+typedef struct {
+    unsigned int version;       /**< DAAP_DB_EVENTS_OPTIONS_VERSION */
+    uint32_t     limit;         /**< page size; 0: 50; at most 200 */
+    const char  *cursor;        /**< next_cursor of the previous page, or NULL */
+    int32_t      warnings_only; /**< non-zero: only DAAP_DB_EVENT_WARNING */
+} daap_db_events_options;
+
+#define DAAP_DB_EVENTS_OPTIONS_VERSION 1
+#define DAAP_DB_EVENTS_OPTIONS_INIT { DAAP_DB_EVENTS_OPTIONS_VERSION }
+
+/** @return 0 or DAAP_EINVALID. @since 0.1 */
+DAAP_EXTERN(int) daap_db_events_options_init(daap_db_events_options *opts, unsigned int version);
+
+/**
+ * Read a page of a database's event history, newest first. Works for
+ * soft-deleted databases too: the trail outlives the record.
+ *
+ * @param[out] out  receives the page; release with daap_db_event_page_dispose()
+ * @param ctx       an open context
+ * @param id        the database id
+ * @param opts      paging and filter, or NULL for the first 50
+ * @return 0, DAAP_ENOTFOUND (no such database), DAAP_EINVALID (bad limit
+ *         or cursor, with a field error), DAAP_ENOTSUPPORTED (the storage
+ *         backend keeps no history), or another negative daap_error_code
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_db_events(daap_db_event_page *out, daap_ctx *ctx, const char *id,
+                                const daap_db_events_options *opts);
+
+/** Free a page's events and cursor. Accepts NULL. @since 0.1 */
+DAAP_EXTERN(void) daap_db_event_page_dispose(daap_db_event_page *page);
+
+/** The name of an event type: "normal" or "warning" (NULL when unknown). @since 0.1 */
+DAAP_EXTERN(const char *) daap_db_event_type_name(int type);
+
+/**
+ * Render a page as {"items": [...], "next_cursor": "..."|null}, each item
+ * {id, database_id, at, last_at, type, reason, message, from_status,
+ * to_status, actor, request_id, count} with RFC 3339 times.
+ *
+ * @param[out] out  receives the JSON (appended); release with daap_buf_dispose()
+ * @param flags     DAAP_JSON_PRETTY or 0
+ * @return 0 or DAAP_ERROR (out of memory)
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_db_event_page_to_json(daap_buf *out, const daap_db_event_page *page, unsigned int flags);
+
+/**
+ * Parse the query string of GET /databases/{id}/events (limit, cursor, and
+ * type, whose one value is "warning") into options. Strings in
+ * opts point into `scratch`, which the caller disposes after use.
+ *
+ * @param[out] opts     filled options
+ * @param[out] scratch  holds the decoded strings; release with daap_buf_dispose()
+ * @param query         the raw query string (without '?'), may be NULL
+ * @return 0 or DAAP_EINVALID with a field error naming the parameter
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_db_events_options_parse(daap_db_events_options *opts, daap_buf *scratch,
+                                              const char *query);
+/** @} */
+
 DAAP_END_DECL
 
 #endif

@@ -318,6 +318,72 @@ int daap_error_to_problem_json(daap_buf *out, const daap_error *err, const char 
     return daap__buf_putc(out, '}');
 }
 
+/* ---- event pages (DESIGN.md section 11) ---- */
+
+static int put_opt_str_member(daap_buf *b, const char *key, const char *value)
+{
+    DAAP_TRY(daap__buf_puts(b, key));
+    return value ? daap__buf_put_json_str(b, value) : PUT_LIT(b, "null");
+}
+
+static int render_event(daap_buf *b, const daap_db_event *ev)
+{
+    DAAP_TRY(PUT_INT(b, "{\"id\":", ev->id));
+    DAAP_TRY(put_opt_str_member(b, ",\"database_id\":", ev->database_id));
+    DAAP_TRY(PUT_TIME(b, ",\"at\":", ev->at));
+    DAAP_TRY(PUT_TIME(b, ",\"last_at\":", ev->last_at));
+    DAAP_TRY(put_opt_str_member(b, ",\"type\":", daap_db_event_type_name(ev->type)));
+    DAAP_TRY(put_opt_str_member(b, ",\"reason\":", ev->reason));
+    DAAP_TRY(put_opt_str_member(b, ",\"message\":", ev->message));
+    DAAP_TRY(put_opt_str_member(b, ",\"from_status\":", ev->from_status));
+    DAAP_TRY(put_opt_str_member(b, ",\"to_status\":", ev->to_status));
+    DAAP_TRY(put_opt_str_member(b, ",\"actor\":", ev->actor));
+    DAAP_TRY(put_opt_str_member(b, ",\"request_id\":", ev->request_id));
+    DAAP_TRY(PUT_INT(b, ",\"count\":", ev->count));
+    return daap__buf_putc(b, '}');
+}
+
+static int render_event_page(daap_buf *b, const daap_db_event_page *page)
+{
+    size_t i;
+
+    DAAP_TRY(daap__page_json_open(b));
+    for (i = 0; i < page->count; i++) {
+        if (i > 0)
+            DAAP_TRY(daap__buf_putc(b, ','));
+        DAAP_TRY(render_event(b, &page->items[i]));
+    }
+    return daap__page_json_close(b, page->next_cursor);
+}
+
+int daap_db_event_page_to_json(daap_buf *out, const daap_db_event_page *page, unsigned int flags)
+{
+    daap_buf tmp = DAAP_BUF_INIT;
+
+    DAAP_ASSERT_ARG(out && page);
+    if (render_event_page(&tmp, page) < 0) {
+        daap_buf_dispose(&tmp);
+        return daap_error_set_oom();
+    }
+    return finish(out, &tmp, flags);
+}
+
+/* An event cursor names its database, so one from another database's
+ * history is refused rather than read as an id. */
+int daap__event_cursor_encode(char **out, int64_t event_id, const char *database_id)
+{
+    return daap__cursor_encode(out, event_id, database_id);
+}
+
+int daap__event_cursor_decode(int64_t *event_id, const char *database_id, const char *cursor)
+{
+    char id[64];
+
+    if (daap__cursor_decode(event_id, id, sizeof(id), cursor) < 0 || strcmp(id, database_id) != 0 || *event_id <= 0)
+        return DAAP_EINVALID;
+    return 0;
+}
+
 /* ---- keyset cursors: base64url("<created_at>.<id>") ---- */
 
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

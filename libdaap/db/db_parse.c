@@ -1,5 +1,6 @@
 /* Records from the API's JSON: the inverse of db_json.c. */
 #include "db/db_parse.h"
+#include "db/event.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -252,5 +253,110 @@ int daap__db_from_json(daap_db **out, const char *json, size_t len)
     DAAP_TRY(daap__json_parse(&root, json, len, "record JSON"));
     rc = daap__db_from_json_object(out, root);
     json_object_put(root);
+    return rc;
+}
+
+/* ---- event pages (the inverse of daap_db_event_page_to_json) */
+
+static int event_text(const char **out, json_object *obj, const char *key, bool required)
+{
+    json_object *v;
+
+    *out = NULL;
+    if (!json_object_object_get_ex(obj, key, &v) || v == NULL)
+        return required ? bad("event JSON: '%s' is missing", key) : 0;
+    if (!json_object_is_type(v, json_type_string))
+        return bad("event JSON: '%s' must be a string", key);
+    *out = json_object_get_string(v);
+    return 0;
+}
+
+static int event_int(int64_t *out, json_object *obj, const char *key)
+{
+    json_object *v;
+
+    if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_int))
+        return bad("event JSON: '%s' must be an integer", key);
+    *out = json_object_get_int64(v);
+    return 0;
+}
+
+static int event_time(int64_t *out, json_object *obj, const char *key)
+{
+    const char *text;
+
+    DAAP_TRY(event_text(&text, obj, key, true));
+    return daap__time_parse(out, text) < 0 ? bad("event JSON: '%s' must be an RFC 3339 time", key) : 0;
+}
+
+static int event_from_object(daap_db_event *ev, json_object *obj)
+{
+    const char *type;
+
+    memset(ev, 0, sizeof(*ev));
+    if (!json_object_is_type(obj, json_type_object))
+        return bad("event JSON: %s", "not an object");
+    DAAP_TRY(event_int(&ev->id, obj, "id"));
+    DAAP_TRY(event_int(&ev->count, obj, "count"));
+    DAAP_TRY(event_time(&ev->at, obj, "at"));
+    DAAP_TRY(event_time(&ev->last_at, obj, "last_at"));
+    DAAP_TRY(event_text(&type, obj, "type", true));
+    if ((ev->type = daap__event_type_parse(type)) < 0)
+        return bad("event JSON: type '%.40s' is unknown", type);
+    DAAP_TRY(event_text(&ev->database_id, obj, "database_id", true));
+    DAAP_TRY(event_text(&ev->reason, obj, "reason", true));
+    DAAP_TRY(event_text(&ev->message, obj, "message", false));
+    DAAP_TRY(event_text(&ev->from_status, obj, "from_status", false));
+    DAAP_TRY(event_text(&ev->to_status, obj, "to_status", false));
+    DAAP_TRY(event_text(&ev->actor, obj, "actor", false));
+    return event_text(&ev->request_id, obj, "request_id", false);
+}
+
+static int event_items(daap_db_event_page *out, json_object *root)
+{
+    json_object *items = NULL;
+    size_t i, n;
+
+    if (json_object_is_type(root, json_type_object))
+        json_object_object_get_ex(root, "items", &items);
+    if (items == NULL || !json_object_is_type(items, json_type_array))
+        return bad("event JSON: %s", "'items' must be an array");
+    n = json_object_array_length(items);
+    for (i = 0; i < n; i++) {
+        daap_db_event ev;
+        DAAP_TRY(event_from_object(&ev, json_object_array_get_idx(items, i)));
+        DAAP_TRY(daap_db_event_page_push(out, &ev));
+    }
+    return 0;
+}
+
+int daap__json_next_cursor(char **out, struct json_object *root, const char *what)
+{
+    json_object *v;
+
+    *out = NULL;
+    if (!json_object_object_get_ex(root, "next_cursor", &v) || v == NULL)
+        return 0;
+    if (!json_object_is_type(v, json_type_string))
+        return daap_error_set(DAAP_ERROR, DAAP_ERRCLASS_HTTP, "%s: 'next_cursor' must be a string or null", what);
+    if (json_object_get_string_len(v) == 0)
+        return 0;
+    *out = daap__strdup(json_object_get_string(v));
+    DAAP_ERROR_CHECK_ALLOC(*out);
+    return 0;
+}
+
+int daap__event_page_from_json(daap_db_event_page *out, const char *json, size_t len)
+{
+    json_object *root;
+    int rc;
+
+    DAAP_TRY(daap__json_parse(&root, json, len, "event JSON"));
+    rc = event_items(out, root);
+    if (rc == 0)
+        rc = daap__json_next_cursor(&out->next_cursor, root, "event JSON");
+    json_object_put(root);
+    if (rc < 0)
+        daap_db_event_page_dispose(out);
     return rc;
 }

@@ -24,6 +24,14 @@ int daap__json_parse_as(struct json_object **out, const char *json, size_t len, 
 int daap__db_from_json_object(daap_db **out, struct json_object *obj);
 int daap__db_from_json(daap_db **out, const char *json, size_t len);
 
+/* A page's "next_cursor" (absent, null or "" give NULL), copied.
+ * @return 0 or DAAP_ERROR (class HTTP; `what` names the document) */
+int daap__json_next_cursor(char **out, struct json_object *root, const char *what);
+
+/* An event page as daap_db_event_page_to_json() renders it; on failure
+ * `out` is left empty. @return 0 or DAAP_ERROR (class HTTP) */
+int daap__event_page_from_json(daap_db_event_page *out, const char *json, size_t len);
+
 /* RFC 3339 UTC or offset time ("2024-05-01T12:00:00.123Z") to ms since the
  * epoch. @return 0 or DAAP_EINVALID */
 int daap__time_parse(int64_t *out, const char *text);

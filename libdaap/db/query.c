@@ -2,6 +2,7 @@
  * silently ignored filter. */
 #include "db/db_json.h"
 #include "db/validate.h"
+#include "db/event.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,14 +72,23 @@ static int parse_status(unsigned int *mask, const char *value)
     return *mask ? 0 : bad_param("status", "invalid", "status must not be empty");
 }
 
-static int parse_limit(uint32_t *limit, const char *value)
+static int parse_limit_upto(uint32_t *limit, const char *value, long max)
 {
+    char msg[64];
     char *end;
     long v = strtol(value, &end, 10);
-    if (*value == '\0' || *end != '\0' || v < 1 || v > 100 || strlen(value) > 3)
-        return bad_param("limit", "out_of_range", "limit must be an integer between 1 and 100");
+
+    if (*value == '\0' || *end != '\0' || v < 1 || v > max || strlen(value) > 3) {
+        snprintf(msg, sizeof(msg), "limit must be an integer between 1 and %ld", max);
+        return bad_param("limit", "out_of_range", msg);
+    }
     *limit = (uint32_t)v;
     return 0;
+}
+
+static int parse_limit(uint32_t *limit, const char *value)
+{
+    return parse_limit_upto(limit, value, 100);
 }
 
 static int parse_bool(int32_t *out, const char *param, const char *value)
@@ -108,16 +118,16 @@ static int check_team_param(const char *value)
     return daap__fields_result(&f, "query");
 }
 
-/* Apply one decoded key=value pair; `seen` catches repeated parameters. */
-static int apply_param(daap_db_list_options *opts, unsigned *seen, const char *key, const char *value)
+/* Which of `names` a key is, once: the index, or a negative code for an
+ * unknown or repeated parameter (`seen` remembers the ones given). */
+static int param_index(const char *const *names, size_t count, unsigned *seen, const char *key)
 {
-    static const char *const names[] = { "owner_team", "status", "name", "limit", "cursor", "include_deleted" };
     size_t i;
 
-    for (i = 0; i < DAAP_ARRAY_SIZE(names); i++)
+    for (i = 0; i < count; i++)
         if (strcmp(key, names[i]) == 0)
             break;
-    if (i == DAAP_ARRAY_SIZE(names)) {
+    if (i == count) {
         char msg[128];
         snprintf(msg, sizeof(msg), "unknown query parameter '%.40s'", key);
         return bad_param(key[0] ? key : "query", "unknown_parameter", msg);
@@ -125,6 +135,18 @@ static int apply_param(daap_db_list_options *opts, unsigned *seen, const char *k
     if (*seen & (1u << i))
         return bad_param(names[i], "duplicate", "parameter given more than once");
     *seen |= 1u << i;
+    return (int)i;
+}
+
+/* Apply one decoded key=value pair of GET /databases. */
+static int apply_param(void *target, unsigned *seen, const char *key, const char *value)
+{
+    static const char *const names[] = { "owner_team", "status", "name", "limit", "cursor", "include_deleted" };
+    daap_db_list_options *opts = target;
+    int i = param_index(names, DAAP_ARRAY_SIZE(names), seen, key);
+
+    if (i < 0)
+        return i;
     switch (i) {
     case 0: opts->owner_team = value; return check_team_param(value);
     case 1: return parse_status(&opts->status_mask, value);
@@ -173,16 +195,11 @@ static int each_param(daap_buf *scratch, const char *query, param_fn apply, void
     return 0;
 }
 
-static int apply_list_param(void *opts, unsigned *seen, const char *key, const char *value)
-{
-    return apply_param(opts, seen, key, value);
-}
-
 int daap_db_list_options_parse(daap_db_list_options *opts, daap_buf *scratch, const char *query)
 {
     DAAP_ASSERT_ARG(opts && scratch);
     DAAP_TRY(daap_db_list_options_init(opts, DAAP_DB_LIST_OPTIONS_VERSION));
-    return each_param(scratch, query, apply_list_param, opts);
+    return each_param(scratch, query, apply_param, opts);
 }
 
 /* ---- GET /databases/{id}?wait=&revision= */
@@ -276,4 +293,33 @@ int daap_db_wait_options_parse(daap_db_wait_options *opts, int32_t *waiting, con
         return bad_param("wait", "required", "revision needs wait: how long to wait for a change");
     *waiting = 1;
     return 0;
+}
+
+/* ---- GET /databases/{id}/events */
+
+/* The one type filter is "warning": the normal events alone tell no story. */
+static int apply_event_param(void *target, unsigned *seen, const char *key, const char *value)
+{
+    static const char *const names[] = { "limit", "cursor", "type" };
+    daap_db_events_options *opts = target;
+    int i = param_index(names, DAAP_ARRAY_SIZE(names), seen, key);
+
+    if (i < 0)
+        return i;
+    switch (i) {
+    case 0: return parse_limit_upto(&opts->limit, value, DAAP__EVENTS_LIMIT_MAX);
+    case 1: opts->cursor = value; return 0;
+    default:
+        if (strcmp(value, "warning") != 0)
+            return bad_param("type", "invalid", "type must be 'warning'");
+        opts->warnings_only = 1;
+        return 0;
+    }
+}
+
+int daap_db_events_options_parse(daap_db_events_options *opts, daap_buf *scratch, const char *query)
+{
+    DAAP_ASSERT_ARG(opts && scratch);
+    DAAP_TRY(daap_db_events_options_init(opts, DAAP_DB_EVENTS_OPTIONS_VERSION));
+    return each_param(scratch, query, apply_event_param, opts);
 }

@@ -1,5 +1,6 @@
 /* The database lifecycle on the request path: create, get, list, update, delete. */
 #include "lifecycle/steps.h"
+#include "lifecycle/events.h"
 #include "db/db_json.h"
 #include "ids.h"
 #include "db/reqjson.h"
@@ -121,17 +122,39 @@ static int provision(daap_ctx *ctx, daap_db *db)
     snprintf(reason, sizeof(reason), "%s%s", is_transient(rc) ? "waiting for Kubernetes: " : "Kubernetes rejected the database: ",
              daap_error_last()->message);
     if (is_transient(rc))
-        return daap__set_reason(ctx, db, reason);
-    return daap__transition(ctx, db, DAAP_DB_ERROR, reason);
+        return daap__set_reason_because(ctx, db, reason, "KubernetesError", DAAP_DB_EVENT_WARNING);
+    return daap__transition_because(ctx, db, DAAP_DB_ERROR, reason, "KubernetesError", DAAP_DB_EVENT_WARNING);
 }
 
-static int create_checked(daap_db **out, daap_ctx *ctx, const daap_db_spec *spec)
+/* Request-path writes are by `team` unless the call info names the caller;
+ * returns the team acted for before, to put back. */
+static const char *act_for(daap_ctx *ctx, const char *team)
+{
+    const char *before = ctx->acting_team;
+    ctx->acting_team = team;
+    return before;
+}
+
+static int insert_created(daap_ctx *ctx, const daap_db *db)
+{
+    char message[256];
+    daap__events e;
+
+    snprintf(message, sizeof(message), "database %s created (PostgreSQL %d, %d instance%s, %s)",
+             daap_db_name(db), (int)daap_db_pg_version(db), (int)daap_db_instances(db),
+             daap_db_instances(db) == 1 ? "" : "s", daap_db_storage_size(db));
+    daap__events_init(&e);
+    daap__events_add(&e, ctx, DAAP_DB_EVENT_NORMAL, "Created", message, -1, DAAP_DB_PROVISIONING);
+    return daap__storage_insert_with_events(ctx->storage, db, e.items, e.count);
+}
+
+static int create_as_owner(daap_db **out, daap_ctx *ctx, const daap_db_spec *spec)
 {
     daap_db *db;
     int rc;
 
     DAAP_TRY(build_record(&db, ctx, spec));
-    if ((rc = daap__storage_insert(ctx->storage, db)) < 0) {
+    if ((rc = insert_created(ctx, db)) < 0) {
         /* Told in terms of the request alone, so a client may see it
          * (daap_error_for_client); the store's own text had the store in it. */
         if (rc == DAAP_EEXISTS)
@@ -149,6 +172,15 @@ static int create_checked(daap_db **out, daap_ctx *ctx, const daap_db_spec *spec
     else
         daap_db_free(db);
     return 0;
+}
+
+static int create_checked(daap_db **out, daap_ctx *ctx, const daap_db_spec *spec)
+{
+    const char *acted_for = act_for(ctx, spec->owner_team);
+    int rc = create_as_owner(out, ctx, spec);
+
+    ctx->acting_team = acted_for;
+    return rc;
 }
 
 static int local_create(daap_db **out, void *self, const daap_db_spec *spec)
@@ -457,29 +489,34 @@ static int validate_update(daap_ctx *ctx, const daap_db_update_spec *spec)
 
 /* Re-read and retry on a lost compare-and-set: the reconciler may have moved
  * the status meanwhile, which does not touch the fields we change. */
-static int apply_update(daap_db **out, daap_ctx *ctx, const char *id, const char *caller_team,
+static int update_with_retries(daap_db **out, daap_ctx *ctx, const char *id, const char *caller_team,
                         const daap_db_update_spec *spec)
 {
     int attempt, rc = DAAP_ECONFLICT;
 
     for (attempt = 0; attempt < UPDATE_RETRIES && rc == DAAP_ECONFLICT; attempt++) {
-        daap_db *db;
+        daap_db *db, *before = NULL;
+        daap__events e;
         int64_t rev;
 
         DAAP_TRY(get_live(&db, ctx, id));
-        if ((rc = check_owner(db, caller_team)) < 0) {
+        if ((rc = check_owner(db, caller_team)) < 0 || (rc = daap_db_dup(&before, db)) < 0) {
             daap_db_free(db);
             return rc;
         }
         rev = daap_db_revision(db);
         if ((spec->owner_team && (rc = daap_db_set_text(db, DAAP_DB_F_OWNER_TEAM, spec->owner_team)) < 0) ||
             (spec->purpose && (rc = daap_db_set_text(db, DAAP_DB_F_PURPOSE, spec->purpose)) < 0)) {
+            daap_db_free(before);
             daap_db_free(db);
             return rc;
         }
         db->num[DAAP_DB_F_REVISION] = rev + 1;
         db->num[DAAP_DB_F_UPDATED_AT] = daap__now_ms();
-        rc = daap__storage_update(ctx->storage, db, rev);
+        daap__events_init(&e);
+        daap__events_for_update(&e, ctx, before, db);
+        daap_db_free(before);
+        rc = daap__storage_update_with_events(ctx->storage, db, rev, e.items, e.count);
         /* The change is saved; a record without its password is still the answer. */
         if (rc == 0 && daap_db_status(db) == DAAP_DB_READY && daap__unseal_password(ctx, db) < 0)
             daap_error_clear();
@@ -488,6 +525,16 @@ static int apply_update(daap_db **out, daap_ctx *ctx, const char *id, const char
         else
             daap_db_free(db);
     }
+    return rc;
+}
+
+static int apply_update(daap_db **out, daap_ctx *ctx, const char *id, const char *caller_team,
+                        const daap_db_update_spec *spec)
+{
+    const char *acted_for = act_for(ctx, caller_team);
+    int rc = update_with_retries(out, ctx, id, caller_team, spec);
+
+    ctx->acting_team = acted_for;
     return rc;
 }
 
@@ -612,14 +659,11 @@ int daap_db_delete(daap_db **out, daap_ctx *ctx, const char *id, const char *cal
     return ctx->engine->remove(out, ctx->engine_self, id, caller_team);
 }
 
-static int local_remove(daap_db **out, void *self, const char *id, const char *caller_team)
+static int remove_as_caller(daap_db **out, daap_ctx *ctx, const char *id, const char *caller_team)
 {
-    daap_ctx *ctx = self;
     daap_db *db = NULL;
     int rc;
 
-    if (!daap__uuid_valid(id))
-        return daap_error_set(DAAP_ENOTFOUND, DAAP_ERRCLASS_INVALID, "no database with id '%.64s'", id);
     DAAP_TRY(start_delete(&db, ctx, id, caller_team));
     if (daap_db_status(db) == DAAP_DB_DELETING && (rc = finish_delete_now(ctx, db)) < 0 && rc != DAAP_ECONFLICT) {
         daap_db_free(db);
@@ -631,6 +675,20 @@ static int local_remove(daap_db **out, void *self, const char *id, const char *c
     else
         daap_db_free(db);
     return 0;
+}
+
+static int local_remove(daap_db **out, void *self, const char *id, const char *caller_team)
+{
+    daap_ctx *ctx = self;
+    const char *acted_for;
+    int rc;
+
+    if (!daap__uuid_valid(id))
+        return daap_error_set(DAAP_ENOTFOUND, DAAP_ERRCLASS_INVALID, "no database with id '%.64s'", id);
+    acted_for = act_for(ctx, caller_team);
+    rc = remove_as_caller(out, ctx, id, caller_team);
+    ctx->acting_team = acted_for;
+    return rc;
 }
 
 /* ---- the local engine: the store and Kubernetes, in this process */
@@ -674,6 +732,7 @@ const daap__engine daap__local_engine = {
     .update_json      = local_update_json,
     .remove           = local_remove,
     .wait             = daap__db_wait_local,
+    .events           = daap__events_local,
     .reconcile_once   = daap__reconcile_once_local,
     .reconcile_db     = daap__reconcile_db_local,
     .watch_open       = daap__watch_open_local,

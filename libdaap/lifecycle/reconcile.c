@@ -2,6 +2,7 @@
  * not final it compares what should exist with what exists and takes the
  * next step; every status change is a compare-and-set. */
 #include "lifecycle/steps.h"
+#include "lifecycle/events.h"
 #include "kube/kube.h"
 #include "storage/storage.h"
 #include "lifecycle/reconcile.h"
@@ -91,11 +92,41 @@ static int note(int rc, daap_reconcile_result *res)
     return rc;
 }
 
-static int transition(daap_ctx *ctx, daap_db *db, int status, const char *reason, daap_reconcile_result *res)
+/* A transition whose event is a warning of its own reason (DeadlinePassed,
+ * KubernetesError), or with event_reason NULL the one the change implies. */
+static int transition_because(daap_ctx *ctx, daap_db *db, int status, const char *reason,
+                              const char *event_reason, daap_reconcile_result *res)
 {
-    int rc = daap__transition(ctx, db, status, reason);
+    int rc = daap__transition_because(ctx, db, status, reason, event_reason, DAAP_DB_EVENT_WARNING);
     if (rc == 0)
         res->transitions++;
+    return note(rc, res);
+}
+
+static int transition(daap_ctx *ctx, daap_db *db, int status, const char *reason, daap_reconcile_result *res)
+{
+    return transition_because(ctx, db, status, reason, NULL, res);
+}
+
+/* A Kubernetes error while provisioning shows in status_reason and the
+ * event history (KubernetesError) until the next pass gets further, in
+ * terms a client may read (daap_error_for_client: no addresses); the error
+ * itself, with its cause, goes back to the caller to log and retry. */
+static int kube_error(daap_ctx *ctx, daap_db *db, int rc, daap_reconcile_result *res)
+{
+    char reason[256], cause[512];
+    daap_error shown;
+    int klass = daap_error_last()->klass;
+
+    if (rc == DAAP_ECONFLICT || daap_db_status(db) != DAAP_DB_PROVISIONING ||
+        (klass != DAAP_ERRCLASS_KUBE && klass != DAAP_ERRCLASS_HTTP))
+        return note(rc, res);
+    snprintf(cause, sizeof(cause), "%s", daap_error_last()->message);
+    daap_error_for_client(&shown, daap_error_last());
+    snprintf(reason, sizeof(reason), "waiting for Kubernetes: %s", shown.message);
+    /* Best effort: a lost race leaves the newer reason. */
+    (void)daap__set_reason_because(ctx, db, reason, "KubernetesError", DAAP_DB_EVENT_WARNING);
+    daap_error_set(rc, klass, "%s", cause);
     return note(rc, res);
 }
 
@@ -198,7 +229,7 @@ static int reconcile_provisioning(daap_ctx *ctx, daap_db *db, daap__observed *o,
     if (age > ctx->deadline_ms) {
         snprintf(reason, sizeof(reason), "not ready within the provisioning deadline of %lld s (last CNPG phase: %s)",
                  (long long)(ctx->deadline_ms / 1000), cluster_phase(o->cluster) ? cluster_phase(o->cluster) : "none");
-        return transition(ctx, db, DAAP_DB_ERROR, reason, res);
+        return transition_because(ctx, db, DAAP_DB_ERROR, reason, "DeadlinePassed", res);
     }
     progress_reason(reason, sizeof(reason), o);
     return note(daap__set_reason(ctx, db, reason), res);
@@ -241,24 +272,6 @@ static int reconcile_deleting(daap_ctx *ctx, daap_db *db, daap_reconcile_result 
     return transition(ctx, db, DAAP_DB_DELETED, "the Pooler and the Cluster are gone", res);
 }
 
-/* A new database whose objects cannot be made yet says why, in terms a
- * client may read (daap_error_for_client: no addresses), and is retried. */
-static int note_waiting(daap_ctx *ctx, daap_db *db, int rc, daap_reconcile_result *res)
-{
-    char reason[256], cause[512];
-    daap_error shown;
-    int klass = daap_error_last()->klass;
-
-    if (rc == DAAP_ECONFLICT || daap_db_status(db) != DAAP_DB_PROVISIONING)
-        return note(rc, res);
-    snprintf(cause, sizeof(cause), "%s", daap_error_last()->message);
-    daap_error_for_client(&shown, daap_error_last());
-    snprintf(reason, sizeof(reason), "waiting for Kubernetes: %s", shown.message);
-    (void)daap__set_reason(ctx, db, reason); /* a lost race leaves the newer reason */
-    daap_error_set(rc, klass, "%s", cause);   /* the caller logs the cause */
-    return note(rc, res);
-}
-
 /* A deleted record keeps no objects, yet one can appear after its delete
  * finished: a worker that read the record while it was live may create its
  * Cluster a moment later (creates answer before their objects exist,
@@ -276,7 +289,7 @@ static int reconcile_deleted(daap_ctx *ctx, daap_db *db, const daap__observed *o
 }
 
 /* One record against what was observed for it. */
-static int reconcile_record(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_reconcile_result *res)
+static int reconcile_one(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_reconcile_result *res)
 {
     int status = daap_db_status(db), rc;
     bool cluster_made;
@@ -287,15 +300,15 @@ static int reconcile_record(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_
     if (status == DAAP_DB_DELETED)
         return reconcile_deleted(ctx, db, o, res);
     if (!o->known && (rc = observe(o, ctx, db)) < 0)
-        return note_waiting(ctx, db, rc, res);
+        return kube_error(ctx, db, rc, res);
     /* A rejected spec (error without a Cluster) is not retried blindly. */
     if (status != DAAP_DB_ERROR && (rc = ensure_objects(ctx, db, o, &cluster_made, res)) < 0) {
         if (status == DAAP_DB_PROVISIONING && daap__is_rejection(rc)) {
             char reason[512];
             snprintf(reason, sizeof(reason), "Kubernetes rejected the database: %s", daap_error_last()->message);
-            return transition(ctx, db, DAAP_DB_ERROR, reason, res);
+            return transition_because(ctx, db, DAAP_DB_ERROR, reason, "KubernetesError", res);
         }
-        return note_waiting(ctx, db, rc, res);
+        return kube_error(ctx, db, rc, res);
     }
     /* A new Cluster is a new, empty database with new credentials: say so,
      * and let the way back from error read them once it is healthy. */
@@ -307,6 +320,18 @@ static int reconcile_record(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_
     case DAAP_DB_ERROR:        return reconcile_error(ctx, db, o, res);
     default:                   return reconcile_ready(ctx, db, o, res);
     }
+}
+
+/* Writes made while reconciling are the reconciler's, whoever set the call info. */
+static int reconcile_record(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_reconcile_result *res)
+{
+    bool was = ctx->reconciling;
+    int rc;
+
+    ctx->reconciling = true;
+    rc = reconcile_one(ctx, db, o, res);
+    ctx->reconciling = was;
+    return rc;
 }
 
 /* ---- a full pass: one list per kind, then every record ---- */
@@ -488,6 +513,20 @@ static void remove_orphans_of(daap_ctx *ctx, const daap_kube_list *l, int kind, 
     }
 }
 
+/* Retention: one bounded batch per pass, so a pass after a long pause does
+ * not stall on a big delete; the next passes take the rest. A failure only
+ * delays the purge. */
+static void purge_old_events(daap_ctx *ctx, daap_reconcile_result *res)
+{
+    uint32_t purged = 0;
+
+    if (ctx->event_retention_ms <= 0)
+        return;
+    if (note(daap__storage_purge_events(&purged, ctx->storage, daap__now_ms() - ctx->event_retention_ms,
+                                        DAAP__EVENT_PURGE_BATCH), res) < 0)
+        daap_error_clear();
+}
+
 static int check_pass_args(daap_ctx *ctx, const daap_reconcile_options *opts)
 {
     DAAP_ASSERT_ARG(ctx);
@@ -518,6 +557,8 @@ int daap__reconcile_pass(daap_reconcile_result *out, daap_ctx *ctx, const daap__
         remove_orphans_of(ctx, &s->clusters, DAAP_KUBE_CLUSTER, &live, s, &res);
     }
     id_set_dispose(&live);
+    if (rc == 0)
+        purge_old_events(ctx, &res);
     if (out)
         *out = res;
     return rc;

@@ -1,5 +1,6 @@
 /* The single steps of the lifecycle, shared by requests and the reconciler. */
 #include "lifecycle/steps.h"
+#include "lifecycle/events.h"
 #include "kube/kube.h"
 #include "storage/storage.h"
 #include "manifest/template.h"
@@ -16,14 +17,15 @@ void daap__observed_dispose(daap__observed *o)
     memset(o, 0, sizeof(*o));
 }
 
-static int write_cas(daap_ctx *ctx, daap_db *db)
+/* The record and the events that describe its change, in one write. */
+static int write_cas(daap_ctx *ctx, daap_db *db, const daap__events *e)
 {
     int64_t rev = db->num[DAAP_DB_F_REVISION];
     int rc;
 
     db->num[DAAP_DB_F_REVISION] = rev + 1;
     db->num[DAAP_DB_F_UPDATED_AT] = daap__now_ms();
-    rc = daap__storage_update(ctx->storage, db, rev);
+    rc = daap__storage_update_with_events(ctx->storage, db, rev, e->items, e->count);
     if (rc < 0)
         db->num[DAAP_DB_F_REVISION] = rev;
     return rc;
@@ -31,22 +33,48 @@ static int write_cas(daap_ctx *ctx, daap_db *db)
 
 int daap__transition(daap_ctx *ctx, daap_db *db, int status, const char *reason)
 {
+    return daap__transition_because(ctx, db, status, reason, NULL, DAAP_DB_EVENT_NORMAL);
+}
+
+int daap__transition_because(daap_ctx *ctx, daap_db *db, int status, const char *reason,
+                             const char *event_reason, int event_type)
+{
     int64_t old_ready = db->num[DAAP_DB_F_READY_AT];
+    int from = daap_db_status(db);
+    daap__events e;
 
     DAAP_TRY(daap_db_set_text(db, DAAP_DB_F_STATUS_REASON, reason));
     db->num[DAAP_DB_F_STATUS] = status;
     if (status == DAAP_DB_READY && old_ready == 0)
         db->num[DAAP_DB_F_READY_AT] = daap__now_ms();
-    return write_cas(ctx, db);
+    daap__events_init(&e);
+    if (event_reason)
+        daap__events_add(&e, ctx, event_type, event_reason, reason, from, status);
+    else
+        daap__events_for_status(&e, ctx, from, db);
+    return write_cas(ctx, db, &e);
 }
 
 int daap__set_reason(daap_ctx *ctx, daap_db *db, const char *reason)
 {
+    return daap__set_reason_because(ctx, db, reason, NULL, DAAP_DB_EVENT_NORMAL);
+}
+
+int daap__set_reason_because(daap_ctx *ctx, daap_db *db, const char *reason,
+                             const char *event_reason, int event_type)
+{
     const char *cur = daap_db_status_reason(db);
+    daap__events e;
+
     if (cur && reason && strcmp(cur, reason) == 0)
         return 0;
     DAAP_TRY(daap_db_set_text(db, DAAP_DB_F_STATUS_REASON, reason));
-    return write_cas(ctx, db);
+    daap__events_init(&e);
+    if (event_reason)
+        daap__events_add(&e, ctx, event_type, event_reason, reason, -1, -1);
+    else
+        daap__events_for_status(&e, ctx, daap_db_status(db), db);
+    return write_cas(ctx, db, &e);
 }
 
 const char *daap__object_db_id(const daap_kube_object *obj)

@@ -35,6 +35,14 @@ int daap__transition(daap_ctx *ctx, daap_db *db, int status, const char *reason)
 /* Change only the status_reason (CAS), when it differs. */
 int daap__set_reason(daap_ctx *ctx, daap_db *db, const char *reason);
 
+/* Both write the event the change implies (lifecycle/events.h) in the same
+ * transaction; these name its reason and type instead (DeadlinePassed,
+ * KubernetesError, ...). */
+int daap__transition_because(daap_ctx *ctx, daap_db *db, int status, const char *reason,
+                             const char *event_reason, int event_type);
+int daap__set_reason_because(daap_ctx *ctx, daap_db *db, const char *reason,
+                             const char *event_reason, int event_type);
+
 /* Create the Cluster (kind DAAP_KUBE_CLUSTER) or Pooler for a record:
  * 0 when created, 1 when an object with this record's id label was
  * already there (adopted), or a negative code. */

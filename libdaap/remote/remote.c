@@ -472,6 +472,49 @@ static int wait_round(daap_db **out, daap__remote *r, const char *id, int64_t re
     return rc;
 }
 
+/* ---- event history: GET /databases/{id}/events */
+
+static int events_path(daap_buf *b, const char *id, const daap_db_events_options *o)
+{
+    char limit[16];
+    size_t start;
+
+    DAAP_TRY(record_path(b, id));
+    DAAP_TRY(daap__buf_puts(b, "/events"));
+    if (o == NULL)
+        return 0;
+    start = b->size;
+    if (o->limit) {
+        snprintf(limit, sizeof(limit), "%u", (unsigned)o->limit);
+        DAAP_TRY(daap__buf_printf(b, "%climit=%s", b->size > start ? '&' : '?', limit));
+    }
+    if (o->cursor && *o->cursor) {
+        DAAP_TRY(daap__buf_printf(b, "%ccursor=", b->size > start ? '&' : '?'));
+        DAAP_TRY(daap__buf_put_uri_escaped(b, o->cursor));
+    }
+    if (o->warnings_only)
+        DAAP_TRY(daap__buf_printf(b, "%ctype=warning", b->size > start ? '&' : '?'));
+    return 0;
+}
+
+static int remote_events(daap_db_event_page *out, void *self, const char *id, const daap_db_events_options *opts)
+{
+    daap__remote *r = self;
+    daap_buf path = DAAP_BUF_INIT;
+    http_resp p;
+    int rc = events_path(&path, id, opts);
+    http_req q = { "GET", path.ptr, NULL, 0, NULL, DAAP__RETRY_SAFE, 0 };
+
+    memset(&p, 0, sizeof(p));
+    if (rc == 0)
+        rc = call(r, &q, &p, 200, 200);
+    if (rc == 0)
+        rc = daap__event_page_from_json(out, p.body.ptr, p.body.size);
+    resp_dispose(r, &p);
+    daap_buf_dispose(&path);
+    return rc;
+}
+
 static int remote_wait(daap_db **out, void *self, const char *id, const daap_db_wait_options *opts)
 {
     int64_t deadline = daap__mono_ms() + opts->timeout_ms;
@@ -554,22 +597,6 @@ static int page_items(daap_db_array *arr, json_object *items)
     return 0;
 }
 
-static int page_cursor(char **out, json_object *root)
-{
-    json_object *v;
-
-    *out = NULL;
-    if (!json_object_object_get_ex(root, "next_cursor", &v) || v == NULL)
-        return 0;
-    if (!json_object_is_type(v, json_type_string))
-        return daap_error_set(DAAP_ERROR, DAAP_ERRCLASS_HTTP, "list JSON: 'next_cursor' must be a string or null");
-    if (json_object_get_string_len(v) == 0)
-        return 0;
-    *out = daap__strdup(json_object_get_string(v));
-    DAAP_ERROR_CHECK_ALLOC(*out);
-    return 0;
-}
-
 static int parse_page(daap_db_page *out, const http_resp *p)
 {
     daap_db_array arr = { NULL, 0, 0 };
@@ -581,7 +608,7 @@ static int parse_page(daap_db_page *out, const http_resp *p)
         json_object_object_get_ex(root, "items", &items);
     rc = page_items(&arr, items);
     if (rc == 0)
-        rc = page_cursor(&out->next_cursor, root);
+        rc = daap__json_next_cursor(&out->next_cursor, root, "list JSON");
     json_object_put(root);
     if (rc < 0) {
         daap_db_array_dispose(&arr);
@@ -750,6 +777,7 @@ const daap__engine daap__remote_engine = {
     .update_json      = remote_update_json,
     .remove           = remote_remove,
     .wait             = remote_wait,
+    .events           = remote_events,
     .reconcile_once   = remote_reconcile_once,
     .reconcile_db     = remote_reconcile_db,
     .watch_open       = remote_watch_open,

@@ -3,6 +3,7 @@
  * connection, one PQreset when the connection breaks. */
 #include "common.h"
 #include "storage/sqlgen.h"
+#include "storage/sqlevents.h"
 #include "storage/sqlmig.h"
 
 #include <stdio.h>
@@ -422,6 +423,136 @@ static int pg_ping(daap_storage_backend *base)
     return rc;
 }
 
+/* ---- version 3: event history */
+
+static int read_columns(daap__sqlvalue *vals, const PGresult *res, int row, int n)
+{
+    int c;
+
+    if (PQnfields(res) != n)
+        return daap_error_set(DAAP_ERROR, DAAP_ERRCLASS_STORAGE, "postgres: %d columns, expected %d",
+                              PQnfields(res), n);
+    for (c = 0; c < n; c++)
+        DAAP_TRY(read_value(&vals[c], res, row, c));
+    return 0;
+}
+
+/* Fold `ev` into the record's newest event, or append it. */
+static int write_event(pg_backend *be, const char *database_id, const daap_db_event *ev)
+{
+    daap__sqlvalue v[DAAP__EVENT_MAX_PARAMS], newest[DAAP__EVENT_NEWEST_COLUMNS];
+    PGresult *res;
+    int rc = 0, folds = 0;
+    int64_t newest_id = 0;
+
+    DAAP_TRY(run(&res, be, DAAP__STMT_EVENT_NEWEST, v, daap__sqlevents_newest_params(v, database_id), "events", 0));
+    if (PQntuples(res) == 1 && (rc = read_columns(newest, res, 0, DAAP__EVENT_NEWEST_COLUMNS)) == 0) {
+        newest_id = newest[0].i;
+        folds = daap__sqlevents_folds(newest, ev);
+    }
+    PQclear(res);
+    DAAP_TRY(rc);
+    if (folds)
+        rc = run(&res, be, DAAP__STMT_EVENT_FOLD, v, daap__sqlevents_fold_params(v, newest_id, ev), "events", 0);
+    else
+        rc = run(&res, be, DAAP__STMT_EVENT_INSERT, v, daap__sqlevents_insert_params(v, database_id, ev), "events", 0);
+    PQclear(res);
+    return rc;
+}
+
+static int write_events(pg_backend *be, const daap_db *db, const daap_db_event *events, size_t count)
+{
+    const char *id = daap_db_get_text(db, DAAP_DB_F_ID);
+    size_t i;
+
+    for (i = 0; i < count; i++)
+        DAAP_TRY(write_event(be, id, &events[i]));
+    return 0;
+}
+
+/* One transaction on one connection: pinned, so a break halfway fails the
+ * write instead of going on, outside the transaction, on a fresh one. */
+static int begin_write(pg_backend *be)
+{
+    PGresult *res;
+
+    DAAP_TRY(exec_sql(&res, be, "BEGIN", "begin"));
+    PQclear(res);
+    be->pinned = 1;
+    return 0;
+}
+
+/* Commit after success, roll back after a failure (keeping its error). */
+static int end_write(pg_backend *be, int rc)
+{
+    PGresult *res = NULL;
+
+    if (rc == 0) {
+        rc = exec_sql(&res, be, "COMMIT", "commit");
+        PQclear(res);
+    } else if (!connection_lost(be)) {
+        PQclear(PQexec(be->conn, "ROLLBACK"));
+    }
+    be->pinned = 0;
+    return rc;
+}
+
+static int pg_insert_with_events(daap_storage_backend *base, const daap_db *db,
+                                 const daap_db_event *events, size_t count)
+{
+    pg_backend *be = (pg_backend *)base;
+    int rc;
+
+    DAAP_TRY(begin_write(be));
+    rc = pg_insert(base, db);
+    if (rc == 0)
+        rc = write_events(be, db, events, count);
+    return end_write(be, rc);
+}
+
+static int pg_update_with_events(daap_storage_backend *base, const daap_db *db, int64_t expected_revision,
+                                 const daap_db_event *events, size_t count)
+{
+    pg_backend *be = (pg_backend *)base;
+    int rc;
+
+    DAAP_TRY(begin_write(be));
+    rc = pg_update(base, db, expected_revision);
+    if (rc == 0)
+        rc = write_events(be, db, events, count);
+    return end_write(be, rc);
+}
+
+static int pg_events(daap_db_event_page *out, daap_storage_backend *base, const daap_storage_event_query *q)
+{
+    pg_backend *be = (pg_backend *)base;
+    daap__sqlvalue v[DAAP__EVENT_MAX_PARAMS], row[DAAP__EVENT_COLUMNS];
+    PGresult *res;
+    int rc = 0, i;
+
+    DAAP_TRY(daap__sqlevents_check_query(q));
+    DAAP_TRY(run(&res, be, DAAP__STMT_EVENT_PAGE, v, daap__sqlevents_page_params(v, q), "events", 1));
+    for (i = 0; i < PQntuples(res) && rc == 0; i++)
+        if ((rc = read_columns(row, res, i, DAAP__EVENT_COLUMNS)) == 0)
+            rc = daap__sqlevents_push_row(out, row);
+    PQclear(res);
+    return rc;
+}
+
+static int pg_purge_events(uint32_t *purged, daap_storage_backend *base, int64_t before_ms, uint32_t max_rows)
+{
+    pg_backend *be = (pg_backend *)base;
+    daap__sqlvalue v[DAAP__EVENT_MAX_PARAMS];
+    PGresult *res;
+
+    *purged = 0;
+    DAAP_TRY(run(&res, be, DAAP__STMT_EVENT_PURGE, v, daap__sqlevents_purge_params(v, before_ms, max_rows),
+                 "purge events", 0));
+    *purged = (uint32_t)strtoul(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
 /* Migration dialect. */
 
 static int mig_exec(void *conn, const char *sql)
@@ -528,7 +659,11 @@ static const daap_storage_backend pg_vtable = {
     pg_ping,
     pg_migrate,
     pg_migration_status,
-    pg_scan
+    pg_scan,
+    pg_insert_with_events,
+    pg_update_with_events,
+    pg_events,
+    pg_purge_events
 };
 
 /* Parse first: libpq's parse errors may quote the string, password included. */

@@ -1,5 +1,6 @@
 /* SQL text and values for the `databases` table, from the field table. */
 #include "storage/sqlgen.h"
+#include "storage/sqlevents.h"
 
 #include <stdio.h>
 
@@ -179,6 +180,9 @@ int daap__sqlgen_statement(daap_buf *out, const daap__sqlgen_dialect *d, int whi
     case DAAP__STMT_GET:      return daap__sqlgen_select_by_id(out, d);
     case DAAP__STMT_UPDATE:   return daap__sqlgen_update(out, d);
     case DAAP__STMT_REVISION: return daap__sqlgen_revision_of(out, d);
+    case DAAP__STMT_EVENT_NEWEST: case DAAP__STMT_EVENT_FOLD: case DAAP__STMT_EVENT_INSERT:
+    case DAAP__STMT_EVENT_PAGE: case DAAP__STMT_EVENT_PURGE:
+        return daap__sqlevents_statement(out, d, which);
     default:                  return daap__sqlgen_list(out, d, (unsigned int)(which - DAAP__STMT_LIST));
     }
 }

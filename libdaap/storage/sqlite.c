@@ -2,6 +2,7 @@
  * mode, with every statement prepared once and kept for the instance's life. */
 #include "common.h"
 #include "storage/sqlgen.h"
+#include "storage/sqlevents.h"
 #include "storage/sqlmig.h"
 
 #include <errno.h>
@@ -270,6 +271,145 @@ static int sqlite_scan(daap_storage_backend *base, const daap_storage_query *q, 
     return rc > 0 ? 0 : rc;
 }
 
+/* ---- version 3: event history */
+
+/* Any row's columns by their stored type (text borrowed until the next step). */
+static void read_columns(sqlite3_stmt *st, daap__sqlvalue *vals, int n)
+{
+    int c;
+
+    for (c = 0; c < n; c++) {
+        daap__sqlvalue *v = &vals[c];
+
+        memset(v, 0, sizeof(*v));
+        switch (sqlite3_column_type(st, c)) {
+        case SQLITE_NULL:
+            break;
+        case SQLITE_INTEGER:
+            v->kind = DAAP__SQL_INT;
+            v->i = sqlite3_column_int64(st, c);
+            break;
+        default:
+            v->kind = DAAP__SQL_TEXT;
+            v->p = (const char *)sqlite3_column_text(st, c);
+            v->len = (size_t)sqlite3_column_bytes(st, c);
+            break;
+        }
+    }
+}
+
+/* Fold `ev` into the record's newest event, or append it. */
+static int write_event(sqlite_backend *be, const char *database_id, const daap_db_event *ev)
+{
+    daap__sqlvalue v[DAAP__EVENT_MAX_PARAMS], newest[DAAP__EVENT_NEWEST_COLUMNS];
+    sqlite3_stmt *st;
+    int step, folds = 0;
+    int64_t newest_id = 0;
+
+    DAAP_TRY(start(&st, be, DAAP__STMT_EVENT_NEWEST, v, daap__sqlevents_newest_params(v, database_id)));
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        read_columns(st, newest, DAAP__EVENT_NEWEST_COLUMNS);
+        newest_id = newest[0].i;
+        folds = daap__sqlevents_folds(newest, ev);
+    }
+    finish(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return fail(be, step, "events");
+    if (folds)
+        return write_one(be, DAAP__STMT_EVENT_FOLD, v, daap__sqlevents_fold_params(v, newest_id, ev), "events", NULL);
+    return write_one(be, DAAP__STMT_EVENT_INSERT, v, daap__sqlevents_insert_params(v, database_id, ev), "events", NULL);
+}
+
+static int write_events(sqlite_backend *be, const daap_db *db, const daap_db_event *events, size_t count)
+{
+    const char *id = daap_db_get_text(db, DAAP_DB_F_ID);
+    size_t i;
+
+    for (i = 0; i < count; i++)
+        DAAP_TRY(write_event(be, id, &events[i]));
+    return 0;
+}
+
+/* IMMEDIATE: take the write lock before reading the newest event, so the
+ * fold decision cannot be raced by another connection. */
+static int begin_write(sqlite_backend *be)
+{
+    int rc = sqlite3_exec(be->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : fail(be, rc, "begin");
+}
+
+/* Commit after success, roll back after a failure (keeping its error). */
+static int end_write(sqlite_backend *be, int rc)
+{
+    int done;
+
+    if (rc == 0) {
+        if ((done = sqlite3_exec(be->db, "COMMIT", NULL, NULL, NULL)) == SQLITE_OK)
+            return 0;
+        rc = fail(be, done, "commit");
+    }
+    (void)sqlite3_exec(be->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+static int sqlite_insert_with_events(daap_storage_backend *base, const daap_db *db,
+                                     const daap_db_event *events, size_t count)
+{
+    sqlite_backend *be = (sqlite_backend *)base;
+    int rc;
+
+    DAAP_TRY(begin_write(be));
+    rc = sqlite_insert(base, db);
+    if (rc == 0)
+        rc = write_events(be, db, events, count);
+    return end_write(be, rc);
+}
+
+static int sqlite_update_with_events(daap_storage_backend *base, const daap_db *db, int64_t expected_revision,
+                                     const daap_db_event *events, size_t count)
+{
+    sqlite_backend *be = (sqlite_backend *)base;
+    int rc;
+
+    DAAP_TRY(begin_write(be));
+    rc = sqlite_update(base, db, expected_revision);
+    if (rc == 0)
+        rc = write_events(be, db, events, count);
+    return end_write(be, rc);
+}
+
+static int sqlite_events(daap_db_event_page *out, daap_storage_backend *base, const daap_storage_event_query *q)
+{
+    sqlite_backend *be = (sqlite_backend *)base;
+    daap__sqlvalue v[DAAP__EVENT_MAX_PARAMS], row[DAAP__EVENT_COLUMNS];
+    sqlite3_stmt *st;
+    int rc = 0, step;
+
+    DAAP_TRY(daap__sqlevents_check_query(q));
+    DAAP_TRY(start(&st, be, DAAP__STMT_EVENT_PAGE, v, daap__sqlevents_page_params(v, q)));
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        read_columns(st, row, DAAP__EVENT_COLUMNS);
+        rc = daap__sqlevents_push_row(out, row);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = fail(be, step, "events");
+    finish(st);
+    return rc;
+}
+
+static int sqlite_purge_events(uint32_t *purged, daap_storage_backend *base, int64_t before_ms, uint32_t max_rows)
+{
+    sqlite_backend *be = (sqlite_backend *)base;
+    daap__sqlvalue v[DAAP__EVENT_MAX_PARAMS];
+
+    *purged = 0;
+    DAAP_TRY(write_one(be, DAAP__STMT_EVENT_PURGE, v, daap__sqlevents_purge_params(v, before_ms, max_rows),
+                       "purge events", NULL));
+    *purged = (uint32_t)sqlite3_changes(be->db);
+    return 0;
+}
+
 static int sqlite_ping(daap_storage_backend *base)
 {
     sqlite_backend *be = (sqlite_backend *)base;
@@ -410,7 +550,11 @@ static const daap_storage_backend sqlite_vtable = {
     sqlite_ping,
     sqlite_migrate,
     sqlite_migration_status,
-    sqlite_scan
+    sqlite_scan,
+    sqlite_insert_with_events,
+    sqlite_update_with_events,
+    sqlite_events,
+    sqlite_purge_events
 };
 
 /* The store holds sealed passwords and who owns what: a new file is made

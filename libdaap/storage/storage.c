@@ -1,5 +1,6 @@
 /* Storage registry and dispatch wrappers: the single seam to every backend. */
 #include "storage/storage.h"
+#include "db/event.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -199,6 +200,50 @@ int daap__storage_scan(daap_storage_backend *be, const daap_storage_query *q, da
 int daap__storage_update(daap_storage_backend *be, const daap_db *db, int64_t expected_revision)
 {
     return ensure_error(be->update(be, db, expected_revision), be, "update");
+}
+
+/* ---- version 3: event history */
+
+static bool has_history(const daap_storage_backend *be)
+{
+    return be->version >= 3;
+}
+
+int daap__storage_insert_with_events(daap_storage_backend *be, const daap_db *db,
+                                     const daap_db_event *events, size_t count)
+{
+    if (count == 0 || !has_history(be) || be->insert_with_events == NULL)
+        return daap__storage_insert(be, db);
+    return ensure_error(be->insert_with_events(be, db, events, count), be, "insert");
+}
+
+int daap__storage_update_with_events(daap_storage_backend *be, const daap_db *db, int64_t expected_revision,
+                                     const daap_db_event *events, size_t count)
+{
+    if (count == 0 || !has_history(be) || be->update_with_events == NULL)
+        return daap__storage_update(be, db, expected_revision);
+    return ensure_error(be->update_with_events(be, db, expected_revision, events, count), be, "update");
+}
+
+int daap__storage_events(daap_db_event_page *out, daap_storage_backend *be, const daap_storage_event_query *q)
+{
+    size_t before = out->count;
+    int rc;
+
+    if (!has_history(be) || be->events == NULL)
+        return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_STORAGE,
+                              "storage backend '%s' keeps no event history", be->name ? be->name : "?");
+    if ((rc = be->events(out, be, q)) < 0)
+        daap__event_page_truncate(out, before);
+    return ensure_error(rc, be, "events");
+}
+
+int daap__storage_purge_events(uint32_t *purged, daap_storage_backend *be, int64_t before_ms, uint32_t max_rows)
+{
+    *purged = 0;
+    if (!has_history(be) || be->purge_events == NULL)
+        return 0;
+    return ensure_error(be->purge_events(purged, be, before_ms, max_rows), be, "purge events");
 }
 
 int daap__storage_ping(daap_storage_backend *be)

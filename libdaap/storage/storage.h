@@ -26,6 +26,15 @@ int  daap__storage_list(daap_db_array *out, daap_storage_backend *be, const daap
  * list() for backends without scan(). */
 int  daap__storage_scan(daap_storage_backend *be, const daap_storage_query *q, daap_storage_row_cb cb, void *payload);
 int  daap__storage_update(daap_storage_backend *be, const daap_db *db, int64_t expected_revision);
+/* version 3: event history. Without the backend's methods, the writes
+ * fall back to insert()/update() alone, events() answers
+ * DAAP_ENOTSUPPORTED and purging does nothing. */
+int  daap__storage_insert_with_events(daap_storage_backend *be, const daap_db *db,
+                                      const daap_db_event *events, size_t count);
+int  daap__storage_update_with_events(daap_storage_backend *be, const daap_db *db, int64_t expected_revision,
+                                      const daap_db_event *events, size_t count);
+int  daap__storage_events(daap_db_event_page *out, daap_storage_backend *be, const daap_storage_event_query *q);
+int  daap__storage_purge_events(uint32_t *purged, daap_storage_backend *be, int64_t before_ms, uint32_t max_rows);
 int  daap__storage_ping(daap_storage_backend *be);
 int  daap__storage_migrate(daap_storage_backend *be, int32_t target);
 int  daap__storage_migration_status(daap_migration_status *out, daap_storage_backend *be);

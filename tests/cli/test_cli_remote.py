@@ -141,6 +141,26 @@ class CreateWaitTest(RemoteTest):
         self.assertExit(self.ctl("create", "twice", "--purpose", "p"), 4)
 
 
+class EventsTest(RemoteTest):
+    def test_events_over_http_and_follow(self):
+        self.create_ready("evented")
+        r = self.ctl("events", "evented", "-o", "json")
+        self.assertExit(r, 0)
+        items = r.json()["items"]
+        self.assertEqual((items[0]["reason"], items[0]["actor"]), ("Ready", "reconciler"))
+        self.assertEqual((items[-1]["reason"], items[-1]["actor"]), ("Created", self.team))
+        self.assertIsNotNone(items[-1]["request_id"])
+        self.assertExit(self.ctl("update", "evented", "--purpose", "changed"), 0)
+        db_id = self.ctl("get", "evented", "-o", "json").json()["id"]
+        self.assertExit(self.ctl("delete", "evented", "--yes"), 0)
+        followed = self.ctl("events", db_id, "--follow", timeout=60)
+        self.assertExit(followed, 0)
+        reasons = [l.split()[2] for l in followed.out.splitlines()[1:]]
+        self.assertEqual(reasons[-1], "Deleted")
+        self.assertIn("PurposeChanged", reasons)
+        self.assertIn("DeleteRequested", reasons)
+
+
 class ListTest(RemoteTest):
     @classmethod
     def setUpClass(cls):

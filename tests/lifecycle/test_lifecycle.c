@@ -405,10 +405,184 @@ static void test_wrong_key_on_get(void **state)
     daap_ctx_free(a);
 }
 
+/* ---- event history: what each write records, in the same transaction */
+
+/* The history newest first as "Reason/actor[/from>to]", space-separated. */
+static void assert_history(fixture *f, const char *id, const char *expected)
+{
+    daap_db_event_page page;
+    char got[1024] = "";
+    size_t i;
+
+    assert_ok(daap_db_events(&page, f->ctx, id, NULL));
+    for (i = 0; i < page.count; i++) {
+        const daap_db_event *ev = &page.items[i];
+        char one[160];
+        snprintf(one, sizeof(one), "%s%s/%s", i ? " " : "", ev->reason, ev->actor);
+        strcat(got, one);
+        if (ev->to_status) {
+            snprintf(one, sizeof(one), "/%s>%s", ev->from_status ? ev->from_status : "", ev->to_status);
+            strcat(got, one);
+        }
+    }
+    daap_db_event_page_dispose(&page);
+    assert_string_equal(got, expected);
+}
+
+static void set_caller(fixture *f, const char *team, const char *request_id)
+{
+    daap_call_info info = DAAP_CALL_INFO_INIT;
+
+    info.actor = team;
+    info.request_id = request_id;
+    assert_ok(daap_ctx_set_call_info(f->ctx, &info));
+}
+
+static void test_events_of_a_lifecycle(void **state)
+{
+    fixture *f = *state;
+    daap_db_update_spec u = DAAP_DB_UPDATE_INIT;
+    daap_db_event_page page;
+    daap_db *db;
+    char id[64];
+
+    set_caller(f, "payments", "req-create");
+    db = create(f, "orders", "payments");
+    snprintf(id, sizeof(id), "%s", daap_db_id(db));
+    daap_db_free(db);
+    assert_ok(daap_db_events(&page, f->ctx, id, NULL));
+    assert_int_equal(page.count, 2);
+    assert_string_equal(page.items[1].reason, "Created");
+    assert_string_equal(page.items[1].request_id, "req-create");
+    assert_int_equal(page.items[1].type, DAAP_DB_EVENT_NORMAL);
+    assert_string_equal(page.items[0].message, "waiting for CNPG to start the cluster");
+    assert_null(page.next_cursor);
+    daap_db_event_page_dispose(&page);
+
+    /* The reconciler acts as itself, whatever call info is set. */
+    reconcile(f);
+    assert_ok(daap_kube_fake_set_cluster_phase(f->kube, "daap", "daap-orders", NULL));
+    reconcile(f);
+    assert_history(f, id, "Ready/reconciler/provisioning>ready Progress/reconciler Progress/payments "
+                          "Created/payments/>provisioning");
+
+    set_caller(f, NULL, "req-patch");
+    u.purpose = "new purpose";
+    u.owner_team = "billing";
+    assert_ok(daap_db_update(NULL, f->ctx, id, "payments", &u));
+    assert_ok(daap_db_events(&page, f->ctx, id, &(daap_db_events_options){ DAAP_DB_EVENTS_OPTIONS_VERSION, 2 }));
+    assert_string_equal(page.items[1].reason, "OwnerChanged");
+    assert_string_equal(page.items[1].message, "owner_team changed from payments to billing");
+    assert_string_equal(page.items[1].actor, "payments"); /* no actor set: the caller's team */
+    assert_string_equal(page.items[1].request_id, "req-patch");
+    assert_string_equal(page.items[0].reason, "PurposeChanged");
+    assert_non_null(page.next_cursor);
+    daap_db_event_page_dispose(&page);
+
+    assert_ok(daap_ctx_set_call_info(f->ctx, NULL));
+    assert_ok(daap_db_delete(NULL, f->ctx, id, "billing"));
+    assert_history(f, id, "Deleted/billing/deleting>deleted DeleteRequested/billing/ready>deleting "
+                          "PurposeChanged/payments OwnerChanged/payments Ready/reconciler/provisioning>ready "
+                          "Progress/reconciler Progress/payments Created/payments/>provisioning");
+}
+
+static void test_failed_write_leaves_no_event(void **state)
+{
+    fixture *f = *state;
+    daap_db_update_spec u = DAAP_DB_UPDATE_INIT;
+    daap_db *db = create(f, "orders", "payments");
+    char id[64];
+
+    snprintf(id, sizeof(id), "%s", daap_db_id(db));
+    daap_db_free(db);
+    assert_history(f, id, "Progress/payments Created/payments/>provisioning");
+    faulty_storage_fail(f->storage, FAULTY_UPDATE, 0, DAAP_EUNAVAILABLE);
+    u.purpose = "never stored";
+    assert_int_equal(daap_db_update(NULL, f->ctx, id, "payments", &u), DAAP_EUNAVAILABLE);
+    assert_int_equal(daap_db_delete(NULL, f->ctx, id, "payments"), DAAP_EUNAVAILABLE);
+    faulty_storage_fail(f->storage, FAULTY_UPDATE, 0, 0);
+    assert_history(f, id, "Progress/payments Created/payments/>provisioning");
+
+    /* A failed create leaves no record and no history. */
+    faulty_storage_fail(f->storage, FAULTY_INSERT, 1, DAAP_EUNAVAILABLE);
+    {
+        daap_db_spec s = DAAP_DB_SPEC_INIT;
+        s.name = "lost"; s.owner_team = "payments"; s.purpose = "x";
+        assert_int_equal(daap_db_create(NULL, f->ctx, &s), DAAP_EUNAVAILABLE);
+    }
+}
+
+static void test_events_repeat_folds_and_kube_errors(void **state)
+{
+    fixture *f = *state;
+    daap_db_event_page page;
+    daap_db *db = create(f, "orders", "payments");
+    char id[64];
+
+    snprintf(id, sizeof(id), "%s", daap_db_id(db));
+    daap_db_free(db);
+    /* A bad cursor, limit or id is refused. */
+    assert_int_equal(daap_db_events(&page, f->ctx, id,
+                                    &(daap_db_events_options){ DAAP_DB_EVENTS_OPTIONS_VERSION, 201 }), DAAP_EINVALID);
+    assert_int_equal(daap_db_events(&page, f->ctx, id,
+                                    &(daap_db_events_options){ DAAP_DB_EVENTS_OPTIONS_VERSION, 0, "bogus" }), DAAP_EINVALID);
+    assert_int_equal(daap_db_events(&page, f->ctx, "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", NULL), DAAP_ENOTFOUND);
+    assert_int_equal(daap_db_events(&page, f->ctx, "nope", NULL), DAAP_ENOTFOUND);
+
+    assert_ok(daap_db_events(&page, f->ctx, id,
+                             &(daap_db_events_options){ DAAP_DB_EVENTS_OPTIONS_VERSION, 0, NULL, 1 }));
+    assert_int_equal(page.count, 0);
+    daap_db_event_page_dispose(&page);
+}
+
+/* Retention: a reconcile pass purges events older than the retention, at
+ * most 500 of them, and the next pass takes the rest. */
+static void test_reconcile_purges_old_events_in_batches(void **state)
+{
+    fixture *f = *state;
+    daap_ctx_options o = DAAP_CTX_OPTIONS_INIT;
+    daap_db_update_spec u = DAAP_DB_UPDATE_INIT;
+    daap_db_event_page page;
+    daap_db *db;
+    char id[64];
+    size_t left;
+    int i;
+
+    daap_ctx_free(f->ctx);
+    o.secret_key_file = f->key;
+    o.event_retention_ms = 200;
+    assert_ok(faulty_ctx_open(&f->ctx, &f->storage, &f->kube, ":memory:", o));
+    db = create(f, "orders", "payments");
+    snprintf(id, sizeof(id), "%s", daap_db_id(db));
+    daap_db_free(db);
+    for (i = 0; i < 600; i++) {
+        u.purpose = i % 2 ? "odd" : "even";
+        assert_ok(daap_db_update(NULL, f->ctx, id, "payments", &u));
+    }
+    usleep(300 * 1000);
+    reconcile(f);
+    assert_ok(daap_db_events(&page, f->ctx, id, &(daap_db_events_options){ DAAP_DB_EVENTS_OPTIONS_VERSION, 200 }));
+    assert_true(page.count >= 602 - 500 && page.count < 602 - 500 + 10);
+    daap_db_event_page_dispose(&page);
+    reconcile(f);
+    assert_ok(daap_db_events(&page, f->ctx, id, &(daap_db_events_options){ DAAP_DB_EVENTS_OPTIONS_VERSION, 200 }));
+    left = page.count;
+    /* 602 old events went in two passes; what is left is the passes' own. */
+    assert_null(page.next_cursor);
+    assert_true(left < 10);
+    for (i = 0; i < (int)left; i++)
+        assert_string_equal(page.items[i].actor, "reconciler");
+    daap_db_event_page_dispose(&page);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_ready_get_update_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events_of_a_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_write_leaves_no_event, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events_repeat_folds_and_kube_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reconcile_purges_old_events_in_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_and_validation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_json_and_update_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kube_down_at_create_then_reconciler_finishes, setup, teardown),

@@ -266,7 +266,8 @@ class ApiTest(ServerTestCase):
         db = self.srv.create("api-head")
         self.srv.wait_status(db["id"], "ready")  # a settled record: GET and HEAD see the same one
         for path in ("/healthz", "/readyz", "/openapi.json", "/databases?name=api-head",
-                     "/databases/" + db["id"], "/databases/0190a6c4-0000-7000-8000-000000000000", "/ui/app.js"):
+                     "/databases/" + db["id"], "/databases/0190a6c4-0000-7000-8000-000000000000", "/ui/app.js",
+                     "/databases/%s/events" % db["id"]):
             get = self.srv.get(path)
             head = self.srv.request("HEAD", path)
             self.assertEqual(head.status, get.status, path)
@@ -299,6 +300,14 @@ class ApiTest(ServerTestCase):
         self.assertEqual(r.status, 201, r)
         self.assertEqual(self.srv.get("/databases/" + r.json["id"]).json["purpose"], purpose.replace("\n", " "))
         self.assertEqual(self.srv.get("/databases?limit=1").status, 200, "the table is still there")
+
+    def test_event_history_of_a_record(self):
+        db = self.srv.create("historic")
+        r = self.srv.get("/databases/%s/events?limit=1" % db["id"])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["items"][0]["database_id"], db["id"])
+        self.assertEqual(self.srv.get("/databases/%s/events?type=bogus" % db["id"]).status, 400)
+        self.assertEqual(self.srv.get("/databases/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/events").status, 404)
 
     def test_zz_every_documented_operation_was_exercised(self):
         ops = set(self.openapi.operations())

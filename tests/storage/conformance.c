@@ -703,6 +703,265 @@ static void test_migration_checksum_mismatch(void **state)
     assert_ok(daap__storage_migrate(be, -1));
 }
 
+/* ---- version 3: event history ---------------------------------------- */
+
+static daap_db_event event(int type, const char *reason, const char *message, int64_t at)
+{
+    daap_db_event ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.type = type;
+    ev.reason = reason;
+    ev.message = message;
+    ev.at = at;
+    ev.actor = "red";
+    ev.request_id = "req-1";
+    return ev;
+}
+
+/* Write one event with a compare-and-set update of record `id`. */
+static int update_with(daap_storage_backend *be, const char *id, const daap_db_event *ev)
+{
+    daap_db *db = NULL;
+    int64_t rev;
+    int rc;
+
+    assert_ok(daap__storage_get(&db, be, id));
+    rev = daap_db_revision(db);
+    assert_ok(daap_db_set_int(db, DAAP_DB_F_REVISION, rev + 1));
+    rc = daap__storage_update_with_events(be, db, rev, ev, 1);
+    daap_db_free(db);
+    return rc;
+}
+
+static void events_page(daap_db_event_page *page, daap_storage_backend *be, const char *id,
+                        int64_t before, int warnings_only, uint32_t limit)
+{
+    daap_storage_event_query q = { DAAP_STORAGE_EVENT_QUERY_VERSION, id, before, warnings_only, limit };
+
+    memset(page, 0, sizeof(*page));
+    assert_ok(daap__storage_events(page, be, &q));
+}
+
+/* The reasons of a page, space-separated, with "xN" for a count above 1. */
+static void assert_reasons(const daap_db_event_page *page, const char *expected)
+{
+    char got[512] = "";
+    size_t i;
+
+    for (i = 0; i < page->count; i++) {
+        char one[64];
+        snprintf(one, sizeof(one), "%s%s", i ? " " : "", page->items[i].reason);
+        strcat(got, one);
+        if (page->items[i].count > 1) {
+            snprintf(one, sizeof(one), "x%lld", (long long)page->items[i].count);
+            strcat(got, one);
+        }
+    }
+    assert_string_equal(got, expected);
+}
+
+static void test_events_written_with_record(void **state)
+{
+    daap_storage_backend *be = backend(state);
+    daap_db *db = record("id-1", "orders", "red", DAAP_DB_PROVISIONING, T0);
+    daap_db_event created = event(DAAP_DB_EVENT_NORMAL, "Created", "created by red", T0);
+    daap_db_event_page page;
+
+    created.to_status = "provisioning";
+    assert_ok(daap__storage_insert_with_events(be, db, &created, 1));
+    events_page(&page, be, "id-1", 0, 0, 10);
+    assert_int_equal(page.count, 1);
+    assert_true(page.items[0].id > 0);
+    assert_string_equal(page.items[0].database_id, "id-1");
+    assert_int_equal(page.items[0].at, T0);
+    assert_int_equal(page.items[0].last_at, T0);
+    assert_int_equal(page.items[0].type, DAAP_DB_EVENT_NORMAL);
+    assert_string_equal(page.items[0].reason, "Created");
+    assert_string_equal(page.items[0].message, "created by red");
+    assert_null(page.items[0].from_status);
+    assert_string_equal(page.items[0].to_status, "provisioning");
+    assert_string_equal(page.items[0].actor, "red");
+    assert_string_equal(page.items[0].request_id, "req-1");
+    assert_int_equal(page.items[0].count, 1);
+    daap_db_event_page_dispose(&page);
+
+    /* A failed insert (the id is taken) writes no event either. */
+    assert_error(daap__storage_insert_with_events(be, db, &created, 1), DAAP_EEXISTS, NULL);
+    events_page(&page, be, "id-1", 0, 0, 10);
+    assert_int_equal(page.count, 1);
+    daap_db_event_page_dispose(&page);
+    daap_db_free(db);
+}
+
+static void test_events_fold_repeats(void **state)
+{
+    daap_storage_backend *be = backend(state);
+    daap_db_event a = event(DAAP_DB_EVENT_NORMAL, "Progress", "waiting", T0 + 1);
+    daap_db_event a_later = event(DAAP_DB_EVENT_NORMAL, "Progress", "waiting", T0 + 5000);
+    daap_db_event b = event(DAAP_DB_EVENT_NORMAL, "Progress", "instances ready", T0 + 6000);
+    daap_db_event warn = event(DAAP_DB_EVENT_WARNING, "Progress", "instances ready", T0 + 7000);
+    daap_db_event_page page;
+
+    put(be, "id-1", "orders", "red", DAAP_DB_PROVISIONING, T0);
+    assert_ok(update_with(be, "id-1", &a));
+    assert_ok(update_with(be, "id-1", &a_later));
+    assert_ok(update_with(be, "id-1", &a_later));
+    assert_ok(update_with(be, "id-1", &b));
+    /* The same reason and message of another type is another event. */
+    assert_ok(update_with(be, "id-1", &warn));
+    events_page(&page, be, "id-1", 0, 0, 10);
+    assert_reasons(&page, "Progress Progress Progressx3");
+    assert_string_equal(page.items[2].message, "waiting");
+    assert_int_equal(page.items[2].at, T0 + 1);
+    assert_int_equal(page.items[2].last_at, T0 + 5000);
+    assert_int_equal(page.items[0].type, DAAP_DB_EVENT_WARNING);
+    daap_db_event_page_dispose(&page);
+
+    /* Only the newest event folds: an older repeat starts a new row. */
+    assert_ok(update_with(be, "id-1", &a));
+    events_page(&page, be, "id-1", 0, 0, 10);
+    assert_reasons(&page, "Progress Progress Progress Progressx3");
+    daap_db_event_page_dispose(&page);
+}
+
+static void test_events_failed_update_writes_none(void **state)
+{
+    daap_storage_backend *be = backend(state);
+    daap_db_event ev = event(DAAP_DB_EVENT_NORMAL, "Ready", "ready", T0 + 1);
+    daap_db_event_page page;
+    daap_db *db = NULL;
+
+    put(be, "id-1", "orders", "red", DAAP_DB_PROVISIONING, T0);
+    assert_ok(daap__storage_get(&db, be, "id-1"));
+    assert_ok(daap_db_set_int(db, DAAP_DB_F_REVISION, 3));
+    assert_error(daap__storage_update_with_events(be, db, 2, &ev, 1), DAAP_ECONFLICT, NULL);
+    assert_ok(daap_db_set_text(db, DAAP_DB_F_ID, "no-such-id"));
+    assert_error(daap__storage_update_with_events(be, db, 2, &ev, 1), DAAP_ENOTFOUND, NULL);
+    daap_db_free(db);
+    events_page(&page, be, "id-1", 0, 0, 10);
+    assert_int_equal(page.count, 0);
+    daap_db_event_page_dispose(&page);
+    events_page(&page, be, "no-such-id", 0, 0, 10);
+    assert_int_equal(page.count, 0);
+    daap_db_event_page_dispose(&page);
+}
+
+static void test_events_pages_and_filter(void **state)
+{
+    static const char *const reasons[] = { "A", "B", "C", "D", "E" };
+    daap_storage_backend *be = backend(state);
+    daap_db_event_page page, next;
+    size_t i;
+
+    put(be, "id-1", "orders", "red", DAAP_DB_PROVISIONING, T0);
+    put(be, "id-2", "other", "red", DAAP_DB_PROVISIONING, T0);
+    for (i = 0; i < DAAP_ARRAY_SIZE(reasons); i++) {
+        daap_db_event ev = event(i % 2 ? DAAP_DB_EVENT_WARNING : DAAP_DB_EVENT_NORMAL, reasons[i], "m", T0 + (int64_t)i);
+        assert_ok(update_with(be, "id-1", &ev));
+        assert_ok(update_with(be, "id-2", &ev));
+    }
+    events_page(&page, be, "id-1", 0, 0, 2);
+    assert_reasons(&page, "E D");
+    events_page(&next, be, "id-1", page.items[1].id, 0, 2);
+    assert_reasons(&next, "C B");
+    daap_db_event_page_dispose(&page);
+    events_page(&page, be, "id-1", next.items[1].id, 0, 2);
+    assert_reasons(&page, "A");
+    daap_db_event_page_dispose(&page);
+    daap_db_event_page_dispose(&next);
+
+    events_page(&page, be, "id-1", 0, 1, 10);
+    assert_reasons(&page, "D B");
+    events_page(&next, be, "id-1", page.items[0].id, 1, 10);
+    assert_reasons(&next, "B");
+    daap_db_event_page_dispose(&page);
+    daap_db_event_page_dispose(&next);
+}
+
+static void test_events_of_soft_deleted_record(void **state)
+{
+    daap_storage_backend *be = backend(state);
+    daap_db_event ev = event(DAAP_DB_EVENT_NORMAL, "DeleteRequested", "deleted by red", T0 + 1);
+    daap_db_event_page page;
+
+    put(be, "id-1", "orders", "red", DAAP_DB_READY, T0);
+    assert_ok(update_with(be, "id-1", &ev));
+    transition(be, "id-1", DAAP_DB_DELETED);
+    events_page(&page, be, "id-1", 0, 0, 10);
+    assert_reasons(&page, "DeleteRequested");
+    daap_db_event_page_dispose(&page);
+}
+
+static void test_events_purge_in_batches(void **state)
+{
+    daap_storage_backend *be = backend(state);
+    daap_db_event_page page;
+    uint32_t purged = 99;
+    int i;
+
+    put(be, "id-1", "orders", "red", DAAP_DB_READY, T0);
+    for (i = 0; i < 6; i++) {
+        char reason[16];
+        daap_db_event ev;
+
+        snprintf(reason, sizeof(reason), "R%d", i);
+        ev = event(DAAP_DB_EVENT_NORMAL, reason, "m", T0 + i * 1000);
+        assert_ok(update_with(be, "id-1", &ev));
+    }
+    /* Older than T0 + 4500: R0..R4, oldest first, two per call. */
+    assert_ok(daap__storage_purge_events(&purged, be, T0 + 4500, 2));
+    assert_int_equal(purged, 2);
+    events_page(&page, be, "id-1", 0, 0, 10);
+    assert_reasons(&page, "R5 R4 R3 R2");
+    daap_db_event_page_dispose(&page);
+    assert_ok(daap__storage_purge_events(&purged, be, T0 + 4500, 2));
+    assert_int_equal(purged, 2);
+    assert_ok(daap__storage_purge_events(&purged, be, T0 + 4500, 2));
+    assert_int_equal(purged, 1);
+    assert_ok(daap__storage_purge_events(&purged, be, T0 + 4500, 2));
+    assert_int_equal(purged, 0);
+    events_page(&page, be, "id-1", 0, 0, 10);
+    assert_reasons(&page, "R5");
+    daap_db_event_page_dispose(&page);
+}
+
+static void test_events_migration_down_and_up(void **state)
+{
+    daap_storage_backend *be = backend(state);
+    daap_db_event ev = event(DAAP_DB_EVENT_NORMAL, "Created", "m", T0);
+    daap_storage_event_query q = { DAAP_STORAGE_EVENT_QUERY_VERSION, "id-1", 0, 0, 10 };
+    daap_db_event_page page = { 0 };
+
+    put(be, "id-1", "orders", "red", DAAP_DB_READY, T0);
+    assert_ok(update_with(be, "id-1", &ev));
+    assert_ok(daap__storage_migrate(be, 1));
+    assert_true(daap__storage_events(&page, be, &q) < 0);
+    assert_non_null(strstr(daap_error_last()->message, "database_events"));
+    assert_int_equal(page.count, 0);
+    /* The records stay; the history starts again empty. */
+    assert_ok(daap__storage_migrate(be, -1));
+    events_page(&page, be, "id-1", 0, 0, 10);
+    assert_int_equal(page.count, 0);
+    daap_db_event_page_dispose(&page);
+    assert_ok(update_with(be, "id-1", &ev));
+    events_page(&page, be, "id-1", 0, 0, 10);
+    assert_reasons(&page, "Created");
+    daap_db_event_page_dispose(&page);
+}
+
+static void test_events_rejects_bad_query(void **state)
+{
+    daap_storage_backend *be = backend(state);
+    daap_storage_event_query q = { DAAP_STORAGE_EVENT_QUERY_VERSION + 1, "id-1", 0, 0, 10 };
+    daap_db_event_page page = { 0 };
+
+    assert_error(daap__storage_events(&page, be, &q), DAAP_EINVALID, NULL);
+    q.version = DAAP_STORAGE_EVENT_QUERY_VERSION;
+    q.limit = 0;
+    assert_error(daap__storage_events(&page, be, &q), DAAP_EINVALID, NULL);
+}
+
 /* ---- races between two backend instances on one store ------------------ */
 
 typedef struct racer racer;
@@ -870,6 +1129,14 @@ static const struct CMUnitTest conformance_tests[] = {
     cmocka_unit_test_setup_teardown(test_list_reads_index_without_sorting, setup, teardown),
     cmocka_unit_test_setup_teardown(test_migrations_round_trip, setup, teardown),
     cmocka_unit_test_setup_teardown(test_migration_checksum_mismatch, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_events_written_with_record, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_events_fold_repeats, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_events_failed_update_writes_none, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_events_pages_and_filter, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_events_of_soft_deleted_record, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_events_purge_in_batches, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_events_migration_down_and_up, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_events_rejects_bad_query, setup, teardown),
     cmocka_unit_test_setup_teardown(test_race_same_name, setup, teardown),
     cmocka_unit_test_setup_teardown(test_race_compare_and_set, setup, teardown),
     cmocka_unit_test_setup_teardown(test_race_migrators, setup, teardown),

@@ -54,6 +54,35 @@ static int f_update(daap_storage_backend *be, const daap_db *db, int64_t rev)
     return rc ? rc : f->inner->update(f->inner, db, rev);
 }
 
+/* version 3: the record writes with their events count (and fail) as
+ * insert and update, so a fault there leaves neither record nor event. */
+static int f_insert_with_events(daap_storage_backend *be, const daap_db *db, const daap_db_event *ev, size_t n)
+{
+    faulty *f = (faulty *)be;
+    int rc = injected(f, FAULTY_INSERT);
+    return rc ? rc : f->inner->insert_with_events(f->inner, db, ev, n);
+}
+
+static int f_update_with_events(daap_storage_backend *be, const daap_db *db, int64_t rev,
+                                const daap_db_event *ev, size_t n)
+{
+    faulty *f = (faulty *)be;
+    int rc = injected(f, FAULTY_UPDATE);
+    return rc ? rc : f->inner->update_with_events(f->inner, db, rev, ev, n);
+}
+
+static int f_events(daap_db_event_page *out, daap_storage_backend *be, const daap_storage_event_query *q)
+{
+    faulty *f = (faulty *)be;
+    return f->inner->events(out, f->inner, q);
+}
+
+static int f_purge_events(uint32_t *purged, daap_storage_backend *be, int64_t before_ms, uint32_t max_rows)
+{
+    faulty *f = (faulty *)be;
+    return f->inner->purge_events(purged, f->inner, before_ms, max_rows);
+}
+
 static int f_migrate(daap_storage_backend *be, int32_t target)
 {
     faulty *f = (faulty *)be;
@@ -87,6 +116,12 @@ int faulty_storage_new(daap_storage_backend **out, daap_storage_backend *inner)
     f->parent.free = f_free;
     f->parent.migrate = f_migrate;
     f->parent.migration_status = inner->migration_status ? f_status : NULL;
+    if (inner->version >= 3) {
+        f->parent.insert_with_events = inner->insert_with_events ? f_insert_with_events : NULL;
+        f->parent.update_with_events = inner->update_with_events ? f_update_with_events : NULL;
+        f->parent.events = inner->events ? f_events : NULL;
+        f->parent.purge_events = inner->purge_events ? f_purge_events : NULL;
+    }
     f->inner = inner;
     *out = &f->parent;
     return 0;

@@ -20,6 +20,30 @@ static void test_init_matches_macro(void **state)
     assert_memory_equal(&r1, &r2, sizeof(r1));
     assert_ok(daap_db_update_spec_init(&u2, DAAP_DB_UPDATE_VERSION));
     assert_memory_equal(&u1, &u2, sizeof(u1));
+    {
+        daap_db_events_options e1 = DAAP_DB_EVENTS_OPTIONS_INIT, e2;
+        daap_call_info c1 = DAAP_CALL_INFO_INIT, c2;
+        assert_ok(daap_db_events_options_init(&e2, DAAP_DB_EVENTS_OPTIONS_VERSION));
+        assert_memory_equal(&e1, &e2, sizeof(e1));
+        assert_ok(daap_call_info_init(&c2, DAAP_CALL_INFO_VERSION));
+        assert_memory_equal(&c1, &c2, sizeof(c1));
+        assert_int_equal(daap_call_info_init(&c2, 0), DAAP_EINVALID);
+        assert_int_equal(daap_db_events_options_init(&e2, DAAP_DB_EVENTS_OPTIONS_VERSION + 1), DAAP_EINVALID);
+    }
+}
+
+/* A caller built against version 1 of daap_ctx_options has no room for
+ * event_retention_ms: init with version 1 must not write there. */
+static void test_ctx_options_v1_init_stays_in_v1(void **state)
+{
+    daap_ctx_options o;
+    (void)state;
+    memset(&o, 0xab, sizeof(o));
+    assert_ok(daap_ctx_options_init(&o, 1));
+    assert_int_equal(o.version, 1);
+    assert_null(o.store_uri);
+    assert_null(o.team);
+    assert_int_equal(o.event_retention_ms, (int64_t)0xabababababababab);
 }
 
 static void test_bad_versions(void **state)
@@ -64,6 +88,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_init_matches_macro),
         cmocka_unit_test(test_bad_versions),
+        cmocka_unit_test(test_ctx_options_v1_init_stays_in_v1),
         cmocka_unit_test(test_status_names),
         cmocka_unit_test(test_version),
     };

@@ -39,7 +39,7 @@ from .errors import (AlreadyExists, BackendAuth, Conflict, Crypto, Error, Expire
 __version__ = "0.1.0"
 
 __all__ = [
-    "Client", "Database", "Connection", "Status", "ReconcileResult", "Migration",
+    "Client", "Database", "Connection", "Event", "Status", "ReconcileResult", "Migration",
     "MigrationStatus", "FakeKube", "library_version", "features",
     "Error", "NotFound", "AlreadyExists", "InvalidArgument", "FieldError", "Conflict",
     "Unavailable", "Timeout", "BackendAuth", "NotSupported", "Forbidden", "Expired", "Crypto",
@@ -116,7 +116,7 @@ class Database:
     deleted_at: Optional[_dt.datetime]
     #: Only for ready records fetched with get() or wait_ready().
     connection: Optional[Connection] = None
-    #: The Client that fetched it, for wait(); not part of the value.
+    #: The Client that fetched it, for wait() and events(); not part of the value.
     _client: Optional["Client"] = field(default=None, compare=False, repr=False)
 
     def wait(self, timeout: float = 30.0) -> "Database":
@@ -127,6 +127,31 @@ class Database:
         if self._client is None:
             raise Error("this Database was not fetched through a Client", code=N.errors.EINVALID)
         return self._client.wait(self.id, self.revision, timeout)
+
+    def events(self, type: Optional[str] = None, limit: Optional[int] = None) -> Iterator["Event"]:
+        """The database's event history, newest first (see Client.events)."""
+        if self._client is None:
+            raise Error("this Database was not returned by a Client")
+        return self._client.events(self.id, type=type, limit=limit)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event of a database's history (DESIGN.md section 11). A repeat of
+    the same type, reason and message is one Event with a count."""
+
+    id: int
+    database_id: str
+    at: _dt.datetime          #: when it first happened
+    last_at: _dt.datetime     #: when it last happened
+    type: str                 #: "normal" or "warning"
+    reason: str               #: Created, Progress, Ready, Failed, OwnerChanged, Deleted, ...
+    message: str
+    from_status: Optional[Status]
+    to_status: Optional[Status]
+    actor: str                #: the caller's team, or "reconciler"
+    request_id: Optional[str]
+    count: int
 
 
 @dataclass(frozen=True)
@@ -161,6 +186,17 @@ class MigrationStatus:
 
 def _time(ms: int) -> Optional[_dt.datetime]:
     return _dt.datetime.fromtimestamp(ms / 1000.0, tz=_dt.timezone.utc) if ms else None
+
+
+def _event(e) -> Event:
+    """Copy one daap_db_event (strings borrowed from its page)."""
+    def status(v):
+        return Status(N.text(v)) if v else None
+    return Event(id=int(e.id), database_id=N.text(e.database_id), at=_time(e.at), last_at=_time(e.last_at),
+                 type=N.text(N.daap_db_event_type_name(e.type)), reason=N.text(e.reason),
+                 message=N.text(e.message) or "", from_status=status(e.from_status),
+                 to_status=status(e.to_status), actor=N.text(e.actor), request_id=N.text(e.request_id),
+                 count=int(e.count))
 
 
 def _database(p, client=None) -> Database:
@@ -592,6 +628,48 @@ class Client:
                 return _database(out, self)
             finally:
                 N.daap_db_free(out)
+
+    # -- event history
+
+    def events(self, id: str, type: Optional[str] = None, limit: Optional[int] = None,
+               page_size: Optional[int] = None) -> Iterator[Event]:
+        """Iterate over a database's events, newest first, following the
+        cursors; also for a deleted database. type="warning": only warnings;
+        limit: stop after this many; page_size: events per round trip
+        (1..200). Raises NotFound, InvalidArgument."""
+        if type not in (None, "warning"):
+            raise InvalidArgument("type must be None or 'warning'")
+        if limit is not None and limit <= 0:
+            raise InvalidArgument("limit must be a positive number of events")
+        if page_size is None:
+            page_size = min(limit, 200) if limit else 200
+        return self._iter_events(N.cstr(id, "id"), type == "warning", limit, page_size)
+
+    def _iter_events(self, id, warnings_only, limit, page_size):
+        cursor, yielded = None, 0
+        while True:
+            opts = N.daap_db_events_options()
+            N.check(N.daap_db_events_options_init(byref(opts), N.DAAP_DB_EVENTS_OPTIONS_VERSION))
+            opts.limit = page_size
+            opts.cursor = cursor
+            opts.warnings_only = 1 if warnings_only else 0
+            page = N.daap_db_event_page()
+            with self._lock:
+                rc = N.daap_db_events(byref(page), self._handle(), id, byref(opts))
+                try:
+                    if rc < 0:
+                        raise N.last_error(rc)
+                    items = [_event(page.items[i]) for i in range(page.count)]
+                    cursor = ctypes.string_at(page.next_cursor) if page.next_cursor else None
+                finally:
+                    N.daap_db_event_page_dispose(byref(page))
+            for ev in items:
+                yield ev
+                yielded += 1
+                if limit is not None and yielded >= limit:
+                    return
+            if cursor is None:
+                return
 
     # -- waiting and reconciling
 

@@ -61,10 +61,12 @@ class daap_ctx_options(Structure):
                 ("provisioning_deadline_ms", c_int64),
                 ("kube_timeout_ms", c_int32),
                 ("flags", c_uint),
-                ("team", c_char_p)]
+                ("team", c_char_p),
+                # version 2
+                ("event_retention_ms", c_int64)]
 
 
-DAAP_CTX_OPTIONS_VERSION = 1
+DAAP_CTX_OPTIONS_VERSION = 2
 CTX_ALLOW_INSECURE_TLS = 1 << 0
 CTX_CREATE_KEY = 1 << 1
 CTX_NO_KUBE = 1 << 2
@@ -100,6 +102,23 @@ class daap_db_wait_options(Structure):
 
 DAAP_DB_WAIT_OPTIONS_VERSION = 1
 DAAP_DB_WAIT_MAX_MS = 60000
+class daap_db_event(Structure):
+    # Strings are owned by the page: copy them before daap_db_event_page_dispose.
+    _fields_ = [("id", c_int64), ("database_id", c_char_p), ("at", c_int64), ("last_at", c_int64),
+                ("type", c_int32), ("reason", c_char_p), ("message", c_char_p),
+                ("from_status", c_char_p), ("to_status", c_char_p), ("actor", c_char_p),
+                ("request_id", c_char_p), ("count", c_int64)]
+
+
+class daap_db_event_page(Structure):
+    _fields_ = [("items", POINTER(daap_db_event)), ("count", c_size_t), ("next_cursor", c_void_p)]
+
+
+class daap_db_events_options(Structure):
+    _fields_ = [("version", c_uint), ("limit", c_uint32), ("cursor", c_char_p), ("warnings_only", c_int32)]
+
+
+DAAP_DB_EVENTS_OPTIONS_VERSION = 1
 
 
 class daap_db_update_spec(Structure):
@@ -268,6 +287,11 @@ daap_db_update = _fn("daap_db_update", c_int, POINTER(c_void_p), c_void_p, c_cha
 daap_db_delete = _fn("daap_db_delete", c_int, POINTER(c_void_p), c_void_p, c_char_p, c_char_p)
 daap_db_wait_options_init = _fn("daap_db_wait_options_init", c_int, POINTER(daap_db_wait_options), c_uint)
 daap_db_wait = _fn("daap_db_wait", c_int, POINTER(c_void_p), c_void_p, c_char_p, POINTER(daap_db_wait_options))
+daap_db_events_options_init = _fn("daap_db_events_options_init", c_int, POINTER(daap_db_events_options), c_uint)
+daap_db_events = _fn("daap_db_events", c_int, POINTER(daap_db_event_page), c_void_p, c_char_p,
+                     POINTER(daap_db_events_options))
+daap_db_event_page_dispose = _fn("daap_db_event_page_dispose", None, POINTER(daap_db_event_page))
+daap_db_event_type_name = _fn("daap_db_event_type_name", c_char_p, c_int)
 daap_db_free = _fn("daap_db_free", None, c_void_p)
 daap_db_uri = _fn("daap_db_uri", c_int, POINTER(daap_buf), c_void_p)
 daap_db_to_json = _fn("daap_db_to_json", c_int, POINTER(daap_buf), c_void_p, c_uint)

@@ -224,6 +224,24 @@ class RemoteModeThroughDaapServer(unittest.TestCase):
             with self.assertRaises(daap.NotSupported):
                 c.migrate()
 
+    def test_events_over_http(self):
+        with daap.Client(server=self.url, team="search") as c:
+            db = c.create("py-events", "search", "event history")
+            c.update(db.id, purpose="audited")
+            events = list(db.events(limit=50))
+            # The server's reconciler may have added Progress events meanwhile.
+            changed = [e for e in events if e.reason == "PurposeChanged"]
+            self.assertEqual([e.actor for e in changed], ["search"])
+            self.assertIsNotNone(changed[0].request_id)
+            self.assertEqual((events[-1].reason, events[-1].actor), ("Created", "search"))
+            paged = list(c.events(db.id, page_size=1))
+            self.assertEqual([e.id for e in paged][-len(events):], [e.id for e in events])
+            c.delete(db.id)
+            c.wait_deleted(db, timeout=60)
+            self.assertEqual(next(c.events(db.id)).reason, "Deleted")
+            with self.assertRaises(daap.NotFound):
+                list(c.events("01a2202a-0000-7000-8000-000000000000"))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -319,6 +319,42 @@ class TestWait(Base):
         orphan = dataclasses.replace(db, _client=None)
         with self.assertRaises(daap.Error):
             orphan.wait(timeout=0)
+class TestEvents(Base):
+    def test_history_newest_first_with_actor_and_folding(self):
+        db = self.create()
+        self.fake.make_ready(db)
+        self.client.wait_ready(db.id, timeout=10)
+        self.client.update(db.id, team="payments", purpose="audit")
+        self.client.update(db.id, team="payments", purpose="audit")
+        self.client.update(db.id, team="payments", purpose="audit")
+        events = list(db.events())
+        self.assertIsInstance(events[0], daap.Event)
+        self.assertEqual((events[0].reason, events[0].count, events[0].actor), ("Updated", 2, "payments"))
+        self.assertEqual(events[1].reason, "PurposeChanged")
+        self.assertEqual(events[-1].reason, "Created")
+        self.assertEqual(events[-1].to_status, daap.Status.PROVISIONING)
+        ready = [e for e in events if e.reason == "Ready"][0]
+        self.assertEqual((ready.actor, ready.from_status, ready.to_status, ready.type),
+                         ("reconciler", daap.Status.PROVISIONING, daap.Status.READY, "normal"))
+        self.assertIsInstance(ready.at, datetime.datetime)
+        self.assertGreaterEqual(events[0].last_at, events[0].at)
+        self.assertEqual([e.id for e in events], sorted((e.id for e in events), reverse=True))
+        # Pages of one add up to the same history.
+        self.assertEqual(list(self.client.events(db.id, page_size=1)), events)
+        self.assertEqual(len(list(self.client.events(db.id, limit=2))), 2)
+        self.assertEqual(list(self.client.events(db.id, type="warning")), [])
+
+    def test_deleted_database_keeps_its_history_and_bad_arguments(self):
+        db = self.create()
+        self.client.delete(db.id, team="payments")
+        reasons = [e.reason for e in self.client.events(db.id)]
+        self.assertEqual(reasons[:2], ["Deleted", "DeleteRequested"])
+        with self.assertRaises(daap.NotFound):
+            list(self.client.events("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"))
+        with self.assertRaises(daap.InvalidArgument):
+            self.client.events(db.id, type="normal")
+        with self.assertRaises(daap.InvalidArgument):
+            list(self.client.events(db.id, page_size=201))
 
 
 class TestStoreAndContext(Base):

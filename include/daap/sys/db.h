@@ -11,6 +11,7 @@
 
 #include "../common.h"
 #include "../types.h"
+#include "../db.h"
 
 DAAP_BEGIN_DECL
 
@@ -133,6 +134,16 @@ DAAP_EXTERN(int) daap_db_array_push(daap_db_array *arr, daap_db *db);
 
 /** Free every record and the array's storage. Accepts NULL. @since 0.1 */
 DAAP_EXTERN(void) daap_db_array_dispose(daap_db_array *arr);
+
+/* version 3 of the storage vtable: event history */
+
+/**
+ * Append a copy of `ev` (its strings too) to a page: how a storage
+ * backend's events() hands back rows.
+ * @return 0 or DAAP_ERROR (out of memory; the page is unchanged)
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_db_event_page_push(daap_db_event_page *page, const daap_db_event *ev);
 
 DAAP_END_DECL
 

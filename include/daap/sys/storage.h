@@ -37,6 +37,17 @@ typedef struct {
 
 #define DAAP_STORAGE_QUERY_VERSION 2
 
+/** An event page query (version 3), already validated by the core. */
+typedef struct {
+    unsigned int version;       /**< DAAP_STORAGE_EVENT_QUERY_VERSION */
+    const char  *database_id;
+    int64_t      before_id;     /**< keyset: ids strictly below; INT64_MAX from the newest */
+    int32_t      warnings_only; /**< non-zero: only DAAP_DB_EVENT_WARNING */
+    uint32_t     limit;         /**< max rows, at least 1 */
+} daap_storage_event_query;
+
+#define DAAP_STORAGE_EVENT_QUERY_VERSION 1
+
 /**
  * Receives one row of daap_storage_backend.scan(). The record is borrowed
  * and valid only during the call: copy it with daap_db_dup() to keep it.
@@ -91,9 +102,39 @@ struct daap_storage_backend {
      *  @return 0 (also when `cb` stopped the scan), the first negative code
      *  `cb` returned, or DAAP_EUNAVAILABLE */
     int  (*scan)(daap_storage_backend *be, const daap_storage_query *q, daap_storage_row_cb cb, void *payload);
+
+    /* version 3: event history */
+
+    /** Optional. insert() and the events that describe it, in one
+     *  transaction: both are written or neither is. Each event is folded
+     *  into the record's newest event when type, reason and message match
+     *  (count + 1, last_at = its at), else appended. The events' id,
+     *  database_id, last_at and count are ignored (the record's id is used).
+     *  NULL: the core calls insert() and keeps no history.
+     *  @return as insert() */
+    int  (*insert_with_events)(daap_storage_backend *be, const daap_db *db,
+                               const daap_db_event *events, size_t count);
+
+    /** Optional. update() and its events in one transaction, folded as in
+     *  insert_with_events(). NULL: the core calls update() alone.
+     *  @return as update() */
+    int  (*update_with_events)(daap_storage_backend *be, const daap_db *db, int64_t expected_revision,
+                               const daap_db_event *events, size_t count);
+
+    /** Optional. A record's events newest first (by id), appended to `out`
+     *  with daap_db_event_page_push(); next_cursor is the core's. Must read
+     *  the (database_id, id) index. NULL: DAAP_ENOTSUPPORTED.
+     *  @return 0 or DAAP_EUNAVAILABLE */
+    int  (*events)(daap_db_event_page *out, daap_storage_backend *be, const daap_storage_event_query *q);
+
+    /** Optional. Delete at most `max_rows` events whose last_at is before
+     *  `before_ms`, oldest first; `*purged` receives how many went. NULL:
+     *  nothing to purge.
+     *  @return 0 or DAAP_EUNAVAILABLE */
+    int  (*purge_events)(uint32_t *purged, daap_storage_backend *be, int64_t before_ms, uint32_t max_rows);
 };
 
-#define DAAP_STORAGE_BACKEND_VERSION 2
+#define DAAP_STORAGE_BACKEND_VERSION 3
 
 /**
  * Initialiser for a storage backend: this header's version, every method
