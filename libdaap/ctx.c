@@ -177,6 +177,8 @@ static int engine_check(const daap__engine *e)
     DAAP__SLOT(create); DAAP__SLOT(create_json); DAAP__SLOT(get); DAAP__SLOT(list);
     DAAP__SLOT(list_json); DAAP__SLOT(update); DAAP__SLOT(update_json); DAAP__SLOT(remove);
     DAAP__SLOT(reconcile_once); DAAP__SLOT(reconcile_db); DAAP__SLOT(watch_open);
+    DAAP__SLOT(idempotency_begin); DAAP__SLOT(idempotency_finish); DAAP__SLOT(idempotency_abandon);
+    DAAP__SLOT(idempotency_purge);
 #undef DAAP__SLOT
     return 0;
 }

@@ -6,6 +6,7 @@
 #include "lifecycle/lifecycle.h"
 #include "lifecycle/reconcile.h"
 #include "lifecycle/watch.h"
+#include "lifecycle/idempotency.h"
 #include "kube/kube.h"
 #include "storage/storage.h"
 
@@ -155,6 +156,9 @@ static int local_create(daap_db **out, void *self, const daap_db_spec *spec)
     daap_ctx *ctx = self;
 
     DAAP_TRY(daap_db_validate(ctx, spec));
+    /* Validation failures are never stored: only a valid spec claims a key. */
+    if (spec->version >= 2 && spec->idempotency_key)
+        return daap__idempotent_create(out, ctx, spec, create_checked);
     return create_checked(out, ctx, spec);
 }
 
@@ -675,4 +679,9 @@ const daap__engine daap__local_engine = {
     .reconcile_once   = daap__reconcile_once_local,
     .reconcile_db     = daap__reconcile_db_local,
     .watch_open       = daap__watch_open_local,
+    /* idempotency keys */
+    .idempotency_begin   = daap__idempotency_begin_local,
+    .idempotency_finish  = daap__idempotency_finish_local,
+    .idempotency_abandon = daap__idempotency_abandon_local,
+    .idempotency_purge   = daap__idempotency_purge_local,
 };

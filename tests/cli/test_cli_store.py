@@ -64,9 +64,10 @@ class MigrateTest(StoreTest):
 
     def test_down_reverts_one_step(self):
         self.migrated()
-        latest = self.run_ctl("migrate", "status", "-o", "json").json()["latest"]
+        # Versions may have gaps (libdaap/storage/sqlmig.h): one step down is the previous known one.
+        items = self.run_ctl("migrate", "status", "-o", "json").json()["migrations"]
         self.assertExit(self.run_ctl("migrate", "down"), 0)
-        self.assertEqual(self.run_ctl("migrate", "status", "-o", "json").json()["current"], latest - 1)
+        self.assertEqual(self.run_ctl("migrate", "status", "-o", "json").json()["current"], items[-2]["version"])
 
     def test_make_migrate_is_the_same_command(self):
         build = BUILD_DIR or os.path.dirname(os.path.dirname(DAAPCTL))
@@ -123,7 +124,7 @@ class CrudTest(StoreTest):
         self.assertExit(r, 0)
         self.assertIn("orders", r.out)
         self.assertExit(self.run_ctl("get", "orders"), 3)
-        listed = self.run_ctl("list", "--include-deleted", "-o", "json").json()["items"]
+        listed = self.run_ctl("list", "--include-deleted", "-o", "json").json()["migrations"]
         self.assertEqual([d["status"] for d in listed if d["name"] == "orders"], ["deleted"])
 
     def test_owner_team_defaults_to_the_callers(self):
@@ -139,7 +140,7 @@ class CrudTest(StoreTest):
         self.assertEqual(table.out.splitlines()[0].split()[:4], ["NAME", "ID", "TEAM", "STATUS"])
         self.assertEqual(len(table.out.splitlines()), 6)
 
-        names = lambda r: [d["name"] for d in r.json()["items"]]
+        names = lambda r: [d["name"] for d in r.json()["migrations"]]
         self.assertEqual(names(self.run_ctl("list", "--team", "a-team", "-o", "json")), ["db-0", "db-2", "db-3"])
         self.assertEqual(names(self.run_ctl("list", "--name", "db-4", "-o", "json")), ["db-4"])
         self.assertEqual(names(self.run_ctl("list", "--status", "ready", "-o", "json")), [])
