@@ -46,7 +46,8 @@ class MigrateTest(StoreTest):
 
         r = self.run_ctl("migrate", "up")
         self.assertExit(r, 0)
-        self.assertIn("Schema version 1 of 1", r.out)
+        latest = self.run_ctl("migrate", "status", "-o", "json").json()["latest"]
+        self.assertIn("Schema version %d of %d" % (latest, latest), r.out)
         self.assertIn("CREATE TABLE databases", schema(self.db))
 
         st = self.run_ctl("migrate", "status", "-o", "json").json()
@@ -124,7 +125,7 @@ class CrudTest(StoreTest):
         self.assertExit(r, 0)
         self.assertIn("orders", r.out)
         self.assertExit(self.run_ctl("get", "orders"), 3)
-        listed = self.run_ctl("list", "--include-deleted", "-o", "json").json()["migrations"]
+        listed = self.run_ctl("list", "--include-deleted", "-o", "json").json()["items"]
         self.assertEqual([d["status"] for d in listed if d["name"] == "orders"], ["deleted"])
 
     def test_owner_team_defaults_to_the_callers(self):
@@ -140,7 +141,7 @@ class CrudTest(StoreTest):
         self.assertEqual(table.out.splitlines()[0].split()[:4], ["NAME", "ID", "TEAM", "STATUS"])
         self.assertEqual(len(table.out.splitlines()), 6)
 
-        names = lambda r: [d["name"] for d in r.json()["migrations"]]
+        names = lambda r: [d["name"] for d in r.json()["items"]]
         self.assertEqual(names(self.run_ctl("list", "--team", "a-team", "-o", "json")), ["db-0", "db-2", "db-3"])
         self.assertEqual(names(self.run_ctl("list", "--name", "db-4", "-o", "json")), ["db-4"])
         self.assertEqual(names(self.run_ctl("list", "--status", "ready", "-o", "json")), [])
