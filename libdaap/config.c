@@ -18,6 +18,7 @@ static const char *const known_keys[] = {
     "secret_key_file", "provisioning_deadline", "resync_period", "log_level",
     "image_map", "cluster_domain", "max_instances", "threads", "max_connections",
     "connection_timeout", "request_timeout", "shutdown_grace",
+    "idempotency_ttl", "idempotency_lease",
 };
 
 #define KEY_COUNT DAAP_ARRAY_SIZE(known_keys)

@@ -23,6 +23,8 @@ typedef struct {
     int64_t connection_timeout_ms;
     int64_t request_timeout_ms;
     int64_t shutdown_grace_ms;
+    int64_t idempotency_ttl_ms;   /* life of a POST's Idempotency-Key */
+    int64_t idempotency_lease_ms; /* in-flight lease of one */
     int32_t max_instances;     /* 0: the library default */
     int     threads;
     int     max_connections;
