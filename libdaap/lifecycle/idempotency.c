@@ -85,14 +85,25 @@ int daap_idempotency_key_parse(char *out, size_t size, const char *header)
     return trimmed[0] == '"' ? parse_sf_string(out, size, trimmed) : parse_bare(out, size, trimmed);
 }
 
+int daap__idempotency_key_check(const char *key)
+{
+    const char *p;
+
+    if (key[0] == '\0' || strlen(key) > DAAP_IDEMPOTENCY_KEY_MAX)
+        return bad_key(key[0] ? "is too long" : "is empty");
+    for (p = key; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+            return bad_key("holds a character that is not printable ASCII");
+    return 0;
+}
+
 /* ---- the public calls: checked, then one dispatch */
 
 static int check_request(const daap_idempotency_request *req)
 {
     DAAP_ASSERT_ARG(req && req->key && req->method && req->path && (req->body || req->body_len == 0));
     DAAP_CHECK_VERSION(req, DAAP_IDEMPOTENCY_REQUEST_VERSION, "daap_idempotency_request");
-    if (req->key[0] == '\0' || strlen(req->key) > DAAP_IDEMPOTENCY_KEY_MAX)
-        return bad_key(req->key[0] ? "is too long" : "is empty");
+    DAAP_TRY(daap__idempotency_key_check(req->key));
     if (req->ttl_ms < 0 || req->lease_ms < 0)
         return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID, "idempotency ttl and lease must not be negative");
     return 0;

@@ -5,6 +5,10 @@
 
 #include "common.h"
 
+/* An unquoted key: 1 to DAAP_IDEMPOTENCY_KEY_MAX printable ASCII characters.
+ * @return 0 or DAAP_EINVALID */
+int daap__idempotency_key_check(const char *key);
+
 int daap__idempotency_begin_local(daap_idempotency_record *out, void *self, const daap_idempotency_request *req);
 int daap__idempotency_finish_local(void *self, const daap_idempotency_request *req, int32_t status,
                                    const char *location, const char *body, size_t len);

@@ -167,6 +167,8 @@ int daap_db_create(daap_db **out, daap_ctx *ctx, const daap_db_spec *spec)
     DAAP_ASSERT_ARG(ctx && spec);
     if (out) *out = NULL;
     DAAP_CHECK_VERSION(spec, DAAP_DB_SPEC_VERSION, "daap_db_spec");
+    if (spec->version >= 2 && spec->idempotency_key)
+        DAAP_TRY(daap__idempotency_key_check(spec->idempotency_key));
     return ctx->engine->create(out, ctx->engine_self, spec);
 }
 

@@ -176,22 +176,19 @@ static int check_team(const char *team)
 }
 
 /* The key as the draft's structured-field string: quoted, with '"' and
- * '\\' escaped. daap_idempotency_key_parse() has checked it is printable. */
-static int idempotency_header(char *out, size_t size, const char *key)
+ * '\\' escaped. daap_db_create() has checked it is printable ASCII. */
+static void idempotency_header(char *out, size_t size, const char *key)
 {
     size_t n = (size_t)snprintf(out, size, "Idempotency-Key: \"");
-    char check[DAAP_IDEMPOTENCY_KEY_MAX + 1];
     const char *p;
 
-    DAAP_TRY(daap_idempotency_key_parse(check, sizeof(check), key));
-    for (p = check; *p && n + 3 < size; p++) {
+    for (p = key; *p && n + 3 < size; p++) {
         if (*p == '"' || *p == '\\')
             out[n++] = '\\';
         out[n++] = *p;
     }
     out[n++] = '"';
     out[n] = '\0';
-    return 0;
 }
 
 static int build_headers(struct curl_slist **out, const http_req *q)
@@ -213,7 +210,7 @@ static int build_headers(struct curl_slist **out, const http_req *q)
         lines[n++] = team;
     }
     if (q->idempotency_key) {
-        DAAP_TRY(idempotency_header(key, sizeof(key), q->idempotency_key));
+        idempotency_header(key, sizeof(key), q->idempotency_key);
         lines[n++] = key;
     }
     for (i = 0; i < n; i++) {
