@@ -14,7 +14,9 @@
  *   nothing can have happened on the server): DAAP__RETRY_UNSENT;
  * - GET also after a connection broke mid-way and after 429/5xx, because
  *   reading twice is harmless (DAAP__RETRY_SAFE). POST, PATCH and DELETE
- *   are never repeated once sent: the server may have acted on them.
+ *   are never repeated once sent: the server may have acted on them;
+ *   except a create with an Idempotency-Key, which the server answers
+ *   again instead of acting twice (DAAP__RETRY_SAFE too).
  * - the readiness probe never: a probe must answer now.
  *
  * Errors: the server answers with RFC 9457 problem documents whose `code`
