@@ -8,6 +8,11 @@
 
 #define DEFAULT_WAIT_MS (20LL * 60 * 1000)
 #define LIST_PAGE_MAX   100
+/* Sends of one create after the first, and the pause before the first of
+ * them; each pause doubles (0.5 s, 1 s, 2 s, 4 s, 8 s: 15.5 s in all, enough
+ * for a server to restart). */
+#define CREATE_RETRIES     5
+#define CREATE_RETRY_MS    500
 
 /* ---- create */
 
@@ -41,18 +46,66 @@ static int wait_timeout(long long *ms, const cli_args *a)
     return t ? cli_parse_duration(ms, t) : 0;
 }
 
+/* A version 4 UUID from the kernel's random source: a key nobody else
+ * sends (the draft recommends one). */
+static int fresh_key(char out[37])
+{
+    unsigned char b[16];
+    FILE *f = fopen("/dev/urandom", "rb");
+    size_t got = f ? fread(b, 1, sizeof(b), f) : 0;
+
+    if (f)
+        fclose(f);
+    if (got != sizeof(b))
+        return cli_fail(DAAP_ERROR, "cannot read /dev/urandom for an Idempotency-Key; pass --idempotency-key");
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    return 0;
+}
+
+/* Network failures (refused, reset, timed out) may or may not have
+ * reached the server; the key makes sending again safe either way. */
+static bool worth_retrying(int rc)
+{
+    return rc == DAAP_EUNAVAILABLE || rc == DAAP_ETIMEOUT;
+}
+
+static int create_with_retries(daap_db **out, daap_ctx *ctx, const daap_db_spec *spec)
+{
+    long long pause_ms = CREATE_RETRY_MS;
+    int rc, attempt;
+
+    for (attempt = 0; ; attempt++) {
+        rc = daap_db_create(out, ctx, spec);
+        if (rc == 0 || !worth_retrying(rc) || attempt == CREATE_RETRIES)
+            return rc;
+        fprintf(stderr, "daapctl: %s; sending the create again with the same Idempotency-Key in %.1fs\n",
+                daap_error_last()->message, (double)pause_ms / 1000);
+        usleep((useconds_t)(pause_ms * 1000));
+        pause_ms *= 2;
+    }
+}
+
 int cmd_create(cli_args *a)
 {
     daap_db_spec spec = DAAP_DB_SPEC_INIT;
     daap_ctx *ctx;
     daap_db *db = NULL, *ready = NULL;
     long long timeout_ms;
+    char key[37];
     int rc;
 
     CLI_TRY(spec_from_args(&spec, a));
     CLI_TRY(wait_timeout(&timeout_ms, a));
+    spec.idempotency_key = cli_opt(a, "idempotency-key");
+    if (spec.idempotency_key == NULL) {
+        CLI_TRY(fresh_key(key));
+        spec.idempotency_key = key;
+    }
     CLI_TRY(cli_open(&ctx, a, OPEN_KUBE));
-    rc = daap_db_create(&db, ctx, &spec);
+    rc = create_with_retries(&db, ctx, &spec);
     if (rc == 0 && cli_flag(a, "wait"))
         rc = cli_wait_ready(&ready, ctx, db, timeout_ms);
     if (rc == 0)

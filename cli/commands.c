@@ -43,6 +43,7 @@ static const cli_option create_opts[] = {
     { "pg-version", 0, "V", "PostgreSQL major version (default: the server's)", NULL, NULL },
     { "wait", 0, NULL, "wait until the database is ready or in error", NULL, NULL },
     { "timeout", 0, "DURATION", "with --wait: give up after this long, e.g. 90s, 10m (default 20m)", NULL, NULL },
+    { "idempotency-key", 0, "KEY", "the request's Idempotency-Key (default: a fresh random one)", NULL, NULL },
     { NULL, 0, NULL, NULL, NULL, NULL }
 };
 
@@ -103,13 +104,18 @@ static const cli_option gen_man_opts[] = {
 
 const cli_command cli_commands[] = {
     { "create", cmd_create, "ask for a new database",
-      "NAME [--team TEAM] --purpose TEXT [--instances N] [--storage SIZE] [--pg-version V] [--wait [--timeout DURATION]]",
+      "NAME [--team TEAM] --purpose TEXT [--instances N] [--storage SIZE] [--pg-version V] [--wait [--timeout DURATION]] "
+      "[--idempotency-key KEY]",
       "Record a new database and start provisioning it. NAME is 3 to 45 lowercase letters, digits and "
       "hyphens, starting with a letter.\n\n"
       "With --wait, daapctl follows the database until it is ready and shows each status change (live "
       "on a terminal, one line per change otherwise). A daap-server answers each change as it "
       "happens (GET /databases/{id}?wait=), so nothing polls. It exits 0 once ready, 1 when the "
-      "database goes to error, 2 when the timeout passes. Every invalid field is reported at once.",
+      "database goes to error, 2 when the timeout passes. Every invalid field is reported at once.\n\n"
+      "The request carries an Idempotency-Key (a fresh random one unless --idempotency-key gives it), and "
+      "when the server cannot be reached or the connection breaks, daapctl sends the same request with the "
+      "same key again, up to 5 times with growing pauses: a retried create never makes two databases. "
+      "A retry that the server already answered gets that answer again.",
       create_opts, 1, 1, NULL, 0 },
     { "list", cmd_list, "list databases",
       "[--team TEAM] [--status LIST] [--name PREFIX] [--limit N] [--include-deleted]",

@@ -210,3 +210,9 @@ void daap_buf_dispose(daap_buf *b)
     b->ptr = NULL;
     b->size = b->asize = 0;
 }
+
+int daap_buf_put(daap_buf *b, const char *data, size_t len)
+{
+    DAAP_ASSERT_ARG(b && (data || len == 0));
+    return daap__buf_put(b, data, len);
+}

@@ -18,6 +18,7 @@ static const char *const known_keys[] = {
     "secret_key_file", "provisioning_deadline", "resync_period", "log_level",
     "image_map", "cluster_domain", "max_instances", "threads", "reconcile_workers", "max_connections",
     "connection_timeout", "request_timeout", "shutdown_grace", "wait_poll_interval", "event_retention",
+    "idempotency_ttl", "idempotency_lease",
 };
 
 #define KEY_COUNT DAAP_ARRAY_SIZE(known_keys)

@@ -189,3 +189,26 @@ int daap__open(daap_buf *out, const daap__key *key, const unsigned char *sealed,
     out->ptr[clen] = '\0';
     return 0;
 }
+
+int daap__sha256_hex(char out[DAAP__SHA256_HEX_LEN + 1], const daap__bytes *parts, size_t count)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0, i;
+    EVP_MD_CTX *md_ctx = EVP_MD_CTX_new();
+    int ok = md_ctx != NULL && EVP_DigestInit_ex(md_ctx, EVP_sha256(), NULL) == 1;
+    size_t p;
+
+    for (p = 0; ok && p < count; p++)
+        ok = EVP_DigestUpdate(md_ctx, parts[p].data, parts[p].len) == 1;
+    ok = ok && EVP_DigestFinal_ex(md_ctx, md, &mdlen) == 1 && mdlen * 2 == DAAP__SHA256_HEX_LEN;
+    EVP_MD_CTX_free(md_ctx);
+    if (!ok)
+        return daap_error_set(DAAP_ERROR, DAAP_ERRCLASS_CRYPTO, "SHA-256 is not available");
+    for (i = 0; i < mdlen; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[2 * mdlen] = '\0';
+    return 0;
+}

@@ -30,4 +30,13 @@ int daap__seal(daap_buf *out, const daap__key *key, const char *plain, const cha
 /* Decrypt; DAAP_ECRYPTO with a plain message for a wrong key or tampering. */
 int daap__open(daap_buf *out, const daap__key *key, const unsigned char *sealed, size_t len, const char *aad);
 
+/* The hex SHA-256 (64 digits and a NUL) of `count` byte ranges, hashed
+ * one after the other. */
+#define DAAP__SHA256_HEX_LEN 64
+typedef struct {
+    const void *data;
+    size_t      len;
+} daap__bytes;
+int daap__sha256_hex(char out[DAAP__SHA256_HEX_LEN + 1], const daap__bytes *parts, size_t count);
+
 #endif

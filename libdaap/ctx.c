@@ -212,6 +212,8 @@ static int engine_check(const daap__engine *e)
     DAAP__SLOT(wait);
     DAAP__SLOT(events);
     DAAP__SLOT(reconcile_once); DAAP__SLOT(reconcile_db); DAAP__SLOT(watch_open);
+    DAAP__SLOT(idempotency_begin); DAAP__SLOT(idempotency_finish); DAAP__SLOT(idempotency_abandon);
+    DAAP__SLOT(idempotency_purge);
 #undef DAAP__SLOT
     return 0;
 }

@@ -57,6 +57,13 @@ typedef struct daap__engine {
     int (*reconcile_once)(daap_reconcile_result *out, void *self, const daap_reconcile_options *opts);
     int (*reconcile_db)(void *self, const char *id);
     int (*watch_open)(daap_watch **out, void *self);
+
+    /* idempotency.h: arguments checked by the caller */
+    int (*idempotency_begin)(daap_idempotency_record *out, void *self, const daap_idempotency_request *req);
+    int (*idempotency_finish)(void *self, const daap_idempotency_request *req, int32_t status,
+                              const char *location, const char *body, size_t len);
+    int (*idempotency_abandon)(void *self, const daap_idempotency_request *req);
+    int (*idempotency_purge)(uint32_t *purged, void *self, uint32_t limit);
 } daap__engine;
 
 #endif

@@ -21,6 +21,7 @@ static const edge_status statuses[] = {
     { 413, "payload_too_large",      "request body too large" },
     { 414, "uri_too_long",           "URI too long" },
     { 415, "unsupported_media_type", "unsupported media type" },
+    { 422, "invalid",                "unprocessable content" }, /* an Idempotency-Key reused */
     { 429, "too_many_requests",      "too many requests" },
     { 431, "headers_too_large",      "request header fields too large" },
     { 500, "error",                  "internal error" },

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "reconciler.h"
 #include "clock.h"
+#include "routes.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -240,4 +241,126 @@ void handle_readyz(request *r)
 void handle_openapi(request *r)
 {
     respond_static(r, 200, "application/json", daap_server_openapi, daap_server_openapi_len);
+}
+
+/* ---- Idempotency-Key on every POST (docs/idempotency.md) */
+
+/* What one keyed request carries from its claim to its answer. */
+typedef struct {
+    daap_idempotency_request req;
+    char                     key[DAAP_IDEMPOTENCY_KEY_MAX + 1];
+    bool                     answered;
+} keyed_request;
+
+/* Validation failures are not stored, so a corrected request may reuse the
+ * key (Stripe's rule); nor is a 503, where nothing was done and the client
+ * is told to come back. Everything else is the outcome to replay. */
+static bool answer_is_stored(int status)
+{
+    return status != 400 && status != 413 && status != 415 && status != 422 && status != 503;
+}
+
+static void keyed_answered(request *r, int status, const char *body, size_t len)
+{
+    keyed_request *k = r->on_answer_payload;
+    int rc;
+
+    k->answered = true;
+    r->on_answer = NULL;
+    if (answer_is_stored(status))
+        rc = daap_idempotency_finish(request_ctx(r), &k->req, status, request_added_header(r, "Location"), body, len);
+    else
+        rc = daap_idempotency_abandon(request_ctx(r), &k->req);
+    /* The answer stands either way; a key that was not stored is a retry
+     * that runs again (a create then finds its name taken). */
+    if (rc < 0)
+        log_line(LOG_WARN, "idempotency key not recorded",
+                 (log_field[]){ LF_STR("request_id", r->id), LF_STR("error", daap_error_last()->message) }, 2);
+}
+
+static void replay(request *r, const daap_idempotency_record *rec)
+{
+    daap_buf body = DAAP_BUF_INIT;
+
+    if (rec->location.size)
+        request_add_header(r, "Location", rec->location.ptr);
+    request_add_header(r, "Idempotent-Replayed", "true");
+    if (rec->body.size == 0) {
+        respond_empty(r, rec->status);
+        return;
+    }
+    if (daap_buf_put(&body, rec->body.ptr, rec->body.size) < 0) {
+        respond_daap_error(r, DAAP_ERROR);
+        return;
+    }
+    if (rec->status >= 400)
+        respond_problem_body(r, rec->status, &body);
+    else
+        respond_json(r, rec->status, &body);
+}
+
+static void answer_existing(request *r, const daap_idempotency_record *rec)
+{
+    switch (rec->state) {
+    case DAAP_IDEMPOTENCY_IN_FLIGHT:
+        request_add_header(r, "Retry-After", "1");
+        respond_problem(r, 409, "A request with this Idempotency-Key is still being processed; "
+                                "retry it once that one has finished");
+        break;
+    case DAAP_IDEMPOTENCY_MISMATCH:
+        respond_problem(r, 422, "This Idempotency-Key was already used for another request "
+                                "(another method, path, team or body); use a new key for a new request");
+        break;
+    default:
+        replay(r, rec);
+        break;
+    }
+}
+
+static int read_key(request *r, keyed_request *k, const char **team)
+{
+    const char *header;
+
+    if (request_single_header(r, "Idempotency-Key", &header) < 0 || header == NULL)
+        return header == NULL ? 0 : -1;
+    if (daap_idempotency_key_parse(k->key, sizeof(k->key), header) < 0) {
+        respond_problem(r, 400, daap_error_last()->message);
+        return -1;
+    }
+    if (request_team(r, team) < 0)
+        return -1;
+    return 1;
+}
+
+void handle_keyed_post(request *r)
+{
+    const server_options *o = r->w->opts;
+    daap_idempotency_record rec;
+    keyed_request k = { DAAP_IDEMPOTENCY_REQUEST_INIT, "", false };
+    const char *team = NULL;
+    int rc = read_key(r, &k, &team);
+
+    if (rc <= 0) {
+        if (rc == 0)
+            r->route->inner(r);
+        return;
+    }
+    k.req = (daap_idempotency_request){ DAAP_IDEMPOTENCY_REQUEST_VERSION, team, k.key, r->method, r->path,
+                                        body_ptr(r), r->body_len, o->idempotency_ttl_ms, o->idempotency_lease_ms };
+    if ((rc = daap_idempotency_begin(&rec, request_ctx(r), &k.req)) < 0) {
+        respond_daap_error(r, rc);
+        return;
+    }
+    if (rec.state != DAAP_IDEMPOTENCY_STARTED) {
+        answer_existing(r, &rec);
+        daap_idempotency_record_dispose(&rec);
+        return;
+    }
+    r->on_answer = keyed_answered;
+    r->on_answer_payload = &k;
+    r->route->inner(r);
+    r->on_answer = NULL;
+    /* No answer could be queued (out of memory): free the key for a retry. */
+    if (!k.answered)
+        (void)daap_idempotency_abandon(request_ctx(r), &k.req);
 }

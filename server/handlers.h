@@ -13,6 +13,9 @@ void handle_events(request *r);
 void handle_healthz(request *r);
 void handle_readyz(request *r);
 void handle_openapi(request *r);
+/* Every POST: Idempotency-Key (claim, replay, 409, 422, 400) around the
+ * route's inner handler. */
+void handle_keyed_post(request *r);
 
 /* The OpenAPI document, embedded at build time (openapi_doc.c). */
 extern const char daap_server_openapi[];

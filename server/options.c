@@ -29,7 +29,10 @@ enum {
     O_CONFIG, O_LISTEN, O_STORE, O_KUBECONFIG, O_KUBE_CONTEXT, O_NAMESPACE, O_TEMPLATE_DIR,
     O_SECRET_KEY_FILE, O_CREATE_KEY, O_PROV_DEADLINE, O_RESYNC, O_LOG_LEVEL, O_IMAGE_MAP,
     O_CLUSTER_DOMAIN, O_MAX_INSTANCES, O_THREADS, O_WORKERS, O_MAX_CONN, O_CONN_TIMEOUT, O_REQ_TIMEOUT,
-    O_SHUTDOWN_GRACE, O_MIGRATE, O_INSECURE_TLS, O_WAIT_POLL, O_EVENT_RETENTION, O__COUNT
+    O_SHUTDOWN_GRACE, O_MIGRATE, O_INSECURE_TLS, O_WAIT_POLL, O_EVENT_RETENTION,
+    /* idempotency keys */
+    O_IDEM_TTL, O_IDEM_LEASE,
+    O__COUNT
 };
 
 static const opt_spec specs[O__COUNT] = {
@@ -83,6 +86,11 @@ static const opt_spec specs[O__COUNT] = {
                       "DURATION", "how often waiting GETs re-read the store (for other replicas' writes)" },
     [O_EVENT_RETENTION] = { "event-retention", "DAAP_EVENT_RETENTION_MS", "event_retention", T_DURATION, "30d",
                             "DURATION", "keep database events this long after they last happened (up to 3650d)" },
+    /* idempotency keys (docs/idempotency.md) */
+    [O_IDEM_TTL] = { "idempotency-ttl", "DAAP_IDEMPOTENCY_TTL_MS", "idempotency_ttl", T_DURATION, "24h", "DURATION",
+                     "how long a POST's Idempotency-Key and its stored answer are kept" },
+    [O_IDEM_LEASE] = { "idempotency-lease", "DAAP_IDEMPOTENCY_LEASE_MS", "idempotency_lease", T_DURATION, "60s",
+                       "DURATION", "a key left in flight (crashed request) is free again after this" },
 };
 
 typedef enum { SRC_DEFAULT, SRC_FILE, SRC_ENV, SRC_FLAG } source;
@@ -327,6 +335,8 @@ static int apply_one(server_options *o, int i, const resolved *r)
     case O_REQ_TIMEOUT:     rc = parse_duration(&o->request_timeout_ms, v); break;
     case O_SHUTDOWN_GRACE:  rc = parse_duration(&o->shutdown_grace_ms, v); break;
     case O_WAIT_POLL:       rc = parse_duration(&o->wait_poll_ms, v); break;
+    case O_IDEM_TTL:        rc = parse_duration(&o->idempotency_ttl_ms, v); break;
+    case O_IDEM_LEASE:      rc = parse_duration(&o->idempotency_lease_ms, v); break;
     case O_MAX_INSTANCES:   rc = parse_int(&n, v, 1, 99); o->max_instances = n; break;
     case O_THREADS:         rc = parse_int(&o->threads, v, 1, 64); break;
     case O_WORKERS:         rc = parse_int(&o->reconcile_workers, v, 1, 64); break;

@@ -25,6 +25,8 @@ typedef struct {
     int64_t request_timeout_ms;
     int64_t shutdown_grace_ms;
     int64_t wait_poll_ms;      /* server-side wait: how often the store is read */
+    int64_t idempotency_ttl_ms;   /* life of a POST's Idempotency-Key */
+    int64_t idempotency_lease_ms; /* in-flight lease of one */
     int32_t max_instances;     /* 0: the library default */
     int     threads;
     int     reconcile_workers;

@@ -92,6 +92,27 @@ static void log_result(const char *what, const daap_reconcile_result *res)
     log_line(changed ? LOG_INFO : LOG_DEBUG, "reconcile", f, sizeof(f) / sizeof(f[0]));
 }
 
+/* Expired idempotency keys go with each resync, in bounded batches so
+ * that a backlog never holds the loop up for long; the rest waits for the
+ * next pass. */
+#define PURGE_BATCH   500
+#define PURGE_BATCHES 10
+
+static void purge_idempotency_keys(reconciler *r)
+{
+    uint32_t purged = PURGE_BATCH, total = 0;
+    int i, rc = 0;
+
+    for (i = 0; i < PURGE_BATCHES && purged == PURGE_BATCH && rc == 0; i++) {
+        rc = daap_idempotency_purge(&purged, r->ctx, PURGE_BATCH);
+        total += rc == 0 ? purged : 0;
+    }
+    if (rc < 0 && rc != DAAP_ENOTSUPPORTED)
+        note_outcome(r, rc, "idempotency key purge");
+    if (total)
+        log_line(LOG_DEBUG, "expired idempotency keys purged", (log_field[]){ LF_NUM("count", total) }, 1);
+}
+
 static void resync(reconciler *r)
 {
     daap_reconcile_options opts = DAAP_RECONCILE_OPTIONS_INIT;
@@ -106,6 +127,7 @@ static void resync(reconciler *r)
         wake_waiters(r, &res, false);
         log_result("resync", &res);
     }
+    purge_idempotency_keys(r);
     r->next_resync_ms = now_ms() + r->resync_period_ms;
 }
 

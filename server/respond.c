@@ -39,17 +39,36 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
 /* A proxy that appends instead of replacing would send the caller's team
  * beside its own, and whichever came first would win: so the team header
  * must be there once, with one value. */
-int request_team(request *r, const char **team)
+int request_single_header(request *r, const char *name, const char **value)
 {
-    header_count hc = { "X-Daap-Team", NULL, 0 };
+    header_count hc = { name, NULL, 0 };
+    char detail[160];
 
     MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_header, &hc);
-    *team = hc.value;
+    *value = hc.value;
     if (hc.count > 1) {
-        respond_problem(r, 400, "X-Daap-Team was sent more than once; send it once, with one team");
+        snprintf(detail, sizeof(detail), "%s was sent more than once; send it once", name);
+        respond_problem(r, 400, detail);
         return -1;
     }
-    if (hc.value != NULL && strchr(hc.value, ',') != NULL) {
+    return 0;
+}
+
+const char *request_added_header(const request *r, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < r->nheaders; i++)
+        if (strcasecmp(r->headers[i].name, name) == 0)
+            return r->headers[i].value;
+    return NULL;
+}
+
+int request_team(request *r, const char **team)
+{
+    if (request_single_header(r, "X-Daap-Team", team) < 0)
+        return -1;
+    if (*team != NULL && strchr(*team, ',') != NULL) {
         respond_problem(r, 400, "X-Daap-Team holds a list; send one team");
         return -1;
     }
@@ -76,12 +95,15 @@ static void wipe_and_free(void *p)
     }
 }
 
-static void queue(request *r, int status, struct MHD_Response *resp, const char *content_type, bool no_store)
+static void queue(request *r, int status, struct MHD_Response *resp, const char *content_type, bool no_store,
+                  const char *body, size_t len)
 {
     size_t i;
 
     if (resp == NULL)
         return; /* out of memory: the access handler returns MHD_NO and MHD drops the connection */
+    if (r->on_answer)
+        r->on_answer(r, status, body, len);
     MHD_add_response_header(resp, "X-Request-Id", r->id);
     if (content_type)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
@@ -110,9 +132,9 @@ static void respond_buf(request *r, int status, daap_buf *body, const char *cont
         daap_buf_dispose(body);
         return;
     }
+    queue(r, status, resp, content_type, true, body->ptr, body->size);
     body->ptr = NULL;
     body->size = body->asize = 0;
-    queue(r, status, resp, content_type, true);
 }
 
 void respond_json(request *r, int status, daap_buf *body)
@@ -120,10 +142,15 @@ void respond_json(request *r, int status, daap_buf *body)
     respond_buf(r, status, body, "application/json");
 }
 
+void respond_problem_body(request *r, int status, daap_buf *doc)
+{
+    respond_buf(r, status, doc, "application/problem+json");
+}
+
 void respond_static(request *r, int status, const char *content_type, const char *data, size_t len)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_PERSISTENT);
-    queue(r, status, resp, content_type, false);
+    queue(r, status, resp, content_type, false, data, len);
 }
 
 void respond_empty(request *r, int status)
@@ -161,7 +188,7 @@ static void respond_problem_doc(request *r, int status, daap_buf *doc)
     resp = MHD_create_response_from_buffer_with_free_callback(n, body, free);
     if (resp == NULL)
         free(body);
-    queue(r, status, resp, "application/problem+json", true);
+    queue(r, status, resp, "application/problem+json", true, body, n);
 }
 
 void respond_problem(request *r, int status, const char *detail)

@@ -62,6 +62,10 @@ typedef struct request {
     extra_header           headers[EXTRA_HEADERS];
     size_t                 nheaders;
     wait_state             wait;    /* GET ...?wait=&revision= (waiters.h) */
+    /* Called with every answer just before it is queued, by a wrapper that
+     * must see it (handlers.c: the Idempotency-Key store); NULL: none. */
+    void                 (*on_answer)(struct request *r, int status, const char *body, size_t len);
+    void                  *on_answer_payload;
 } request;
 
 /* What handlers use. */
@@ -71,6 +75,11 @@ void        request_add_header(request *r, const char *name, const char *value);
 /* The caller's X-Daap-Team (NULL when absent): 0, or -1 after answering
  * 400 when the header came more than once or as a list. */
 int         request_team(request *r, const char **team);
+/* A header that must come at most once: 0 with *value (NULL when absent),
+ * or -1 after answering 400 when it came more than once. */
+int         request_single_header(request *r, const char *name, const char **value);
+/* The value of an extra header added for the answer, or NULL. */
+const char *request_added_header(const request *r, const char *name);
 
 /* Queue the answer; each takes what it renders and frees it. */
 void respond_json(request *r, int status, daap_buf *body);
@@ -79,6 +88,8 @@ void respond_empty(request *r, int status);
 /* An edge refusal: a problem document for `status` (daap_problem_json).
  * Every problem document carries the request id; a 503 carries Retry-After. */
 void respond_problem(request *r, int status, const char *detail);
+/* A problem document already rendered (a replayed answer), sent as is. */
+void respond_problem_body(request *r, int status, daap_buf *doc);
 /* The failure `rc` of the library call just made (daap_error_last), with
  * the status of its code. The client sees what daap_error_for_client()
  * allows; the full cause goes to the log with the request id. */

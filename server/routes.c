@@ -7,8 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Every POST goes through POST(), so every POST honours Idempotency-Key. */
+#define POST(pattern, handler, flags) { pattern, "POST", handle_keyed_post, (flags), handler }
+
 static const route routes[] = {
-    { "/databases",      "POST",   handle_create,  ROUTE_BODY },
+    POST("/databases", handle_create, ROUTE_BODY),
     { "/databases",      "GET",    handle_list,    ROUTE_QUERY },
     { "/databases/{id}", "GET",    handle_get,     ROUTE_QUERY }, /* wait, revision */
     { "/databases/{id}", "PATCH",  handle_update,  ROUTE_BODY | ROUTE_MERGE_PATCH },

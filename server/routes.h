@@ -20,6 +20,7 @@ typedef struct route {
     const char  *method;
     handler_fn   fn;
     unsigned int flags;
+    handler_fn   inner;   /* POST: what handle_keyed_post runs under the key */
 } route;
 
 /* The route for method and path, or NULL. When NULL and some route has the

@@ -26,6 +26,14 @@ typedef struct {
 DAAP_EXTERN(void) daap_buf_dispose(daap_buf *buf);
 
 /**
+ * Append `len` bytes to a buffer (which stays NUL-terminated); for backends
+ * that hand strings or blobs out through a daap_buf.
+ * @return 0 or DAAP_ERROR (out of memory)
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_buf_put(daap_buf *buf, const char *data, size_t len);
+
+/**
  * Free any other memory that the library handed out (strings from out
  * parameters documented as "release with daap_free"). Accepts NULL.
  * @since 0.1

@@ -15,6 +15,7 @@
 #include "db.h"
 #include "migrate.h"
 #include "reconcile.h"
+#include "idempotency.h"
 #include "workqueue.h"
 #include "config.h"
 #include "problem.h"

@@ -21,9 +21,18 @@ typedef struct {
     int32_t      instances;    /**< 0: default 1 */
     const char  *storage_size; /**< NULL: "1Gi" */
     int32_t      pg_version;   /**< 0: the context's default */
+    /* version 2: idempotency keys */
+    /** NULL: none. A key (daap/idempotency.h) makes a retried create safe:
+     *  the same key with the same spec gives back the database the first
+     *  call made, never a second one. A spec field rather than a call
+     *  option, because the key belongs to this one request as its fields
+     *  do, and the spec already carries a version to grow by. Remote
+     *  contexts send it as the Idempotency-Key header; local ones keep it
+     *  in the store, scoped to owner_team, and store only successes. */
+    const char  *idempotency_key;
 } daap_db_spec;
 
-#define DAAP_DB_SPEC_VERSION 1
+#define DAAP_DB_SPEC_VERSION 2
 #define DAAP_DB_SPEC_INIT { DAAP_DB_SPEC_VERSION }
 
 /** @return 0 or DAAP_EINVALID. @since 0.1 */
@@ -47,9 +56,13 @@ DAAP_EXTERN(int) daap_db_validate(daap_ctx *ctx, const daap_db_spec *spec);
  * reconciler creates the objects later (see docs/adr/0002-create-semantics.md);
  * the call still succeeds.
  *
+ * With spec->idempotency_key (version 2) a second call with the same key
+ * and spec answers the first call's record instead of creating again.
+ *
  * @param[out] out  receives the new record; release with daap_db_free()
- * @return 0, DAAP_EINVALID (field errors), DAAP_EEXISTS (name in use),
- *         DAAP_EUNAVAILABLE (store down)
+ * @return 0, DAAP_EINVALID (field errors, or the key was used with another
+ *         spec), DAAP_EEXISTS (name in use), DAAP_ECONFLICT (a call with
+ *         the key is still in flight), DAAP_EUNAVAILABLE (store down)
  * @since 0.1
  */
 DAAP_EXTERN(int) daap_db_create(daap_db **out, daap_ctx *ctx, const daap_db_spec *spec);

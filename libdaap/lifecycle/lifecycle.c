@@ -8,6 +8,7 @@
 #include "lifecycle/reconcile.h"
 #include "lifecycle/watch.h"
 #include "lifecycle/wait.h"
+#include "lifecycle/idempotency.h"
 #include "kube/kube.h"
 #include "storage/storage.h"
 
@@ -188,6 +189,9 @@ static int local_create(daap_db **out, void *self, const daap_db_spec *spec)
     daap_ctx *ctx = self;
 
     DAAP_TRY(daap_db_validate(ctx, spec));
+    /* Validation failures are never stored: only a valid spec claims a key. */
+    if (spec->version >= 2 && spec->idempotency_key)
+        return daap__idempotent_create(out, ctx, spec, create_checked);
     return create_checked(out, ctx, spec);
 }
 
@@ -196,6 +200,8 @@ int daap_db_create(daap_db **out, daap_ctx *ctx, const daap_db_spec *spec)
     DAAP_ASSERT_ARG(ctx && spec);
     if (out) *out = NULL;
     DAAP_CHECK_VERSION(spec, DAAP_DB_SPEC_VERSION, "daap_db_spec");
+    if (spec->version >= 2 && spec->idempotency_key)
+        DAAP_TRY(daap__idempotency_key_check(spec->idempotency_key));
     return ctx->engine->create(out, ctx->engine_self, spec);
 }
 
@@ -736,4 +742,9 @@ const daap__engine daap__local_engine = {
     .reconcile_once   = daap__reconcile_once_local,
     .reconcile_db     = daap__reconcile_db_local,
     .watch_open       = daap__watch_open_local,
+    /* idempotency keys */
+    .idempotency_begin   = daap__idempotency_begin_local,
+    .idempotency_finish  = daap__idempotency_finish_local,
+    .idempotency_abandon = daap__idempotency_abandon_local,
+    .idempotency_purge   = daap__idempotency_purge_local,
 };

@@ -14,7 +14,9 @@
  *   nothing can have happened on the server): DAAP__RETRY_UNSENT;
  * - GET also after a connection broke mid-way and after 429/5xx, because
  *   reading twice is harmless (DAAP__RETRY_SAFE). POST, PATCH and DELETE
- *   are never repeated once sent: the server may have acted on them.
+ *   are never repeated once sent: the server may have acted on them;
+ *   except a create with an Idempotency-Key, which the server answers
+ *   again instead of acting twice (DAAP__RETRY_SAFE too).
  * - the readiness probe never: a probe must answer now.
  *
  * Errors: the server answers with RFC 9457 problem documents whose `code`
@@ -53,6 +55,7 @@ typedef struct {
     const char      *team;       /* X-Daap-Team, or NULL */
     daap__http_retry retry;
     int32_t          timeout_ms; /* 0: the context's */
+    const char      *idempotency_key; /* sent as Idempotency-Key, or NULL */
 } http_req;
 
 typedef daap__http_exchange http_resp;
@@ -174,10 +177,26 @@ static int check_team(const char *team)
     return 0;
 }
 
+/* The key as the draft's structured-field string: quoted, with '"' and
+ * '\\' escaped. daap_db_create() has checked it is printable ASCII. */
+static void idempotency_header(char *out, size_t size, const char *key)
+{
+    size_t n = (size_t)snprintf(out, size, "Idempotency-Key: \"");
+    const char *p;
+
+    for (p = key; *p && n + 3 < size; p++) {
+        if (*p == '"' || *p == '\\')
+            out[n++] = '\\';
+        out[n++] = *p;
+    }
+    out[n++] = '"';
+    out[n] = '\0';
+}
+
 static int build_headers(struct curl_slist **out, const http_req *q)
 {
-    const char *lines[4];
-    char team[320];
+    const char *lines[5];
+    char team[320], key[2 * DAAP_IDEMPOTENCY_KEY_MAX + 32];
     struct curl_slist *h = NULL;
     size_t i, n = 0;
 
@@ -191,6 +210,10 @@ static int build_headers(struct curl_slist **out, const http_req *q)
         DAAP_TRY(check_team(q->team));
         snprintf(team, sizeof(team), "X-Daap-Team: %.300s", q->team);
         lines[n++] = team;
+    }
+    if (q->idempotency_key) {
+        idempotency_header(key, sizeof(key), q->idempotency_key);
+        lines[n++] = key;
     }
     for (i = 0; i < n; i++) {
         struct curl_slist *next = curl_slist_append(h, lines[i]);
@@ -675,13 +698,20 @@ static int spec_json(daap_buf *b, const daap_db_spec *s)
     return daap__buf_putc(b, '}');
 }
 
+/* With a key the create is idempotent, so the transport may retry it
+ * like a read: a retry that reaches the server is answered by the key. */
 static int remote_create(daap_db **out, void *self, const daap_db_spec *spec)
 {
     daap_buf body = DAAP_BUF_INIT;
+    const char *key = spec->version >= 2 ? spec->idempotency_key : NULL;
     int rc = spec_json(&body, spec);
 
-    if (rc == 0)
+    if (rc == 0 && key) {
+        http_req q = { "POST", "/databases", body.ptr, body.size, NULL, DAAP__RETRY_SAFE, 0, key };
+        rc = record_answer(out, self, &q, 201, 201);
+    } else if (rc == 0) {
         rc = remote_create_json(out, self, body.ptr, body.size);
+    }
     daap_buf_dispose(&body);
     return rc;
 }
@@ -761,6 +791,48 @@ static int remote_watch_open(daap_watch **out, void *self)
     return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_CONFIG, "watches run next to the store, not through a daap-server");
 }
 
+static int keys_not_here(void)
+{
+    return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_CONFIG,
+                          "idempotency keys are kept next to the store; through a daap-server, send "
+                          "daap_db_spec.idempotency_key instead");
+}
+
+static int remote_idempotency_begin(daap_idempotency_record *out, void *self, const daap_idempotency_request *req)
+{
+    (void)out;
+    (void)self;
+    (void)req;
+    return keys_not_here();
+}
+
+static int remote_idempotency_finish(void *self, const daap_idempotency_request *req, int32_t status,
+                                     const char *location, const char *body, size_t len)
+{
+    (void)self;
+    (void)req;
+    (void)status;
+    (void)location;
+    (void)body;
+    (void)len;
+    return keys_not_here();
+}
+
+static int remote_idempotency_abandon(void *self, const daap_idempotency_request *req)
+{
+    (void)self;
+    (void)req;
+    return keys_not_here();
+}
+
+static int remote_idempotency_purge(uint32_t *purged, void *self, uint32_t limit)
+{
+    (void)purged;
+    (void)self;
+    (void)limit;
+    return keys_not_here();
+}
+
 const daap__engine daap__remote_engine = {
     .name             = "remote",
     .remote           = true,
@@ -781,4 +853,9 @@ const daap__engine daap__remote_engine = {
     .reconcile_once   = remote_reconcile_once,
     .reconcile_db     = remote_reconcile_db,
     .watch_open       = remote_watch_open,
+    /* idempotency keys */
+    .idempotency_begin   = remote_idempotency_begin,
+    .idempotency_finish  = remote_idempotency_finish,
+    .idempotency_abandon = remote_idempotency_abandon,
+    .idempotency_purge   = remote_idempotency_purge,
 };

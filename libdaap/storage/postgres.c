@@ -553,6 +553,156 @@ static int pg_purge_events(uint32_t *purged, daap_storage_backend *base, int64_t
     return 0;
 }
 
+/* ---- version 3: idempotency keys. Times travel as ms since the epoch. */
+
+#define PG_TIME(n) "to_timestamp($" #n "::float8 / 1000)"
+
+static const char IDEM_FREE_EXPIRED[] =
+    "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND expires_at <= " PG_TIME(3);
+static const char IDEM_INSERT[] =
+    "INSERT INTO idempotency_keys (scope, key, fingerprint, state, created_at, expires_at)"
+    " VALUES ($1, $2, $4, 'in_flight', " PG_TIME(3) ", " PG_TIME(5) ") ON CONFLICT DO NOTHING";
+static const char IDEM_READ[] =
+    "SELECT " DAAP__SQL_IDEM_COLUMNS " FROM idempotency_keys WHERE scope = $1 AND key = $2";
+static const char IDEM_FINISH[] =
+    "UPDATE idempotency_keys SET state = 'done', status = $5::int4, location = $6, body = $7, expires_at = " PG_TIME(4)
+    " WHERE scope = $1 AND key = $2 AND fingerprint = $3 AND state = 'in_flight'";
+static const char IDEM_ABANDON[] =
+    "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND fingerprint = $3 AND state = 'in_flight'";
+static const char IDEM_PURGE[] =
+    "DELETE FROM idempotency_keys WHERE (scope, key) IN (SELECT scope, key FROM idempotency_keys"
+    " WHERE expires_at <= " PG_TIME(1) " ORDER BY expires_at LIMIT $2::int8)";
+
+/* PostgreSQL must see every parameter it is given, so each statement takes
+ * a prefix: claims use $1 scope, $2 key, $3 now, $4 fingerprint, $5
+ * expires_at; finish and abandon $1 scope, $2 key, $3 fingerprint, then
+ * finish $4 expires_at, $5 status, $6 location, $7 body. */
+static void idem_params(daap__sqlvalue *v, const daap_storage_idem *k)
+{
+    memset(v, 0, 8 * sizeof(*v));
+    v[0] = (daap__sqlvalue){ DAAP__SQL_TEXT, 0, k->scope, strlen(k->scope) };
+    v[1] = (daap__sqlvalue){ DAAP__SQL_TEXT, 0, k->key, strlen(k->key) };
+    v[2] = (daap__sqlvalue){ DAAP__SQL_INT, k->now, NULL, 0 };
+    v[3] = (daap__sqlvalue){ DAAP__SQL_TEXT, 0, k->fingerprint, strlen(k->fingerprint) };
+    v[4] = (daap__sqlvalue){ DAAP__SQL_INT, k->expires_at, NULL, 0 };
+}
+
+/* Run one statement with its first `n` parameters; *changed receives the
+ * rows it wrote. Not retried after a lost connection: a write may have
+ * committed (the caller's request then fails with 503, nothing stored). */
+static int idem_exec(PGresult **out, int *changed, pg_backend *be, const char *sql, const daap__sqlvalue *v, int n)
+{
+    ExecStatusType st;
+    pg_params p;
+    int rc;
+
+    *out = NULL;
+    DAAP_TRY(ensure_connected(be));
+    to_pg_params(&p, v, (size_t)n);
+    *out = PQexecParams(be->conn, sql, n, NULL, p.values, p.lengths, p.formats, 1);
+    st = PQresultStatus(*out);
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+        if (changed)
+            *changed = (int)strtol(PQcmdTuples(*out), NULL, 10);
+        return 0;
+    }
+    rc = result_error(be, *out, "idempotency key");
+    PQclear(*out);
+    *out = NULL;
+    return rc;
+}
+
+static int idem_write(int *changed, pg_backend *be, const char *sql, const daap__sqlvalue *v, int n)
+{
+    PGresult *res;
+
+    DAAP_TRY(idem_exec(&res, changed, be, sql, v, n));
+    PQclear(res);
+    return 0;
+}
+
+/* 1 with the row classified into `out`, 0 when it is gone. */
+static int idem_read(daap_idempotency_record *out, pg_backend *be, const daap_storage_idem *k, const daap__sqlvalue *v)
+{
+    daap__sqlvalue row[DAAP__SQL_IDEM_NCOLUMNS];
+    PGresult *res;
+    int rc = 0, c;
+
+    DAAP_TRY(idem_exec(&res, NULL, be, IDEM_READ, v, 2));
+    if (PQntuples(res) == 1) {
+        for (c = 0; rc == 0 && c < DAAP__SQL_IDEM_NCOLUMNS; c++)
+            rc = read_value(&row[c], res, 0, c);
+        if (rc == 0)
+            rc = daap__sql_idem_row(out, k, row);
+        rc = rc < 0 ? rc : 1;
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* Free an expired row, insert ours, else read theirs; the primary key lets
+ * exactly one replica's insert through. A row can vanish between the
+ * insert and the read (its holder abandoned it): try again. */
+static int pg_idem_begin(daap_idempotency_record *out, daap_storage_backend *base, const daap_storage_idem *k)
+{
+    pg_backend *be = (pg_backend *)base;
+    daap__sqlvalue v[8];
+    int attempt, changed = 0, rc;
+
+    idem_params(v, k);
+    for (attempt = 0; attempt < 3; attempt++) {
+        DAAP_TRY(idem_write(&changed, be, IDEM_FREE_EXPIRED, v, 3));
+        DAAP_TRY(idem_write(&changed, be, IDEM_INSERT, v, 5));
+        if (changed == 1) {
+            out->state = DAAP_IDEMPOTENCY_STARTED;
+            return 0;
+        }
+        if ((rc = idem_read(out, be, k, v)) != 0)
+            return rc < 0 ? rc : 0;
+    }
+    out->state = DAAP_IDEMPOTENCY_IN_FLIGHT;
+    return 0;
+}
+
+static int pg_idem_finish(daap_storage_backend *base, const daap_storage_idem *k, int32_t status,
+                          const char *location, const char *body, size_t len)
+{
+    daap__sqlvalue v[8];
+    int changed = 0;
+
+    idem_params(v, k);
+    v[2] = v[3];
+    v[3] = v[4];
+    v[4] = (daap__sqlvalue){ DAAP__SQL_INT, status, NULL, 0 };
+    v[5] = (daap__sqlvalue){ location ? DAAP__SQL_TEXT : DAAP__SQL_NULL, 0, location, location ? strlen(location) : 0 };
+    v[6] = (daap__sqlvalue){ DAAP__SQL_BLOB, 0, body ? body : "", len };
+    DAAP_TRY(idem_write(&changed, (pg_backend *)base, IDEM_FINISH, v, 7));
+    if (changed == 1)
+        return 0;
+    return daap_error_set(DAAP_ECONFLICT, DAAP_ERRCLASS_STORAGE,
+                          "idempotency key '%s' is no longer held by this request (its lease passed)", k->key);
+}
+
+static int pg_idem_abandon(daap_storage_backend *base, const daap_storage_idem *k)
+{
+    daap__sqlvalue v[8];
+    int changed = 0;
+
+    idem_params(v, k);
+    v[2] = v[3];
+    return idem_write(&changed, (pg_backend *)base, IDEM_ABANDON, v, 3);
+}
+
+static int pg_idem_purge(uint32_t *purged, daap_storage_backend *base, int64_t now, uint32_t limit)
+{
+    daap__sqlvalue v[2] = { { DAAP__SQL_INT, now, NULL, 0 }, { DAAP__SQL_INT, limit, NULL, 0 } };
+    int changed = 0;
+
+    DAAP_TRY(idem_write(&changed, (pg_backend *)base, IDEM_PURGE, v, 2));
+    *purged = (uint32_t)changed;
+    return 0;
+}
+
 /* Migration dialect. */
 
 static int mig_exec(void *conn, const char *sql)
@@ -663,7 +813,11 @@ static const daap_storage_backend pg_vtable = {
     pg_insert_with_events,
     pg_update_with_events,
     pg_events,
-    pg_purge_events
+    pg_purge_events,
+    pg_idem_begin,
+    pg_idem_finish,
+    pg_idem_abandon,
+    pg_idem_purge
 };
 
 /* Parse first: libpq's parse errors may quote the string, password included. */

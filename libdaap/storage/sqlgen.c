@@ -431,3 +431,27 @@ void daap__sql_one_line(char *dst, size_t size, const char *msg)
         n--;
     dst[n] = '\0';
 }
+
+static bool value_is(const daap__sqlvalue *v, const char *text)
+{
+    return v->kind == DAAP__SQL_TEXT && v->len == strlen(text) && memcmp(v->p, text, v->len) == 0;
+}
+
+int daap__sql_idem_row(daap_idempotency_record *out, const daap_storage_idem *k, const daap__sqlvalue *row)
+{
+    if (!value_is(&row[0], k->fingerprint)) {
+        out->state = DAAP_IDEMPOTENCY_MISMATCH;
+        return 0;
+    }
+    if (!value_is(&row[1], "done")) {
+        out->state = DAAP_IDEMPOTENCY_IN_FLIGHT;
+        return 0;
+    }
+    out->state = DAAP_IDEMPOTENCY_DONE;
+    out->status = (int32_t)row[2].i;
+    if (row[3].kind != DAAP__SQL_NULL)
+        DAAP_TRY(daap__buf_put(&out->location, row[3].p, row[3].len));
+    if (row[4].kind != DAAP__SQL_NULL)
+        DAAP_TRY(daap__buf_put(&out->body, row[4].p, row[4].len));
+    return 0;
+}

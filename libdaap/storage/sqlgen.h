@@ -106,6 +106,13 @@ int daap__sqlgen_check_update(const daap_db *db, int64_t expected_revision);
  * `detail` is the driver's message or constraint. */
 int daap__sql_exists_error(const char *where, const daap_db *db, int on_id, const char *detail);
 
+/* An idempotency key row read back by idem_begin: the columns of
+ * DAAP__SQL_IDEM_COLUMNS, in that order, as values. Fills `out` with
+ * MISMATCH, IN_FLIGHT or DONE (and the stored response). */
+#define DAAP__SQL_IDEM_COLUMNS "fingerprint, state, status, location, body"
+#define DAAP__SQL_IDEM_NCOLUMNS 5
+int daap__sql_idem_row(daap_idempotency_record *out, const daap_storage_idem *k, const daap__sqlvalue *row);
+
 /* Copy `msg` into `dst` as a single line: newlines become spaces, trailing
  * blanks go. For driver messages, which may span lines. */
 void daap__sql_one_line(char *dst, size_t size, const char *msg);

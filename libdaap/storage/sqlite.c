@@ -13,10 +13,14 @@
 
 #define BUSY_TIMEOUT_MS 5000
 
+/* The idempotency key statements (version 3), beside sqlgen's. */
+enum { IDEM_FREE_EXPIRED, IDEM_INSERT, IDEM_READ, IDEM_FINISH, IDEM_ABANDON, IDEM_PURGE, IDEM__COUNT };
+
 typedef struct {
     daap_storage_backend parent;
     sqlite3      *db;
     sqlite3_stmt *stmts[DAAP__STMT_COUNT];
+    sqlite3_stmt *idem[IDEM__COUNT];
     daap__sqlmig  mig;
 } sqlite_backend;
 
@@ -417,6 +421,133 @@ static int sqlite_ping(daap_storage_backend *base)
     return rc == SQLITE_OK ? 0 : fail(be, rc, "ping");
 }
 
+/* ---- version 3: idempotency keys. Every statement numbers the same
+ * parameters: ?1 scope, ?2 key, ?3 now, ?4 fingerprint, ?5 expires_at,
+ * then ?6 status, ?7 location, ?8 body (finish) or ?6 limit (purge). */
+
+static const char *const idem_sql[IDEM__COUNT] = {
+    "DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2 AND expires_at <= ?3",
+    "INSERT INTO idempotency_keys (scope, key, fingerprint, state, created_at, expires_at)"
+    " VALUES (?1, ?2, ?4, 'in_flight', ?3, ?5) ON CONFLICT DO NOTHING",
+    "SELECT " DAAP__SQL_IDEM_COLUMNS " FROM idempotency_keys WHERE scope = ?1 AND key = ?2",
+    "UPDATE idempotency_keys SET state = 'done', status = ?6, location = ?7, body = ?8, expires_at = ?5"
+    " WHERE scope = ?1 AND key = ?2 AND fingerprint = ?4 AND state = 'in_flight'",
+    "DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2 AND fingerprint = ?4 AND state = 'in_flight'",
+    "DELETE FROM idempotency_keys WHERE rowid IN"
+    " (SELECT rowid FROM idempotency_keys WHERE expires_at <= ?3 ORDER BY expires_at LIMIT ?6)",
+};
+
+static void idem_params(daap__sqlvalue *v, const daap_storage_idem *k)
+{
+    memset(v, 0, 8 * sizeof(*v));
+    v[0] = (daap__sqlvalue){ DAAP__SQL_TEXT, 0, k->scope, strlen(k->scope) };
+    v[1] = (daap__sqlvalue){ DAAP__SQL_TEXT, 0, k->key, strlen(k->key) };
+    v[2] = (daap__sqlvalue){ DAAP__SQL_INT, k->now, NULL, 0 };
+    v[3] = (daap__sqlvalue){ DAAP__SQL_TEXT, 0, k->fingerprint, strlen(k->fingerprint) };
+    v[4] = (daap__sqlvalue){ DAAP__SQL_INT, k->expires_at, NULL, 0 };
+}
+
+/* Run idempotency statement `which` with the first parameters it uses of
+ * `v`; for IDEM_READ, `row` receives the row (and 1 is returned) if any. */
+static int idem_run(sqlite_backend *be, int which, const daap__sqlvalue *v, daap__sqlvalue *row,
+                    daap_idempotency_record *out, const daap_storage_idem *k)
+{
+    sqlite3_stmt *st;
+    int rc, step;
+
+    if (be->idem[which] == NULL &&
+        (rc = sqlite3_prepare_v3(be->db, idem_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &be->idem[which], NULL)) != SQLITE_OK)
+        return fail(be, rc, "idempotency key");
+    st = be->idem[which];
+    if ((rc = bind_values(be, st, v, (size_t)sqlite3_bind_parameter_count(st))) < 0) {
+        finish(st);
+        return rc;
+    }
+    step = sqlite3_step(st);
+    rc = step == SQLITE_DONE ? 0 : step == SQLITE_ROW ? 1 : fail(be, step, "idempotency key");
+    if (rc == 1 && row) {
+        int c;
+        for (c = 0; c < DAAP__SQL_IDEM_NCOLUMNS; c++) {
+            daap__sqlvalue *x = &row[c];
+            memset(x, 0, sizeof(*x));
+            switch (sqlite3_column_type(st, c)) {
+            case SQLITE_NULL: break;
+            case SQLITE_INTEGER: x->kind = DAAP__SQL_INT; x->i = sqlite3_column_int64(st, c); break;
+            default:
+                x->kind = DAAP__SQL_TEXT;
+                x->p = sqlite3_column_blob(st, c);
+                x->len = (size_t)sqlite3_column_bytes(st, c);
+            }
+        }
+        rc = daap__sql_idem_row(out, k, row);
+        rc = rc < 0 ? rc : 1;
+    }
+    finish(st);
+    return rc;
+}
+
+/* Free an expired row, insert ours, else read theirs. A row can vanish
+ * between the insert and the read (its holder abandoned it): try again. */
+static int sqlite_idem_begin(daap_idempotency_record *out, daap_storage_backend *base, const daap_storage_idem *k)
+{
+    sqlite_backend *be = (sqlite_backend *)base;
+    daap__sqlvalue v[8], row[DAAP__SQL_IDEM_NCOLUMNS];
+    int attempt, rc;
+
+    idem_params(v, k);
+    for (attempt = 0; attempt < 3; attempt++) {
+        DAAP_TRY(idem_run(be, IDEM_FREE_EXPIRED, v, NULL, NULL, k));
+        DAAP_TRY(idem_run(be, IDEM_INSERT, v, NULL, NULL, k));
+        if (sqlite3_changes(be->db) == 1) {
+            out->state = DAAP_IDEMPOTENCY_STARTED;
+            return 0;
+        }
+        if ((rc = idem_run(be, IDEM_READ, v, row, out, k)) != 0)
+            return rc < 0 ? rc : 0;
+    }
+    out->state = DAAP_IDEMPOTENCY_IN_FLIGHT;
+    return 0;
+}
+
+static int sqlite_idem_finish(daap_storage_backend *base, const daap_storage_idem *k, int32_t status,
+                              const char *location, const char *body, size_t len)
+{
+    sqlite_backend *be = (sqlite_backend *)base;
+    daap__sqlvalue v[8];
+
+    idem_params(v, k);
+    v[5] = (daap__sqlvalue){ DAAP__SQL_INT, status, NULL, 0 };
+    if (location)
+        v[6] = (daap__sqlvalue){ DAAP__SQL_TEXT, 0, location, strlen(location) };
+    v[7] = (daap__sqlvalue){ DAAP__SQL_BLOB, 0, body ? body : "", len };
+    DAAP_TRY(idem_run(be, IDEM_FINISH, v, NULL, NULL, k));
+    if (sqlite3_changes(be->db) == 1)
+        return 0;
+    return daap_error_set(DAAP_ECONFLICT, DAAP_ERRCLASS_STORAGE,
+                          "idempotency key '%s' is no longer held by this request (its lease passed)", k->key);
+}
+
+static int sqlite_idem_abandon(daap_storage_backend *base, const daap_storage_idem *k)
+{
+    daap__sqlvalue v[8];
+
+    idem_params(v, k);
+    return idem_run((sqlite_backend *)base, IDEM_ABANDON, v, NULL, NULL, k);
+}
+
+static int sqlite_idem_purge(uint32_t *purged, daap_storage_backend *base, int64_t now, uint32_t limit)
+{
+    sqlite_backend *be = (sqlite_backend *)base;
+    daap_storage_idem k = { DAAP_STORAGE_IDEM_VERSION, "", "", "", now, 0 };
+    daap__sqlvalue v[8];
+
+    idem_params(v, &k);
+    v[5] = (daap__sqlvalue){ DAAP__SQL_INT, limit, NULL, 0 };
+    DAAP_TRY(idem_run(be, IDEM_PURGE, v, NULL, NULL, &k));
+    *purged = (uint32_t)sqlite3_changes(be->db);
+    return 0;
+}
+
 /* Migration dialect. */
 
 static int mig_exec(void *conn, const char *sql)
@@ -529,6 +660,8 @@ static void sqlite_free(daap_storage_backend *base)
         return;
     for (i = 0; i < DAAP__STMT_COUNT; i++)
         sqlite3_finalize(be->stmts[i]);
+    for (i = 0; i < IDEM__COUNT; i++)
+        sqlite3_finalize(be->idem[i]);
     /* Keeps the planner's statistics current, so a list over several
      * statuses can choose between its two indexes (SQLite's advice for
      * long-lived connections). Failure only costs a better plan. */
@@ -554,7 +687,11 @@ static const daap_storage_backend sqlite_vtable = {
     sqlite_insert_with_events,
     sqlite_update_with_events,
     sqlite_events,
-    sqlite_purge_events
+    sqlite_purge_events,
+    sqlite_idem_begin,
+    sqlite_idem_finish,
+    sqlite_idem_abandon,
+    sqlite_idem_purge
 };
 
 /* The store holds sealed passwords and who owns what: a new file is made

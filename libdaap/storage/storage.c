@@ -265,6 +265,63 @@ int daap__storage_migration_status(daap_migration_status *out, daap_storage_back
     return ensure_error(be->migration_status(out, be), be, "migration status");
 }
 
+/* ---- version 3: idempotency keys */
+
+bool daap__storage_has_idem(const daap_storage_backend *be)
+{
+    return be->version >= 3 && be->idem_begin && be->idem_finish && be->idem_abandon && be->idem_purge;
+}
+
+static int no_idem(const daap_storage_backend *be)
+{
+    return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_STORAGE,
+                          "storage backend '%s' keeps no idempotency keys", be->name ? be->name : "?");
+}
+
+int daap__storage_idem_begin(daap_idempotency_record *out, daap_storage_backend *be, const daap_storage_idem *k)
+{
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!daap__storage_has_idem(be))
+        return no_idem(be);
+    if ((rc = be->idem_begin(out, be, k)) < 0)
+        daap_idempotency_record_dispose(out);
+    return ensure_error(rc, be, "idempotency key claim");
+}
+
+int daap__storage_idem_finish(daap_storage_backend *be, const daap_storage_idem *k, int32_t status,
+                              const char *location, const char *body, size_t len)
+{
+    if (!daap__storage_has_idem(be))
+        return no_idem(be);
+    return ensure_error(be->idem_finish(be, k, status, location, body, len), be, "idempotency key finish");
+}
+
+int daap__storage_idem_abandon(daap_storage_backend *be, const daap_storage_idem *k)
+{
+    if (!daap__storage_has_idem(be))
+        return no_idem(be);
+    return ensure_error(be->idem_abandon(be, k), be, "idempotency key abandon");
+}
+
+int daap__storage_idem_purge(uint32_t *purged, daap_storage_backend *be, int64_t now, uint32_t limit)
+{
+    *purged = 0;
+    if (!daap__storage_has_idem(be))
+        return no_idem(be);
+    return ensure_error(be->idem_purge(purged, be, now, limit), be, "idempotency key purge");
+}
+
+void daap_idempotency_record_dispose(daap_idempotency_record *rec)
+{
+    if (rec == NULL)
+        return;
+    daap_buf_dispose(&rec->location);
+    daap_buf_dispose(&rec->body);
+    memset(rec, 0, sizeof(*rec));
+}
+
 void daap__storage_free(daap_storage_backend *be)
 {
     if (be)

@@ -40,4 +40,12 @@ int  daap__storage_migrate(daap_storage_backend *be, int32_t target);
 int  daap__storage_migration_status(daap_migration_status *out, daap_storage_backend *be);
 void daap__storage_free(daap_storage_backend *be);
 
+/* Version 3: idempotency keys; DAAP_ENOTSUPPORTED for a backend without them. */
+bool daap__storage_has_idem(const daap_storage_backend *be);
+int  daap__storage_idem_begin(daap_idempotency_record *out, daap_storage_backend *be, const daap_storage_idem *k);
+int  daap__storage_idem_finish(daap_storage_backend *be, const daap_storage_idem *k, int32_t status,
+                               const char *location, const char *body, size_t len);
+int  daap__storage_idem_abandon(daap_storage_backend *be, const daap_storage_idem *k);
+int  daap__storage_idem_purge(uint32_t *purged, daap_storage_backend *be, int64_t now, uint32_t limit);
+
 #endif

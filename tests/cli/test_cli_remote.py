@@ -1,13 +1,17 @@
 """daapctl against a real daap-server and kubesim: the path developers use.
 Skips, saying why, when the daap-server binary is not built."""
+import http.client
 import json
 import os
 import pty
 import re
+import socket
 import stat
 import subprocess
 import tempfile
+import threading
 import unittest
+import urllib.parse
 
 from clitest import DAAPCTL, SERVER, CliTestCase, RemoteStack, clean_env, daapctl
 
@@ -268,6 +272,106 @@ class RecordTest(RemoteTest):
     def test_not_found(self):
         self.assertExit(self.ctl("get", "no-such-db"), 3)
         self.assertExit(self.ctl("url", "no-such-db"), 3)
+
+
+class DroppingProxy:
+    """Forwards HTTP requests to the server, but swallows the answers to the
+    first `drop` POSTs (the request reached the server; the client hears a
+    closed connection): the network failure a retried create must survive.
+    It records each POST's Idempotency-Key."""
+
+    def __init__(self, target, drop):
+        self.target = urllib.parse.urlsplit(target)
+        self.drop = drop
+        self.keys = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+
+    def _one(self, conn):
+        with conn:
+            f = conn.makefile("rb")
+            line = f.readline()
+            if not line:
+                return
+            method, path, _ = line.decode().split(" ", 2)
+            headers = {}
+            while True:
+                h = f.readline().decode()
+                if h in ("\r\n", "\n", ""):
+                    break
+                k, v = h.split(":", 1)
+                headers[k.strip()] = v.strip()
+            body = f.read(int(headers.get("Content-Length", "0")))
+            if method == "POST":
+                self.keys.append(headers.get("Idempotency-Key"))
+            up = http.client.HTTPConnection(self.target.hostname, self.target.port, timeout=30)
+            fwd = {k: v for k, v in headers.items() if k.lower() not in ("connection", "host")}
+            up.request(method, path, body=body, headers=fwd)
+            r = up.getresponse()
+            data = r.read()
+            up.close()
+            if method == "POST" and self.drop > 0:
+                self.drop -= 1
+                return  # the server acted; the client never hears of it
+            conn.sendall(b"HTTP/1.1 %d %s\r\n" % (r.status, r.reason.encode()))
+            for k, v in r.getheaders():
+                if k.lower() not in ("connection", "transfer-encoding", "content-length"):
+                    conn.sendall(("%s: %s\r\n" % (k, v)).encode())
+            conn.sendall(b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(data) + data)
+
+    def close(self):
+        self.sock.close()
+
+
+class RetriedCreateTest(RemoteTest):
+    def ctl_via(self, proxy, *args):
+        env = clean_env(DAAP_SERVER=proxy.url, DAAP_TEAM=self.team)
+        return daapctl(*args, env=env)
+
+    def test_lost_answers_do_not_make_two_databases(self):
+        proxy = DroppingProxy(stack.url, drop=2)
+        self.addCleanup(proxy.close)
+        r = self.ctl_via(proxy, "create", "retried", "--purpose", "lost answers", "-o", "json")
+        self.assertExit(r, 0)
+        self.assertEqual(r.json()["name"], "retried")
+        self.assertGreaterEqual(len(proxy.keys), 3)
+        self.assertEqual(len(set(proxy.keys)), 1, proxy.keys)  # one key, resent
+        self.assertRegex(proxy.keys[0], r'^"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"$')
+        listed = self.ctl("list", "--name", "retried", "-o", "json").json()["items"]
+        self.assertEqual([d["id"] for d in listed], [r.json()["id"]])
+
+    def test_given_key_is_sent_and_fresh_keys_differ(self):
+        proxy = DroppingProxy(stack.url, drop=0)
+        self.addCleanup(proxy.close)
+        self.assertExit(self.ctl_via(proxy, "create", "keyed-a", "--purpose", "x", "--idempotency-key", 'my "key"'), 0)
+        self.assertEqual(proxy.keys, ['"my \\"key\\""'])
+        # The same key again, with the same request: the first answer, not a name clash.
+        again = self.ctl_via(proxy, "create", "keyed-a", "--purpose", "x", "--idempotency-key", 'my "key"', "-o", "json")
+        self.assertExit(again, 0)
+        self.assertExit(self.ctl_via(proxy, "create", "keyed-b", "--purpose", "x"), 0)
+        self.assertExit(self.ctl_via(proxy, "create", "keyed-c", "--purpose", "x"), 0)
+        self.assertNotEqual(proxy.keys[2], proxy.keys[3])
+
+    def test_unreachable_server_is_retried_then_given_up(self):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()  # nothing listens there: every connection is refused
+        env = clean_env(DAAP_SERVER="http://127.0.0.1:%d" % port, DAAP_TEAM=self.team)
+        r = daapctl("create", "nowhere", "--purpose", "x", env=env)
+        self.assertNotEqual(r.rc, 0)
+        self.assertEqual(r.err.count("sending the create again with the same Idempotency-Key"), 5, r.err)
 
 
 if __name__ == "__main__":

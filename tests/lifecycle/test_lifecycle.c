@@ -575,6 +575,97 @@ static void test_reconcile_purges_old_events_in_batches(void **state)
     daap_db_event_page_dispose(&page);
 }
 
+/* ---- daap_db_spec.idempotency_key (local engine) */
+
+static int create_keyed(daap_db **out, fixture *f, const char *name, const char *purpose, const char *key)
+{
+    daap_db_spec s = DAAP_DB_SPEC_INIT;
+
+    s.name = name;
+    s.owner_team = "red";
+    s.purpose = purpose;
+    s.idempotency_key = key;
+    return daap_db_create(out, f->ctx, &s);
+}
+
+static void test_idempotent_create(void **state)
+{
+    fixture *f = *state;
+    daap_db *first = NULL, *again = NULL;
+    daap_db_page page = { 0 };
+    daap_db_list_options lo = DAAP_DB_LIST_OPTIONS_INIT;
+
+    assert_ok(create_keyed(&first, f, "keyed", "tests", "key-0001"));
+    assert_ok(create_keyed(&again, f, "keyed", "tests", "key-0001"));
+    assert_string_equal(daap_db_id(again), daap_db_id(first));
+    assert_int_equal(daap_db_revision(again), daap_db_revision(first));
+    daap_db_free(again);
+    assert_ok(create_keyed(NULL, f, "keyed", "tests", "key-0001"));
+    /* The same key with another spec is refused, and makes nothing. */
+    assert_int_equal(create_keyed(&again, f, "keyed-2", "tests", "key-0001"), DAAP_EINVALID);
+    assert_null(again);
+    assert_non_null(strstr(daap_error_last()->message, "already used"));
+    lo.name_prefix = "keyed";
+    assert_ok(daap_db_list(&page, f->ctx, &lo));
+    assert_int_equal(page.count, 1);
+    daap_db_page_dispose(&page);
+    daap_db_free(first);
+}
+
+static void test_idempotent_create_failures_are_not_kept(void **state)
+{
+    fixture *f = *state;
+    daap_db *db = NULL;
+
+    /* A spec that fails validation claims nothing: fixed, the key works. */
+    assert_int_equal(create_keyed(&db, f, "Bad Name", "tests", "key-0002"), DAAP_EINVALID);
+    assert_ok(create_keyed(&db, f, "fixed", "tests", "key-0002"));
+    daap_db_free(db);
+    /* A create that fails in the store (name taken) frees its key too. */
+    db = create(f, "taken", "red");
+    daap_db_free(db);
+    assert_int_equal(create_keyed(&db, f, "taken", "tests", "key-0003"), DAAP_EEXISTS);
+    assert_non_null(strstr(daap_error_last()->message, "taken"));
+    assert_ok(create_keyed(&db, f, "taken-2", "tests", "key-0003"));
+    daap_db_free(db);
+    /* A malformed key is the caller's error. */
+    assert_int_equal(create_keyed(&db, f, "badkey", "tests", "bell\a"), DAAP_EINVALID);
+    assert_null(db);
+}
+
+static void test_idempotency_calls(void **state)
+{
+    fixture *f = *state;
+    daap_idempotency_request req = DAAP_IDEMPOTENCY_REQUEST_INIT;
+    daap_idempotency_record rec;
+    char key[DAAP_IDEMPOTENCY_KEY_MAX + 1];
+    uint32_t purged = 7;
+
+    assert_ok(daap_idempotency_key_parse(key, sizeof(key), " \"a\\\\b\\\"c\" "));
+    assert_string_equal(key, "a\\b\"c");
+    assert_int_equal(daap_idempotency_key_parse(key, sizeof(key), "\"a\" x"), DAAP_EINVALID);
+    assert_ok(daap_idempotency_request_init(&req, DAAP_IDEMPOTENCY_REQUEST_VERSION));
+    assert_int_equal(daap_idempotency_request_init(&req, 99), DAAP_EINVALID);
+    req.key = "calls-1";
+    req.method = "POST";
+    req.path = "/databases/x/restore";
+    req.lease_ms = 500; /* long enough for two calls under valgrind */
+    assert_ok(daap_idempotency_begin(&rec, f->ctx, &req));
+    assert_int_equal(rec.state, DAAP_IDEMPOTENCY_STARTED);
+    assert_ok(daap_idempotency_begin(&rec, f->ctx, &req));
+    assert_int_equal(rec.state, DAAP_IDEMPOTENCY_IN_FLIGHT);
+    usleep(600 * 1000); /* past the lease: a crashed holder's key is free */
+    assert_ok(daap_idempotency_begin(&rec, f->ctx, &req));
+    assert_int_equal(rec.state, DAAP_IDEMPOTENCY_STARTED);
+    req.ttl_ms = 1;
+    assert_ok(daap_idempotency_finish(f->ctx, &req, 202, NULL, "{}", 2));
+    usleep(5000);
+    assert_ok(daap_idempotency_purge(&purged, f->ctx, 100));
+    assert_int_equal(purged, 1);
+    assert_int_equal(daap_idempotency_purge(&purged, f->ctx, 0), DAAP_EINVALID);
+    assert_ok(daap_idempotency_abandon(f->ctx, &req));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -593,6 +684,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_orphans_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_key_on_get, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idempotent_create, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idempotent_create_failures_are_not_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idempotency_calls, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

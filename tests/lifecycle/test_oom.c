@@ -221,6 +221,9 @@ static void db_spec(daap_db_spec *s)
     s->name = DB_NAME;
     s->owner_team = "ops";
     s->purpose = "oom loop";
+    /* Keyed, so the loop also covers claiming and storing the key
+     * (lifecycle/idempotency.c) around the create. */
+    s->idempotency_key = "oom-loop-key";
 }
 
 /* The create scenario: everything from opening the context is under test. */

@@ -1,8 +1,10 @@
 """Two daap-server replicas on one PostgreSQL store reconciling one kubesim:
 their compare-and-set transitions make every database converge once."""
+import json
 import os
 import shutil
 import subprocess
+import threading
 import time
 import unittest
 import urllib.parse
@@ -84,6 +86,45 @@ class ReplicasTest(unittest.TestCase):
             errors = [l for l in srv.log_lines() if l.get("level") == "error"]
             self.assertEqual(errors, [], srv.log_path)
             self.assertTrue(srv.alive())
+
+    def test_one_key_on_both_replicas_makes_one_database(self):
+        """The same Idempotency-Key sent to both replicas at once, many times
+        over: exactly one database, and every other answer a replay of the
+        first or a 409 while it is in flight."""
+        rounds, senders = 10, 6
+        for n in range(rounds):
+            name = "idem-replica-%d" % n
+            body = json.dumps({"name": name, "owner_team": "payments", "purpose": "tests"}).encode()
+            headers = {"Idempotency-Key": '"replica-key-%d-%d"' % (os.getpid(), n)}
+            start = threading.Barrier(senders)
+            answers = [None] * senders
+
+            def send(i):
+                start.wait()
+                answers[i] = (self.a, self.b)[i % 2].post("/databases", body, headers=headers)
+
+            threads = [threading.Thread(target=send, args=(i,)) for i in range(senders)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            made = [r for r in answers if r.status == 201 and r.header("Idempotent-Replayed") is None]
+            self.assertEqual(len(made), 1, [(r.status, r.header("Idempotent-Replayed")) for r in answers])
+            for r in answers:
+                if r is made[0]:
+                    continue
+                if r.status == 201:
+                    self.assertEqual(r.header("Idempotent-Replayed"), "true")
+                    self.assertEqual(r.header("Location"), made[0].header("Location"))
+                    self.assertEqual(r.raw, made[0].raw)
+                else:
+                    self.assertEqual(r.status, 409, r)
+                    self.assertEqual(r.header("Retry-After"), "1")
+            # Afterwards both replicas replay the one answer.
+            for srv in (self.a, self.b):
+                again = srv.post("/databases", body, headers=headers)
+                self.assertEqual((again.status, again.header("Location")), (201, made[0].header("Location")))
+            self.assertEqual([d["name"] for d in self.a.list_all("name=" + name)], [name])
 
 
 if __name__ == "__main__":

@@ -647,7 +647,7 @@ static void test_migrations_round_trip(void **state)
     assert_ok(daap__storage_migration_status(&st, be));
     assert_true(st.latest >= 1);
     assert_int_equal(st.current, st.latest);
-    assert_int_equal(st.count, (size_t)st.latest);
+    assert_int_equal(st.items[st.count - 1].version, st.latest);
     assert_int_equal(st.items[0].version, 1);
     assert_string_equal(st.items[0].name, "create_databases");
     assert_true(st.items[0].applied);
@@ -962,6 +962,185 @@ static void test_events_rejects_bad_query(void **state)
     assert_error(daap__storage_events(&page, be, &q), DAAP_EINVALID, NULL);
 }
 
+/* ---- idempotency keys (vtable version 3) ------------------------------ */
+
+#define FP_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define FP_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define LEASE 60000
+
+static daap_storage_idem idem_key(const char *scope, const char *key, const char *fp, int64_t now, int64_t expires)
+{
+    daap_storage_idem k = { DAAP_STORAGE_IDEM_VERSION, scope, key, fp, now, expires };
+    return k;
+}
+
+static daap_idempotency_state begin_state(daap_storage_backend *be, const daap_storage_idem *k)
+{
+    daap_idempotency_record rec;
+    daap_idempotency_state st;
+
+    assert_ok(daap__storage_idem_begin(&rec, be, k));
+    st = rec.state;
+    daap_idempotency_record_dispose(&rec);
+    return st;
+}
+
+static void test_idem_claim_finish_replay(void **state)
+{
+    daap_storage_backend *be = backend(state);
+    daap_storage_idem k = idem_key("red", "key-1", FP_A, T0, T0 + LEASE);
+    daap_storage_idem other = idem_key("red", "key-1", FP_B, T0, T0 + LEASE);
+    daap_storage_idem done = idem_key("red", "key-1", FP_A, T0 + 10, T0 + 86400000);
+    static const char body[] = "{\"id\":\"x\",\"nul\":\"\0 inside\"}";
+    daap_idempotency_record rec;
+
+    assert_true(daap__storage_has_idem(be));
+    assert_int_equal(begin_state(be, &k), DAAP_IDEMPOTENCY_STARTED);
+    assert_int_equal(begin_state(be, &k), DAAP_IDEMPOTENCY_IN_FLIGHT);
+    assert_int_equal(begin_state(be, &other), DAAP_IDEMPOTENCY_MISMATCH);
+    /* Another team's key of the same name is its own. */
+    k.scope = "blue";
+    assert_int_equal(begin_state(be, &k), DAAP_IDEMPOTENCY_STARTED);
+    k.scope = "red";
+
+    /* Only the holder (same fingerprint) can finish. */
+    assert_error(daap__storage_idem_finish(be, &other, 201, "/databases/x", "{}", 2), DAAP_ECONFLICT, "key-1");
+    assert_ok(daap__storage_idem_finish(be, &done, 201, "/databases/x", body, sizeof(body) - 1));
+    assert_error(daap__storage_idem_finish(be, &done, 201, "/databases/x", body, sizeof(body) - 1), DAAP_ECONFLICT, NULL);
+
+    assert_ok(daap__storage_idem_begin(&rec, be, &k));
+    assert_int_equal(rec.state, DAAP_IDEMPOTENCY_DONE);
+    assert_int_equal(rec.status, 201);
+    assert_string_equal(rec.location.ptr, "/databases/x");
+    assert_int_equal(rec.body.size, sizeof(body) - 1);
+    assert_memory_equal(rec.body.ptr, body, sizeof(body) - 1);
+    daap_idempotency_record_dispose(&rec);
+    assert_int_equal(begin_state(be, &other), DAAP_IDEMPOTENCY_MISMATCH);
+
+    /* A finished key cannot be abandoned, and a missing one is no error. */
+    assert_ok(daap__storage_idem_abandon(be, &k));
+    assert_int_equal(begin_state(be, &k), DAAP_IDEMPOTENCY_DONE);
+    k.key = "never-claimed";
+    assert_ok(daap__storage_idem_abandon(be, &k));
+}
+
+static void test_idem_done_without_location(void **state)
+{
+    daap_storage_backend *be = backend(state);
+    daap_storage_idem k = idem_key("", "key-2", FP_A, T0, T0 + LEASE);
+    daap_idempotency_record rec;
+
+    assert_int_equal(begin_state(be, &k), DAAP_IDEMPOTENCY_STARTED);
+    assert_ok(daap__storage_idem_finish(be, &k, 409, NULL, "", 0));
+    assert_ok(daap__storage_idem_begin(&rec, be, &k));
+    assert_int_equal(rec.state, DAAP_IDEMPOTENCY_DONE);
+    assert_int_equal(rec.status, 409);
+    assert_int_equal(rec.location.size, 0);
+    assert_int_equal(rec.body.size, 0);
+    daap_idempotency_record_dispose(&rec);
+}
+
+static void test_idem_abandon_frees_key(void **state)
+{
+    daap_storage_backend *be = backend(state);
+    daap_storage_idem k = idem_key("red", "key-3", FP_A, T0, T0 + LEASE);
+    daap_storage_idem other = idem_key("red", "key-3", FP_B, T0, T0 + LEASE);
+
+    assert_int_equal(begin_state(be, &k), DAAP_IDEMPOTENCY_STARTED);
+    /* Another fingerprint cannot abandon the holder's claim. */
+    assert_ok(daap__storage_idem_abandon(be, &other));
+    assert_int_equal(begin_state(be, &other), DAAP_IDEMPOTENCY_MISMATCH);
+    assert_ok(daap__storage_idem_abandon(be, &k));
+    assert_int_equal(begin_state(be, &other), DAAP_IDEMPOTENCY_STARTED);
+}
+
+static void test_idem_lease_and_expiry(void **state)
+{
+    daap_storage_backend *be = backend(state);
+    daap_storage_idem crashed = idem_key("red", "key-4", FP_A, T0, T0 + LEASE);
+    daap_storage_idem before = idem_key("red", "key-4", FP_A, T0 + LEASE - 1, T0 + 2 * LEASE);
+    daap_storage_idem after = idem_key("red", "key-4", FP_B, T0 + LEASE, T0 + 2 * LEASE);
+    daap_storage_idem done = idem_key("red", "key-4", FP_B, T0 + LEASE, T0 + LEASE + 1000);
+    daap_storage_idem expired = idem_key("red", "key-4", FP_A, T0 + LEASE + 1000, T0 + 3 * LEASE);
+
+    assert_int_equal(begin_state(be, &crashed), DAAP_IDEMPOTENCY_STARTED);
+    assert_int_equal(begin_state(be, &before), DAAP_IDEMPOTENCY_IN_FLIGHT);
+    /* The lease passed: anyone may take the key, whatever its fingerprint. */
+    assert_int_equal(begin_state(be, &after), DAAP_IDEMPOTENCY_STARTED);
+    /* The crashed holder, back from the dead, no longer holds it. */
+    assert_error(daap__storage_idem_finish(be, &crashed, 201, NULL, "{}", 2), DAAP_ECONFLICT, NULL);
+    assert_ok(daap__storage_idem_finish(be, &done, 201, NULL, "{}", 2));
+    /* A finished key lives until its expiry, then is a new request. */
+    before.now = T0 + LEASE + 999;
+    before.fingerprint = FP_B;
+    assert_int_equal(begin_state(be, &before), DAAP_IDEMPOTENCY_DONE);
+    assert_int_equal(begin_state(be, &expired), DAAP_IDEMPOTENCY_STARTED);
+}
+
+static void test_idem_purge_in_batches(void **state)
+{
+    daap_storage_backend *be = backend(state);
+    daap_storage_idem live = idem_key("red", "live", FP_A, T0, T0 + 10 * LEASE);
+    uint32_t purged = 99;
+    int i;
+
+    for (i = 0; i < 5; i++) {
+        char key[16];
+        daap_storage_idem k;
+
+        snprintf(key, sizeof(key), "old-%d", i);
+        k = idem_key("red", key, FP_A, T0, T0 + i);
+        assert_int_equal(begin_state(be, &k), DAAP_IDEMPOTENCY_STARTED);
+    }
+    assert_int_equal(begin_state(be, &live), DAAP_IDEMPOTENCY_STARTED);
+    assert_ok(daap__storage_idem_purge(&purged, be, T0 + 100, 2));
+    assert_int_equal(purged, 2);
+    assert_ok(daap__storage_idem_purge(&purged, be, T0 + 100, 2));
+    assert_int_equal(purged, 2);
+    assert_ok(daap__storage_idem_purge(&purged, be, T0 + 100, 2));
+    assert_int_equal(purged, 1);
+    assert_ok(daap__storage_idem_purge(&purged, be, T0 + 100, 2));
+    assert_int_equal(purged, 0);
+    /* The live key survived, still in flight. */
+    live.now = T0 + 100;
+    assert_int_equal(begin_state(be, &live), DAAP_IDEMPOTENCY_IN_FLIGHT);
+}
+
+static void test_idem_gone_after_migrating_down(void **state)
+{
+    daap_storage_backend *be = backend(state);
+    daap_storage_idem k = idem_key("red", "key-5", FP_A, T0, T0 + LEASE);
+    daap_migration_status st;
+    daap_idempotency_record rec;
+    int32_t before;
+
+    assert_int_equal(begin_state(be, &k), DAAP_IDEMPOTENCY_STARTED);
+    assert_ok(daap__storage_migration_status(&st, be));
+    assert_true(st.count >= 2);
+    before = st.items[st.count - 2].version;
+    assert_string_equal(st.items[st.count - 1].name, "idempotency_keys");
+    daap_migration_status_dispose(&st);
+    assert_ok(daap__storage_migrate(be, before));
+    assert_true(daap__storage_idem_begin(&rec, be, &k) < 0);
+    assert_non_null(strstr(daap_error_last()->message, "idempotency_keys"));
+    assert_ok(daap__storage_migrate(be, -1));
+    assert_int_equal(begin_state(be, &k), DAAP_IDEMPOTENCY_STARTED);
+}
+
+/* Version numbers may have gaps, but a store never has a step applied
+ * without every known step before it. */
+static void test_migration_out_of_order_refused(void **state)
+{
+    daap_storage_backend *be = backend(state);
+
+    if (!current->shared)
+        skip();
+    assert_int_equal(current->raw_exec(current, "UPDATE schema_migrations SET version = 2 WHERE version = 1"), 0);
+    assert_error(daap__storage_migrate(be, -1), DAAP_ECONFLICT, "applied but not 0001_create_databases");
+    assert_int_equal(current->raw_exec(current, "UPDATE schema_migrations SET version = 1 WHERE version = 2"), 0);
+    assert_ok(daap__storage_migrate(be, -1));
+}
+
 /* ---- races between two backend instances on one store ------------------ */
 
 typedef struct racer racer;
@@ -1111,6 +1290,40 @@ static void test_race_migrators(void **state)
     daap__storage_free(be2);
 }
 
+
+static int idem_begin_op(racer *r)
+{
+    daap_idempotency_record rec;
+    char key[32];
+    daap_storage_idem k;
+    int rc;
+
+    snprintf(key, sizeof(key), "race-%d", (int)r->target);
+    k = idem_key("red", key, FP_A, T0, T0 + LEASE);
+    if ((rc = daap__storage_idem_begin(&rec, r->be, &k)) == 0)
+        rc = rec.state == DAAP_IDEMPOTENCY_STARTED ? 0 : rec.state == DAAP_IDEMPOTENCY_IN_FLIGHT ? 1 : -100;
+    daap_idempotency_record_dispose(&rec);
+    return rc;
+}
+
+/* Two processes claim one key at once: exactly one holds it. */
+static void test_race_idempotency_key(void **state)
+{
+    daap_storage_backend *be2 = NULL;
+    int i;
+
+    if (!current->shared)
+        skip();
+    assert_ok(open_backend(&be2));
+    for (i = 0; i < RACE_ROUNDS; i++) {
+        racer r[2] = { { backend(state), NULL, idem_begin_op, NULL, 0, i, 0 }, { be2, NULL, idem_begin_op, NULL, 0, i, 0 } };
+
+        race(r);
+        single_winner(r, 1);
+    }
+    daap__storage_free(be2);
+}
+
 static const struct CMUnitTest conformance_tests[] = {
     cmocka_unit_test_setup_teardown(test_roundtrip_every_field, setup, teardown),
     cmocka_unit_test_setup_teardown(test_get_unknown, setup, teardown),
@@ -1140,6 +1353,14 @@ static const struct CMUnitTest conformance_tests[] = {
     cmocka_unit_test_setup_teardown(test_race_same_name, setup, teardown),
     cmocka_unit_test_setup_teardown(test_race_compare_and_set, setup, teardown),
     cmocka_unit_test_setup_teardown(test_race_migrators, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_migration_out_of_order_refused, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_idem_claim_finish_replay, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_idem_done_without_location, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_idem_abandon_frees_key, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_idem_lease_and_expiry, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_idem_purge_in_batches, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_idem_gone_after_migrating_down, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_race_idempotency_key, setup, teardown),
 };
 
 static int run_conformance(const store *s)

@@ -83,6 +83,32 @@ static int f_purge_events(uint32_t *purged, daap_storage_backend *be, int64_t be
     return f->inner->purge_events(purged, f->inner, before_ms, max_rows);
 }
 
+/* Idempotency keys (version 3) pass straight through. */
+static int f_idem_begin(daap_idempotency_record *out, daap_storage_backend *be, const daap_storage_idem *k)
+{
+    faulty *f = (faulty *)be;
+    return f->inner->idem_begin(out, f->inner, k);
+}
+
+static int f_idem_finish(daap_storage_backend *be, const daap_storage_idem *k, int32_t status,
+                         const char *location, const char *body, size_t len)
+{
+    faulty *f = (faulty *)be;
+    return f->inner->idem_finish(f->inner, k, status, location, body, len);
+}
+
+static int f_idem_abandon(daap_storage_backend *be, const daap_storage_idem *k)
+{
+    faulty *f = (faulty *)be;
+    return f->inner->idem_abandon(f->inner, k);
+}
+
+static int f_idem_purge(uint32_t *purged, daap_storage_backend *be, int64_t now, uint32_t limit)
+{
+    faulty *f = (faulty *)be;
+    return f->inner->idem_purge(purged, f->inner, now, limit);
+}
+
 static int f_migrate(daap_storage_backend *be, int32_t target)
 {
     faulty *f = (faulty *)be;
@@ -121,6 +147,12 @@ int faulty_storage_new(daap_storage_backend **out, daap_storage_backend *inner)
         f->parent.update_with_events = inner->update_with_events ? f_update_with_events : NULL;
         f->parent.events = inner->events ? f_events : NULL;
         f->parent.purge_events = inner->purge_events ? f_purge_events : NULL;
+    }
+    if (inner->version >= 3 && inner->idem_begin) {
+        f->parent.idem_begin = f_idem_begin;
+        f->parent.idem_finish = f_idem_finish;
+        f->parent.idem_abandon = f_idem_abandon;
+        f->parent.idem_purge = f_idem_purge;
     }
     f->inner = inner;
     *out = &f->parent;

@@ -506,7 +506,7 @@ class Client:
     # -- databases
 
     @staticmethod
-    def _spec(name, owner_team, purpose, instances, storage_size, pg_version):
+    def _spec(name, owner_team, purpose, instances, storage_size, pg_version, idempotency_key=None):
         spec = N.daap_db_spec()
         N.check(N.daap_db_spec_init(byref(spec), N.DAAP_DB_SPEC_VERSION))
         spec.name = N.cstr(name, "name")
@@ -515,14 +515,21 @@ class Client:
         spec.instances = instances or 0
         spec.storage_size = N.cstr(storage_size, "storage_size")
         spec.pg_version = pg_version or 0
+        spec.idempotency_key = N.cstr(idempotency_key, "idempotency_key")
         return spec
 
     def create(self, name: str, owner_team: str, purpose: str, instances: Optional[int] = None,
-               storage_size: Optional[str] = None, pg_version: Optional[int] = None) -> Database:
+               storage_size: Optional[str] = None, pg_version: Optional[int] = None,
+               idempotency_key: Optional[str] = None) -> Database:
         """Ask for a database. Returns the record, status "provisioning".
 
-        Raises InvalidArgument (with field_errors), AlreadyExists, Unavailable."""
-        spec = self._spec(name, owner_team, purpose, instances, storage_size, pg_version)
+        idempotency_key: makes a retry safe (docs/idempotency.md): the same
+        key with the same request returns the first call's database instead
+        of creating another; with another request it raises InvalidArgument,
+        and while the first call is still running, Conflict.
+
+        Raises InvalidArgument (with field_errors), AlreadyExists, Conflict, Unavailable."""
+        spec = self._spec(name, owner_team, purpose, instances, storage_size, pg_version, idempotency_key)
         return self._fetch(N.daap_db_create, byref(spec))
 
     def validate(self, name: str, owner_team: str, purpose: str, instances: Optional[int] = None,

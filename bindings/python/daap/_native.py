@@ -76,10 +76,12 @@ CTX_NO_SCHEMA_CHECK = 1 << 3
 class daap_db_spec(Structure):
     _fields_ = [("version", c_uint), ("name", c_char_p), ("owner_team", c_char_p),
                 ("purpose", c_char_p), ("instances", c_int32), ("storage_size", c_char_p),
-                ("pg_version", c_int32)]
+                ("pg_version", c_int32),
+                # version 2
+                ("idempotency_key", c_char_p)]
 
 
-DAAP_DB_SPEC_VERSION = 1
+DAAP_DB_SPEC_VERSION = 2
 
 
 class daap_db_list_options(Structure):

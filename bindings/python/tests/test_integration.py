@@ -201,6 +201,17 @@ class RemoteModeThroughDaapServer(unittest.TestCase):
             with self.assertRaises(daap.NotFound):
                 for _ in range(20):
                     rec = c.wait(db.id, rec.revision, timeout=30)
+    def test_idempotency_key_over_http(self):
+        with daap.Client(server=self.url, team="search") as c:
+            first = c.create("py-keyed", "search", "keyed", idempotency_key="py-key-0001")
+            again = c.create("py-keyed", "search", "keyed", idempotency_key="py-key-0001")
+            self.assertEqual(again.id, first.id)
+            with self.assertRaises(daap.InvalidArgument) as cm:
+                c.create("py-keyed-2", "search", "keyed", idempotency_key="py-key-0001")
+            self.assertIn("Idempotency-Key", str(cm.exception))
+            with self.assertRaises(daap.AlreadyExists):
+                c.create("py-keyed", "search", "keyed")
+            c.delete(first.id)
 
     def test_crud_and_errors_over_http(self):
         with daap.Client(server=self.url, team="search") as c:

@@ -174,6 +174,32 @@ class TestCreateGetList(Base):
         self.assertEqual(next(it).name, "lazy-0")
 
 
+class TestIdempotencyKey(Base):
+    def test_same_key_same_request_returns_the_first_database(self):
+        first = self.create("keyed", idempotency_key="key-0001")
+        again = self.create("keyed", idempotency_key="key-0001")
+        self.assertEqual(again.id, first.id)
+        self.assertEqual([d.id for d in self.client.list(name="keyed")], [first.id])
+
+    def test_same_key_other_request_is_invalid(self):
+        self.create("keyed", idempotency_key="key-0002")
+        with self.assertRaises(daap.InvalidArgument) as cm:
+            self.create("keyed-other", idempotency_key="key-0002")
+        self.assertIn("already used", str(cm.exception))
+        self.assertEqual(list(self.client.list(name="keyed-other")), [])
+
+    def test_without_a_key_a_retry_is_a_clash(self):
+        self.create("unkeyed")
+        with self.assertRaises(daap.AlreadyExists):
+            self.create("unkeyed")
+
+    def test_bad_key(self):
+        with self.assertRaises(daap.InvalidArgument):
+            self.create("badkey", idempotency_key="")
+        with self.assertRaises(TypeError):
+            self.create("badkey", idempotency_key=7)
+
+
 class TestLifecycle(Base):
     def test_ready_then_update_then_delete(self):
         db = self.create()

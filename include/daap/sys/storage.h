@@ -15,6 +15,7 @@
 #include "../types.h"
 #include "../migrate.h"
 #include "../ctx.h"
+#include "../idempotency.h"
 #include "db.h"
 
 DAAP_BEGIN_DECL
@@ -56,6 +57,18 @@ typedef struct {
  *         negative daap_error_code, which the scan returns
  */
 typedef int (*daap_storage_row_cb)(const daap_db *row, void *payload);
+
+/** An idempotency key as the store sees it (version 3 of the vtable). */
+typedef struct {
+    unsigned int version;     /**< DAAP_STORAGE_IDEM_VERSION */
+    const char  *scope;       /**< the caller's team, "" for none */
+    const char  *key;         /**< the key, 1 to DAAP_IDEMPOTENCY_KEY_MAX characters */
+    const char  *fingerprint; /**< hex SHA-256 of the request */
+    int64_t      now;         /**< ms since the epoch: rows with expires_at <= now are free */
+    int64_t      expires_at;  /**< ms: idem_begin: end of the lease; idem_finish: end of the key's life */
+} daap_storage_idem;
+
+#define DAAP_STORAGE_IDEM_VERSION 1
 
 /** The vtable. Methods are appended only. */
 struct daap_storage_backend {
@@ -132,6 +145,32 @@ struct daap_storage_backend {
      *  nothing to purge.
      *  @return 0 or DAAP_EUNAVAILABLE */
     int  (*purge_events)(uint32_t *purged, daap_storage_backend *be, int64_t before_ms, uint32_t max_rows);
+    /* version 3: idempotency keys (daap/idempotency.h). Optional as a set:
+     * a backend has all four or none; NULL: DAAP_ENOTSUPPORTED. */
+
+    /** Claim k->key in k->scope, atomically across every process on the
+     *  store: remove the row if its expires_at <= k->now, insert it in
+     *  flight (fingerprint, expires_at = k->expires_at) unless a row
+     *  exists, then read it. Fill `out`: STARTED (inserted), IN_FLIGHT,
+     *  DONE (status, location, body set with daap_buf_put()) or MISMATCH
+     *  (the row has another fingerprint).
+     *  @return 0 or DAAP_EUNAVAILABLE */
+    int  (*idem_begin)(daap_idempotency_record *out, daap_storage_backend *be, const daap_storage_idem *k);
+
+    /** Store the response of the in-flight row with k's scope, key and
+     *  fingerprint, and set its expires_at to k->expires_at.
+     *  @return 0, DAAP_ECONFLICT (no such in-flight row), DAAP_EUNAVAILABLE */
+    int  (*idem_finish)(daap_storage_backend *be, const daap_storage_idem *k, int32_t status,
+                        const char *location, const char *body, size_t len);
+
+    /** Delete the in-flight row with k's scope, key and fingerprint, if any.
+     *  @return 0 or DAAP_EUNAVAILABLE */
+    int  (*idem_abandon)(daap_storage_backend *be, const daap_storage_idem *k);
+
+    /** Delete up to `limit` rows with expires_at <= now, through the index
+     *  on expires_at; *purged receives the count.
+     *  @return 0 or DAAP_EUNAVAILABLE */
+    int  (*idem_purge)(uint32_t *purged, daap_storage_backend *be, int64_t now, uint32_t limit);
 };
 
 #define DAAP_STORAGE_BACKEND_VERSION 3
