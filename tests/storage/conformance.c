@@ -1135,9 +1135,10 @@ static void test_migration_out_of_order_refused(void **state)
 
     if (!current->shared)
         skip();
-    assert_int_equal(current->raw_exec(current, "UPDATE schema_migrations SET version = 2 WHERE version = 1"), 0);
-    assert_error(daap__storage_migrate(be, -1), DAAP_ECONFLICT, "applied but not 0001_create_databases");
-    assert_int_equal(current->raw_exec(current, "UPDATE schema_migrations SET version = 1 WHERE version = 2"), 0);
+    /* Step 2 forgotten, step 3 still applied. */
+    assert_int_equal(current->raw_exec(current, "UPDATE schema_migrations SET version = 1000 WHERE version = 2"), 0);
+    assert_error(daap__storage_migrate(be, -1), DAAP_ECONFLICT, "applied but not 0002_database_events");
+    assert_int_equal(current->raw_exec(current, "UPDATE schema_migrations SET version = 2 WHERE version = 1000"), 0);
     assert_ok(daap__storage_migrate(be, -1));
 }
 

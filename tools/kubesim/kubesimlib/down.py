@@ -87,10 +87,18 @@ def processes_of(state_dir):
             any(os.path.basename(a) == "kubesim" for a in argv[:3])
         if not is_ours:
             continue
-        if any(a == state_dir or a.startswith(state_dir + "/") or ("=" + state_dir) in a or
-               (" " + state_dir + "/") in a for a in argv):
+        if any(names_dir(a, state_dir) for a in argv):
             out.append((pid, argv))
     return out
+
+
+def names_dir(arg, state_dir):
+    """Does one argument name state_dir or a path under it (not merely a path that starts with
+    the same characters, such as state_dir + "2")?"""
+    for value in (arg, arg.split("=", 1)[1] if "=" in arg else None):
+        if value is not None and (value == state_dir or value.startswith(state_dir + "/")):
+            return True
+    return (" " + state_dir + "/") in arg or arg.endswith(" " + state_dir)
 
 
 def cleanup_leftovers(state_dir):
@@ -112,11 +120,15 @@ def cleanup_leftovers(state_dir):
 
 
 def running_kubesim(state_dir):
-    """pid of a live kubesim that owns state_dir, or None."""
+    """pid of a live kubesim that owns state_dir, or None. A pid file can outlive its kubesim, and
+    pids are reused (pid_max is often 32768): the process must be a kubesim started on this very
+    state dir, or some other test's kubesim-up or kubesim would be stopped."""
     pid = _read_pid(os.path.join(state_dir, "kubesim.pid"))
-    if pid and pid != os.getpid() and _alive(pid) and any("kubesim" in a for a in (_cmdline(pid) or [])):
-        return pid
-    return None
+    if not pid or pid == os.getpid() or not _alive(pid):
+        return None
+    argv = _cmdline(pid) or []
+    is_kubesim = any(os.path.basename(a) == "kubesim" for a in argv[:3])
+    return pid if is_kubesim and any(names_dir(a, state_dir) for a in argv) else None
 
 
 def down(state_dir, quiet=False):
