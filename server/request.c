@@ -22,8 +22,12 @@
 #include <sys/random.h>
 #include <time.h>
 
-/* Past this a client is not uploading a request, it is attacking: drop. */
-#define DISCARD_LIMIT (1024 * 1024)
+/* A body over BODY_LIMIT is read and thrown away to its end, because
+ * libmicrohttpd can only answer once the request is in: that is how a
+ * chunked body, whose size nobody declared, still gets its 413. Past this
+ * (or past the request timeout) a client is not uploading, it is
+ * attacking: drop the connection. */
+#define DISCARD_LIMIT ((size_t)1024 * 1024 * 1024)
 
 /* ---- the request's start */
 

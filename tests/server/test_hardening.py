@@ -1,8 +1,12 @@
 """Hardening from an outside probe (issue 17): what error bodies reveal,
 duplicate X-Daap-Team headers, chunked bodies over the limit."""
+import json
 import os
+import re
 import shutil
+import socket
 import subprocess
+import threading
 import unittest
 
 from daaptest import (SERVER_BIN, SOURCE_DIR, Kubesim, OpenAPI, Server, ServerTestCase, raw_exchange,
@@ -125,3 +129,62 @@ class TeamHeaderTest(ServerTestCase):
         self.assertEqual(self.srv.get(path).json["purpose"], "tests")
         status, answer = self.raw("PATCH", path, ["X-Daap-Team: owners"], body)
         self.assertEqual(status, 200, answer)
+
+
+def stream_oversize_body(port, chunked, total=100 * 1024 * 1024, piece=64 * 1024):
+    """POST a body of `total` bytes, streamed (never held in memory), while a
+    second thread reads the answer. Returns (status or None, raw answer)."""
+    head = ["POST /databases HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json",
+            "Transfer-Encoding: chunked" if chunked else "Content-Length: %d" % total]
+    s = socket.create_connection(("127.0.0.1", port), timeout=60)
+    answer = []
+
+    def read_answer():
+        try:
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    return
+                answer.append(b)
+        except OSError:
+            return
+
+    reader = threading.Thread(target=read_answer)
+    reader.start()
+    data = b"x" * piece
+    frame = b"%x\r\n%s\r\n" % (piece, data) if chunked else data
+    try:
+        s.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+        for _ in range(total // piece):
+            s.sendall(frame)
+        if chunked:
+            s.sendall(b"0\r\n\r\n")
+    except OSError:
+        pass  # the server may stop reading once it has answered
+    reader.join(60)
+    s.close()
+    raw = b"".join(answer)
+    m = re.match(rb"HTTP/1\.[01] (\d{3})", raw)
+    return (int(m.group(1)) if m else None), raw
+
+
+class OversizeBodyTest(ServerTestCase):
+    """A body far over the limit gets a 413 problem+json before the
+    connection closes, chunked or with a declared length."""
+
+    def check_413(self, chunked):
+        status, raw = stream_oversize_body(self.srv.port, chunked)
+        self.assertEqual(status, 413, raw[:500])
+        headers, body = split_answer(raw)
+        self.assertEqual(headers.get("content-type"), "application/problem+json", headers)
+        doc = json.loads(body)
+        self.assertEqual(doc["status"], 413)
+        self.assertTrue(headers.get("x-request-id"), headers)
+        self.assertEqual(doc["request_id"], headers["x-request-id"])
+        self.assertEqual(self.srv.get("/healthz").status, 200)
+
+    def test_chunked_100_mb(self):
+        self.check_413(chunked=True)
+
+    def test_declared_100_mb(self):
+        self.check_413(chunked=False)
