@@ -28,7 +28,8 @@ typedef struct {
 enum {
     O_CONFIG, O_LISTEN, O_STORE, O_KUBECONFIG, O_KUBE_CONTEXT, O_NAMESPACE, O_TEMPLATE_DIR,
     O_SECRET_KEY_FILE, O_CREATE_KEY, O_PROV_DEADLINE, O_RESYNC, O_LOG_LEVEL, O_IMAGE_MAP,
-    O_CLUSTER_DOMAIN, O_MAX_INSTANCES, O_THREADS, O_MAX_CONN, O_CONN_TIMEOUT, O_REQ_TIMEOUT,
+    O_CLUSTER_DOMAIN, O_MAX_INSTANCES, O_THREADS, O_MAX_CONN, O_MAX_CONN_PER_IP, O_CONN_TIMEOUT,
+    O_HEADER_TIMEOUT, O_REQ_TIMEOUT,
     O_SHUTDOWN_GRACE, O_MIGRATE, O_INSECURE_TLS, O__COUNT
 };
 
@@ -67,8 +68,12 @@ static const opt_spec specs[O__COUNT] = {
                     "HTTP worker threads; default one per CPU" },
     [O_MAX_CONN] = { "max-connections", "DAAP_MAX_CONNECTIONS", "max_connections", T_INT, "512", "N",
                      "open HTTP connections allowed in total" },
+    [O_MAX_CONN_PER_IP] = { "max-connections-per-ip", "DAAP_MAX_CONNECTIONS_PER_IP", "max_connections_per_ip",
+                            T_INT, "128", "N", "open HTTP connections allowed from one address; 0: no limit" },
     [O_CONN_TIMEOUT] = { "connection-timeout", "DAAP_CONNECTION_TIMEOUT_MS", "connection_timeout", T_DURATION,
                          "15s", "DURATION", "close connections idle this long" },
+    [O_HEADER_TIMEOUT] = { "header-timeout", "DAAP_HEADER_TIMEOUT_MS", "header_timeout", T_DURATION, "5s",
+                           "DURATION", "close connections whose request headers take longer to arrive" },
     [O_REQ_TIMEOUT] = { "request-timeout", "DAAP_REQUEST_TIMEOUT_MS", "request_timeout", T_DURATION, "30s",
                         "DURATION", "drop requests whose body takes longer to arrive" },
     [O_SHUTDOWN_GRACE] = { "shutdown-grace", "DAAP_SHUTDOWN_GRACE_MS", "shutdown_grace", T_DURATION, "10s",
@@ -308,10 +313,12 @@ static int apply_one(server_options *o, int i, const resolved *r)
     case O_RESYNC:          rc = parse_duration(&o->resync_period_ms, v); break;
     case O_CONN_TIMEOUT:    rc = parse_duration(&o->connection_timeout_ms, v); break;
     case O_REQ_TIMEOUT:     rc = parse_duration(&o->request_timeout_ms, v); break;
+    case O_HEADER_TIMEOUT:  rc = parse_duration(&o->header_timeout_ms, v); break;
     case O_SHUTDOWN_GRACE:  rc = parse_duration(&o->shutdown_grace_ms, v); break;
     case O_MAX_INSTANCES:   rc = parse_int(&n, v, 1, 99); o->max_instances = n; break;
     case O_THREADS:         rc = parse_int(&o->threads, v, 1, 64); break;
     case O_MAX_CONN:        rc = parse_int(&o->max_connections, v, 1, 100000); break;
+    case O_MAX_CONN_PER_IP: rc = parse_int(&o->max_connections_per_ip, v, 0, 100000); break;
     case O_LOG_LEVEL:       rc = (o->log_level = log_level_parse(v)) < 0 ? -1 : 0; break;
     default: break;
     }

@@ -22,10 +22,12 @@ typedef struct {
     int64_t resync_period_ms;
     int64_t connection_timeout_ms;
     int64_t request_timeout_ms;
+    int64_t header_timeout_ms;
     int64_t shutdown_grace_ms;
     int32_t max_instances;     /* 0: the library default */
     int     threads;
     int     max_connections;
+    int     max_connections_per_ip; /* 0: no limit */
     int     log_level;
     bool    migrate;
     bool    create_secret_key;

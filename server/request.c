@@ -9,6 +9,7 @@
 #include "request.h"
 #include "respond.h"
 #include "clock.h"
+#include "deadline.h"
 #include "log.h"
 #include "routes.h"
 
@@ -59,7 +60,7 @@ static void put_hex64(char *out, uint64_t v)
 
 /* Unique, not secret: a random prefix per thread and a counter, so that a
  * request costs no getrandom() call. */
-static void new_request_id(char *out)
+void request_new_id(char *out)
 {
     static _Thread_local uint64_t prefix, counter;
     static atomic_ullong fallback;
@@ -187,12 +188,13 @@ static enum MHD_Result begin(request *r, const char *method)
     const char *id = request_header(r, "X-Request-Id");
 
     r->started = true;
+    header_deadline_headers_done(r->conn);
     snprintf(r->method_buf, sizeof(r->method_buf), "%s", method);
     r->method = r->method_buf;
     if (valid_request_id(id))
         snprintf(r->id, sizeof(r->id), "%s", id);
     else
-        new_request_id(r->id);
+        request_new_id(r->id);
     check_route(r);
     /* A refused request's body is never read: answer now, and MHD closes
      * the connection after the answer. Otherwise wait (keep-alive). */
@@ -324,6 +326,7 @@ void request_completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls
         return;
     r->conn = conn;
     log_request(r, toe);
+    header_deadline_request_done(conn);
     atomic_fetch_sub(r->w->inflight, 1);
     free(r->body);
     free(r->path);
