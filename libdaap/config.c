@@ -17,7 +17,8 @@ static const char *const known_keys[] = {
     "listen", "store", "kubeconfig", "kube_context", "namespace", "template_dir",
     "secret_key_file", "provisioning_deadline", "resync_period", "log_level",
     "image_map", "cluster_domain", "max_instances", "threads", "max_connections",
-    "connection_timeout", "request_timeout", "shutdown_grace",
+    "connection_timeout", "request_timeout", "shutdown_grace", "max_connections_per_ip",
+    "header_timeout", "team_header", "trusted_proxies",
 };
 
 #define KEY_COUNT DAAP_ARRAY_SIZE(known_keys)

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef enum { T_STRING, T_DURATION, T_INT, T_BOOL, T_LISTEN, T_LEVEL } opt_type;
+typedef enum { T_STRING, T_DURATION, T_INT, T_BOOL, T_LISTEN, T_LEVEL, T_HEADER, T_NETS } opt_type;
 
 typedef struct {
     const char *flag;    /* --flag */
@@ -30,7 +30,7 @@ enum {
     O_SECRET_KEY_FILE, O_CREATE_KEY, O_PROV_DEADLINE, O_RESYNC, O_LOG_LEVEL, O_IMAGE_MAP,
     O_CLUSTER_DOMAIN, O_MAX_INSTANCES, O_THREADS, O_MAX_CONN, O_MAX_CONN_PER_IP, O_CONN_TIMEOUT,
     O_HEADER_TIMEOUT, O_REQ_TIMEOUT,
-    O_SHUTDOWN_GRACE, O_MIGRATE, O_INSECURE_TLS, O__COUNT
+    O_SHUTDOWN_GRACE, O_TEAM_HEADER, O_TRUSTED_PROXIES, O_MIGRATE, O_INSECURE_TLS, O__COUNT
 };
 
 static const opt_spec specs[O__COUNT] = {
@@ -78,6 +78,11 @@ static const opt_spec specs[O__COUNT] = {
                         "DURATION", "drop requests whose body takes longer to arrive" },
     [O_SHUTDOWN_GRACE] = { "shutdown-grace", "DAAP_SHUTDOWN_GRACE_MS", "shutdown_grace", T_DURATION, "10s",
                            "DURATION", "on SIGTERM, wait this long for requests in flight" },
+    [O_TEAM_HEADER] = { "team-header", "DAAP_TEAM_HEADER", "team_header", T_HEADER, "X-Daap-Team", "NAME",
+                        "the request header the caller's team is read from" },
+    [O_TRUSTED_PROXIES] = { "trusted-proxies", "DAAP_TRUSTED_PROXIES", "trusted_proxies", T_NETS, NULL, "LIST",
+                            "addresses/CIDRs (IPv4, IPv6) allowed to send the team header, comma-separated; "
+                            "default any (others get 403)" },
     [O_MIGRATE] = { "migrate", "DAAP_MIGRATE", NULL, T_BOOL, "false", NULL,
                     "apply store schema migrations before serving" },
     [O_INSECURE_TLS] = { "allow-insecure-tls", "DAAP_ALLOW_INSECURE_TLS", NULL, T_BOOL, "false", NULL,
@@ -282,6 +287,14 @@ static int parse_listen(server_options *o, const char *text)
     return 0;
 }
 
+/* An HTTP field name (RFC 9110 token) of sane length. */
+static bool header_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 0 && n <= 64 && strspn(s, "!#$%&'*+-.^_`|~0123456789"
+                                         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") == n;
+}
+
 static int cpu_count(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -306,6 +319,8 @@ static int apply_one(server_options *o, int i, const resolved *r)
     case O_SECRET_KEY_FILE: o->secret_key_file = v; break;
     case O_IMAGE_MAP:       o->image_map = v; break;
     case O_CLUSTER_DOMAIN:  o->cluster_domain = v; break;
+    case O_TEAM_HEADER:     rc = header_name_ok(v) ? (o->team_header = v, 0) : -1; break;
+    case O_TRUSTED_PROXIES: rc = net_list_parse(&o->trusted_proxies, v); break;
     case O_CREATE_KEY:      rc = parse_bool(&o->create_secret_key, v); break;
     case O_MIGRATE:         rc = parse_bool(&o->migrate, v); break;
     case O_INSECURE_TLS:    rc = parse_bool(&o->allow_insecure_tls, v); break;
@@ -327,7 +342,9 @@ static int apply_one(server_options *o, int i, const resolved *r)
                                 s->type == T_INT ? "not an integer in range" :
                                 s->type == T_BOOL ? "not true or false" :
                                 s->type == T_LEVEL ? "not one of debug, info, warn, error" :
-                                s->type == T_LISTEN ? "not HOST:PORT" : "bad value");
+                                s->type == T_LISTEN ? "not HOST:PORT" :
+                                s->type == T_HEADER ? "not an HTTP header name" :
+                                s->type == T_NETS ? "not a comma-separated list of IP addresses or CIDRs" : "bad value");
     return 0;
 }
 

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "trust.h"
+
 typedef struct {
     char    listen_host[256];
     int     listen_port;
@@ -18,6 +20,8 @@ typedef struct {
     const char *secret_key_file;
     const char *image_map;
     const char *cluster_domain;
+    const char *team_header;      /* the one header the caller's team is read from */
+    net_list    trusted_proxies;  /* who may send it; empty: anyone */
     int64_t provisioning_deadline_ms;
     int64_t resync_period_ms;
     int64_t connection_timeout_ms;

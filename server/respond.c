@@ -36,21 +36,42 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
     return MHD_YES;
 }
 
+/* With --trusted-proxies, only those peers may say who the caller is. */
+static bool peer_may_send_team(const request *r)
+{
+    const union MHD_ConnectionInfo *ci;
+
+    if (r->w->opts->trusted_proxies.count == 0)
+        return true;
+    ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return ci != NULL && net_list_contains(&r->w->opts->trusted_proxies, ci->client_addr);
+}
+
 /* A proxy that appends instead of replacing would send the caller's team
  * beside its own, and whichever came first would win: so the team header
- * must be there once, with one value. */
+ * must be there once, with one value. A team from a peer that is not a
+ * trusted proxy is refused, never silently used or ignored. */
 int request_team(request *r, const char **team)
 {
-    header_count hc = { "X-Daap-Team", NULL, 0 };
+    const char *name = r->w->opts->team_header ? r->w->opts->team_header : "X-Daap-Team";
+    header_count hc = { name, NULL, 0 };
+    char detail[200];
 
     MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_header, &hc);
     *team = hc.value;
-    if (hc.count > 1) {
-        respond_problem(r, 400, "X-Daap-Team was sent more than once; send it once, with one team");
+    detail[0] = '\0';
+    if (hc.count > 1)
+        snprintf(detail, sizeof(detail), "%s was sent more than once; send it once, with one team", name);
+    else if (hc.value != NULL && strchr(hc.value, ',') != NULL)
+        snprintf(detail, sizeof(detail), "%s holds a list; send one team", name);
+    if (detail[0]) {
+        respond_problem(r, 400, detail);
         return -1;
     }
-    if (hc.value != NULL && strchr(hc.value, ',') != NULL) {
-        respond_problem(r, 400, "X-Daap-Team holds a list; send one team");
+    if (hc.value != NULL && !peer_may_send_team(r)) {
+        snprintf(detail, sizeof(detail), "%s is accepted only from this server's trusted proxies; "
+                 "send the request through the proxy", name);
+        respond_problem(r, 403, detail);
         return -1;
     }
     return 0;

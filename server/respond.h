@@ -60,8 +60,10 @@ typedef struct request {
 daap_ctx   *request_ctx(const request *r);
 const char *request_header(const request *r, const char *name);
 void        request_add_header(request *r, const char *name, const char *value);
-/* The caller's X-Daap-Team (NULL when absent): 0, or -1 after answering
- * 400 when the header came more than once or as a list. */
+/* The caller's team from the team header (--team-header, default
+ * X-Daap-Team; NULL when absent): 0, or -1 after answering 400 when the
+ * header came more than once or as a list, or 403 when it came from a peer
+ * outside --trusted-proxies. */
 int         request_team(request *r, const char **team);
 
 /* Queue the answer; each takes what it renders and frees it. */

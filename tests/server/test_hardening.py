@@ -188,3 +188,101 @@ class OversizeBodyTest(ServerTestCase):
 
     def test_declared_100_mb(self):
         self.check_413(chunked=False)
+
+
+def raw_from(source, port, method, path, headers, body=b"", family=socket.AF_INET):
+    """One request from a chosen local source address; (status, raw answer)."""
+    lines = ["%s %s HTTP/1.1" % (method, path), "Host: localhost", "Connection: close",
+             "Content-Type: application/json", "Content-Length: %d" % len(body)] + headers
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.settimeout(10)
+    try:
+        s.bind((source, 0))
+        s.connect(("::1" if family == socket.AF_INET6 else "127.0.0.1", port))
+        s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        chunks = []
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            chunks.append(b)
+    finally:
+        s.close()
+    raw = b"".join(chunks)
+    m = re.match(rb"HTTP/1\.[01] (\d{3})", raw)
+    return (int(m.group(1)) if m else None), raw
+
+
+class TrustedProxyTest(ServerTestCase):
+    """--trusted-proxies: only those peers may say who the caller is; any
+    other peer that sends the team header is told so, never silently trusted."""
+
+    server_args = ("--trusted-proxies", "10.9.0.0/16, 127.0.0.2")
+    body = b'{"purpose": "changed"}'
+
+    def test_team_only_from_a_trusted_proxy(self):
+        db = self.srv.create("proxied", team="owners")
+        path = "/databases/" + db["id"]
+        status, raw = raw_from("127.0.0.1", self.srv.port, "PATCH", path, ["X-Daap-Team: owners"], self.body)
+        self.assertEqual(status, 403, raw)
+        headers, doc = split_answer(raw)
+        doc = json.loads(doc)
+        self.assertEqual(headers["content-type"], "application/problem+json")
+        self.assertIn("trusted proxies", doc["detail"])
+        self.assertEqual(doc["request_id"], headers["x-request-id"])
+        status, raw = raw_from("127.0.0.1", self.srv.port, "DELETE", path, ["X-Daap-Team: owners"])
+        self.assertEqual(status, 403, raw)
+        self.assertIn(b"trusted proxies", raw)
+        self.assertEqual(self.srv.get(path).json["purpose"], "tests")
+        status, raw = raw_from("127.0.0.2", self.srv.port, "PATCH", path, ["X-Daap-Team: owners"], self.body)
+        self.assertEqual(status, 200, raw)
+        # Reads never look at the team, so they need no proxy.
+        status, raw = raw_from("127.0.0.1", self.srv.port, "GET", path, ["X-Daap-Team: owners"])
+        self.assertEqual(status, 200, raw)
+
+    def test_no_team_from_elsewhere_is_the_usual_refusal(self):
+        db = self.srv.create("proxied-none", team="owners")
+        status, raw = raw_from("127.0.0.1", self.srv.port, "PATCH", "/databases/" + db["id"], [], self.body)
+        self.assertEqual(status, 403, raw)
+        self.assertNotIn(b"trusted proxies", raw)
+
+
+class TeamHeaderNameTest(ServerTestCase):
+    """--team-header: the team is read from that header alone."""
+
+    server_args = ("--team-header", "X-Auth-Team")
+
+    def test_only_the_configured_header_counts(self):
+        db = self.srv.create("renamed", team="owners")
+        path = "/databases/" + db["id"]
+        r = self.srv.patch(path, {"purpose": "x"}, headers={"X-Daap-Team": "owners"})
+        self.assertEqual(r.status, 403, r)
+        r = self.srv.patch(path, {"purpose": "x"}, headers={"X-Auth-Team": "owners"})
+        self.assertEqual(r.status, 200, r)
+        status, raw = raw_from("127.0.0.1", self.srv.port, "PATCH", path, ["X-Auth-Team: owners", "X-Auth-Team: x"],
+                               b'{"purpose": "y"}')
+        self.assertEqual(status, 400, raw)
+        self.assertIn(b"X-Auth-Team was sent more than once", raw)
+
+
+class TrustedProxyIPv6Test(ServerTestCase):
+    server_args = ("--listen", "[::1]:0", "--trusted-proxies", "::1/128")
+
+    def test_ipv6_proxy(self):
+        r = raw_from("::1", self.srv.port, "POST", "/databases", [],
+                     b'{"name": "six", "owner_team": "owners", "purpose": "p"}', family=socket.AF_INET6)
+        self.assertEqual(r[0], 201, r[1])
+        db = json.loads(split_answer(r[1])[1])
+        status, raw = raw_from("::1", self.srv.port, "PATCH", "/databases/" + db["id"], ["X-Daap-Team: owners"],
+                               b'{"purpose": "changed"}', family=socket.AF_INET6)
+        self.assertEqual(status, 200, raw)
+
+
+class TrustedProxyIPv6RefusedTest(ServerTestCase):
+    server_args = ("--listen", "[::1]:0", "--trusted-proxies", "fd00::/8,127.0.0.1")
+
+    def test_ipv6_peer_outside_the_list(self):
+        status, raw = raw_from("::1", self.srv.port, "DELETE", "/databases/db_x", ["X-Daap-Team: owners"],
+                               family=socket.AF_INET6)
+        self.assertEqual(status, 403, raw)
+        self.assertIn(b"trusted proxies", raw)
