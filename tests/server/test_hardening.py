@@ -286,3 +286,34 @@ class TrustedProxyIPv6RefusedTest(ServerTestCase):
                                family=socket.AF_INET6)
         self.assertEqual(status, 403, raw)
         self.assertIn(b"trusted proxies", raw)
+
+
+class FileModeTest(unittest.TestCase):
+    """Under umask 000 the files daap-server creates (the store, its -wal
+    and -shm, the key) are 0600 all the same."""
+
+    def test_files_are_private_under_umask_000(self):
+        if not SERVER_BIN or not os.path.exists(SERVER_BIN):
+            self.skipTest("daap-server not built (DAAP_SERVER_BIN)")
+        top = work_dir("daap-modes-")
+        self.addCleanup(shutil.rmtree, top, True)
+        data = os.path.join(top, "data")
+        os.mkdir(data, 0o700)
+        sim = Kubesim(os.path.join(top, "kubesim"))
+        os.makedirs(sim.state)
+        sim.start()
+        self.addCleanup(sim.stop)
+        srv = Server(top, "sqlite://" + os.path.join(data, "daap.db"), sim.kubeconfig)
+        srv.key_path = os.path.join(data, "secret.key")
+        old = os.umask(0)
+        try:
+            srv.start()
+        finally:
+            os.umask(old)
+        self.addCleanup(srv.stop_checked)
+        srv.create("modes")
+        names = sorted(os.listdir(data))
+        self.assertEqual(names, ["daap.db", "daap.db-shm", "daap.db-wal", "secret.key"])
+        for name in names:
+            mode = os.stat(os.path.join(data, name)).st_mode & 0o777
+            self.assertEqual(mode, 0o600, "%s is %o" % (name, mode))
