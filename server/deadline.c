@@ -7,7 +7,6 @@
 #include "deadline.h"
 #include "clock.h"
 #include "log.h"
-#include "request.h"
 #include "respond.h"
 
 #include <daap/daap.h>

@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <time.h>
 
 /* A body over BODY_LIMIT is read and thrown away to its end, because
@@ -47,30 +46,6 @@ static bool valid_request_id(const char *s)
         if (!is_id_char(s[i]))
             return false;
     return true;
-}
-
-static void put_hex64(char *out, uint64_t v)
-{
-    static const char hex[] = "0123456789abcdef";
-    int i;
-
-    for (i = 15; i >= 0; i--, v >>= 4)
-        out[i] = hex[v & 15];
-}
-
-/* Unique, not secret: a random prefix per thread and a counter, so that a
- * request costs no getrandom() call. */
-void request_new_id(char *out)
-{
-    static _Thread_local uint64_t prefix, counter;
-    static atomic_ullong fallback;
-
-    if (prefix == 0 && getrandom(&prefix, sizeof(prefix), 0) != (ssize_t)sizeof(prefix))
-        prefix = (uint64_t)mono_us() ^ ((uint64_t)atomic_fetch_add(&fallback, 1) << 48);
-    prefix |= 1; /* never 0 again, also when getrandom gave 0 */
-    put_hex64(out, prefix);
-    put_hex64(out + 16, ++counter);
-    out[32] = '\0';
 }
 
 void *request_begin_cb(void *cls, const char *uri, struct MHD_Connection *conn)

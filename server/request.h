@@ -14,7 +14,4 @@ enum MHD_Result request_access_cb(void *cls, struct MHD_Connection *conn, const 
 void request_completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
                           enum MHD_RequestTerminationCode toe);
 
-/* A new request id, 32 hex digits and a NUL: unique, not secret. */
-void request_new_id(char *out);
-
 #endif

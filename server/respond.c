@@ -1,12 +1,14 @@
 /* Reading a request and queueing its answer: what handlers use, and what
  * request.c answers its own refusals with. */
 #include "respond.h"
+#include "clock.h"
 #include "log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 
 daap_ctx *request_ctx(const request *r)
 {
@@ -84,6 +86,30 @@ void request_add_header(request *r, const char *name, const char *value)
     r->headers[r->nheaders].name = name;
     snprintf(r->headers[r->nheaders].value, sizeof(r->headers[0].value), "%s", value);
     r->nheaders++;
+}
+
+static void put_hex64(char *out, uint64_t v)
+{
+    static const char hex[] = "0123456789abcdef";
+    int i;
+
+    for (i = 15; i >= 0; i--, v >>= 4)
+        out[i] = hex[v & 15];
+}
+
+/* Unique, not secret: a random prefix per thread and a counter, so that a
+ * request costs no getrandom() call. */
+void request_new_id(char *out)
+{
+    static _Thread_local uint64_t prefix, counter;
+    static atomic_ullong fallback;
+
+    if (prefix == 0 && getrandom(&prefix, sizeof(prefix), 0) != (ssize_t)sizeof(prefix))
+        prefix = (uint64_t)mono_us() ^ ((uint64_t)atomic_fetch_add(&fallback, 1) << 48);
+    prefix |= 1; /* never 0 again, also when getrandom gave 0 */
+    put_hex64(out, prefix);
+    put_hex64(out + 16, ++counter);
+    out[32] = '\0';
 }
 
 /* ---- answers */
