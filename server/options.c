@@ -81,8 +81,7 @@ static const opt_spec specs[O__COUNT] = {
     [O_TEAM_HEADER] = { "team-header", "DAAP_TEAM_HEADER", "team_header", T_HEADER, "X-Daap-Team", "NAME",
                         "the request header the caller's team is read from" },
     [O_TRUSTED_PROXIES] = { "trusted-proxies", "DAAP_TRUSTED_PROXIES", "trusted_proxies", T_NETS, NULL, "LIST",
-                            "addresses/CIDRs (IPv4, IPv6) allowed to send the team header, comma-separated; "
-                            "default any (others get 403)" },
+                            "IPs/CIDRs that may send the team header (others: 403); default any" },
     [O_MIGRATE] = { "migrate", "DAAP_MIGRATE", NULL, T_BOOL, "false", NULL,
                     "apply store schema migrations before serving" },
     [O_INSECURE_TLS] = { "allow-insecure-tls", "DAAP_ALLOW_INSECURE_TLS", NULL, T_BOOL, "false", NULL,
