@@ -11,12 +11,11 @@
 
 #include <daap/daap.h>
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -143,6 +142,14 @@ static void send_408(MHD_socket fd, const char *request_id)
         (void)send(fd, body, (size_t)bn, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
+/* Bytes that arrived and were not read yet mean the server is behind (its
+ * thread busy with another request), not the client: not the client's fault. */
+static bool unread_input(MHD_socket fd)
+{
+    int n = 0;
+    return ioctl(fd, FIONREAD, &n) == 0 && n > 0;
+}
+
 static int sweep(header_deadline *hd)
 {
     int64_t now = mono_us();
@@ -151,7 +158,7 @@ static int sweep(header_deadline *hd)
 
     for (c = hd->head; c; c = c->next) {
         char id[REQUEST_ID_MAX + 1];
-        if (c->deadline_us == 0 || now < c->deadline_us)
+        if (c->deadline_us == 0 || now < c->deadline_us || unread_input(c->fd))
             continue;
         request_new_id(id);
         send_408(c->fd, id);
@@ -181,9 +188,14 @@ static void *watch(void *arg)
     pthread_mutex_lock(&hd->lock);
     while (!hd->stopping) {
         int closed = sweep(hd);
-        if (closed)
+        if (closed) { /* not under the lock: a slow log must not hold up accepts */
+            pthread_mutex_unlock(&hd->lock);
             log_line(LOG_WARN, "request headers too slow; connections closed",
                      (log_field[]){ LF_NUM("connections", closed), LF_MS("header_timeout_ms", hd->header_us) }, 2);
+            pthread_mutex_lock(&hd->lock);
+            if (hd->stopping)
+                break;
+        }
         wait_period(hd);
     }
     pthread_mutex_unlock(&hd->lock);

@@ -163,6 +163,24 @@ class SlowClientTest(unittest.TestCase):
         self.assertIn(b"X-Request-Id: ", answer)
         self.assertEqual(timed_healthz(srv)[0], 200)
 
+    def test_a_busy_server_does_not_blame_its_clients(self):
+        """Headers sent in time but not yet read, because the server's only
+        thread is busy with a slow request, are not the client's fault."""
+        srv = self.server("busy", "--threads", "1", "--header-timeout", "1s")
+        early = socket.create_connection(("127.0.0.1", srv.port), timeout=20)
+        self.addCleanup(early.close)
+        time.sleep(0.3)  # accepted: its deadline runs from now
+        self.sim.faults(latency_ms=2500)  # a create makes two Kubernetes calls: ~5 s on the one thread
+        self.addCleanup(self.sim.clear_faults)
+        slow = threading.Thread(target=srv.request, args=("POST", "/databases",
+                                                          {"name": "busy", "owner_team": "t", "purpose": "p"}))
+        slow.start()
+        time.sleep(0.5)
+        early.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        answer = read_all(early, timeout=20)
+        slow.join(30)
+        self.assertTrue(answer.startswith(b"HTTP/1.1 200"), answer[:300])
+
     def test_keep_alive_requests_are_not_cut(self):
         """A fast client on one connection, over several deadlines' time."""
         srv = self.server("keepalive", "--header-timeout", "1s")
