@@ -2,7 +2,7 @@
 BUILD       ?= build
 BUILD_ASAN  ?= build-asan
 BUILD_COV   ?= build-cov
-STORE       ?= sqlite://var/daap.db
+STORE       ?= sqlite://var/daap/daap.db
 FUZZ_SECONDS ?= 60
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
@@ -61,11 +61,11 @@ coverage:
 	scripts/coverage $(BUILD_COV)
 
 migrate: build
-	@mkdir -p var
+	@mkdir -p var && mkdir -p -m 0700 var/daap
 	$(BUILD)/cli/daapctl --store $(STORE) migrate up
 
 migrate-down: build
-	@mkdir -p var
+	@mkdir -p var && mkdir -p -m 0700 var/daap
 	$(BUILD)/cli/daapctl --store $(STORE) migrate down
 
 migrate-status: build

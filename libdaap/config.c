@@ -18,7 +18,8 @@ static const char *const known_keys[] = {
     "secret_key_file", "provisioning_deadline", "resync_period", "log_level",
     "image_map", "cluster_domain", "max_instances", "threads", "reconcile_workers", "max_connections",
     "connection_timeout", "request_timeout", "shutdown_grace", "wait_poll_interval", "event_retention",
-    "idempotency_ttl", "idempotency_lease",
+    "idempotency_ttl", "idempotency_lease", "max_connections_per_ip", "header_timeout", "team_header",
+    "trusted_proxies",
 };
 
 #define KEY_COUNT DAAP_ARRAY_SIZE(known_keys)

@@ -64,10 +64,13 @@ static void end_call(request *r)
 void handle_create(request *r)
 {
     daap_db *db = NULL;
+    const char *team;
     int rc;
 
-    /* Without X-Daap-Team the create is by the owner_team it names. */
-    begin_call(r, request_header(r, "X-Daap-Team"));
+    if (request_team(r, &team) < 0)
+        return;
+    /* Without a team header the create is by the owner_team it names. */
+    begin_call(r, team);
     rc = daap_db_create_json(&db, request_ctx(r), body_ptr(r), r->body_len);
     end_call(r);
 

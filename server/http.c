@@ -1,6 +1,7 @@
 /* Starting and stopping the libmicrohttpd daemons. */
 #include "http.h"
 #include "clock.h"
+#include "deadline.h"
 #include "log.h"
 #include "request.h"
 #include "respond.h"
@@ -22,6 +23,7 @@
 struct http_server {
     const server_options *opts;
     worker               *workers;
+    header_deadline      *deadline;
     int                   nworkers;
     int                   port;
     atomic_int            inflight;  /* requests between request line and completion */
@@ -88,11 +90,18 @@ static unsigned int seconds_ceil(int64_t ms)
     return s < 1 ? 1u : (unsigned int)s;
 }
 
-static struct MHD_Daemon *start_daemon(worker *w, const server_options *o, struct sockaddr_storage *sa)
+/* A limit over all daemons, as each daemon's share (0 stays "none"). */
+static unsigned int per_daemon(int total, int threads)
+{
+    unsigned int n = (unsigned int)(total / threads);
+    return total > 0 && n == 0 ? 1u : n;
+}
+
+static struct MHD_Daemon *start_daemon(worker *w, const server_options *o, struct sockaddr_storage *sa,
+                                       header_deadline *hd)
 {
     /* ALLOW_SUSPEND_RESUME: waiting GETs are suspended connections (waiters.h). */
     unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
-    unsigned int per_daemon = (unsigned int)(o->max_connections / o->threads);
 
     if (sa->ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -103,7 +112,9 @@ static struct MHD_Daemon *start_daemon(worker *w, const server_options *o, struc
         MHD_OPTION_URI_LOG_CALLBACK, request_begin_cb, w,
         MHD_OPTION_NOTIFY_COMPLETED, request_completed_cb, w,
         MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-        MHD_OPTION_CONNECTION_LIMIT, per_daemon ? per_daemon : 1u,
+        MHD_OPTION_NOTIFY_CONNECTION, header_deadline_notify_cb, hd,
+        MHD_OPTION_CONNECTION_LIMIT, per_daemon(o->max_connections, o->threads),
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_daemon(o->max_connections_per_ip, o->threads),
         MHD_OPTION_CONNECTION_TIMEOUT, seconds_ceil(o->connection_timeout_ms),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
         /* Lenient: request.c checks Host itself and answers problem+json. */
@@ -121,7 +132,7 @@ static int start_all(http_server *s, const server_options *o)
         return -1;
     for (i = 0; i < s->nworkers; i++) {
         worker *w = &s->workers[i];
-        w->daemon = start_daemon(w, o, &sa);
+        w->daemon = start_daemon(w, o, &sa, s->deadline);
         if (w->daemon == NULL) {
             fprintf(stderr, "daap-server: cannot listen on %s:%d (in use, or not an address of this host)\n",
                     o->listen_host, s->port ? s->port : o->listen_port);
@@ -144,6 +155,7 @@ static void free_server(http_server *s)
             MHD_stop_daemon(s->workers[i].daemon);
         daap_ctx_free(s->workers[i].ctx);
     }
+    header_deadline_stop(s->deadline); /* after the daemons: they use it until they stop */
     free(s->workers);
     free(s);
 }
@@ -174,7 +186,8 @@ int http_start(http_server **out, const server_options *opts, daap_ctx **ctxs, c
         s->workers[i].draining = &s->draining;
         s->workers[i].waiters = svc->waiters;
     }
-    if (start_all(s, opts) < 0) {
+    if (header_deadline_start(&s->deadline, opts->header_timeout_ms, opts->connection_timeout_ms) < 0 ||
+        start_all(s, opts) < 0) {
         free_server(s);
         return -1;
     }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static void ctx_options(daap_ctx_options *co, const server_options *o, unsigned int flags)
 {
@@ -156,6 +157,26 @@ static void log_started(const server_options *o, int port)
         LF_NUM("resync_period_ms", o->resync_period_ms) }, 7);
 }
 
+/* Every connection is a file descriptor: take the hard limit, which an
+ * unprivileged process may, and say so when even that is short of
+ * --max-connections (plus room for the store, Kubernetes and logs). */
+static void raise_fd_limit(const server_options *o)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)o->max_connections + 64;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+        (void)getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+        log_line(LOG_WARN, "the open-file limit is below --max-connections; raise it (ulimit -n)",
+                 (log_field[]){ LF_NUM("limit", rl.rlim_cur), LF_NUM("max_connections", o->max_connections) }, 2);
+}
+
 static int wait_for_signal(const sigset_t *set)
 {
     int sig = 0;
@@ -209,6 +230,7 @@ int main(int argc, char **argv)
     default: break;
     }
     log_set_level((log_level)o.log_level);
+    raise_fd_limit(&o);
     /* Block before any thread exists, so only sigwait() sees these. */
     sigemptyset(&signals);
     sigaddset(&signals, SIGTERM);

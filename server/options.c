@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef enum { T_STRING, T_DURATION, T_INT, T_BOOL, T_LISTEN, T_LEVEL } opt_type;
+typedef enum { T_STRING, T_DURATION, T_INT, T_BOOL, T_LISTEN, T_LEVEL, T_HEADER, T_NETS } opt_type;
 
 typedef struct {
     const char *flag;    /* --flag */
@@ -28,8 +28,9 @@ typedef struct {
 enum {
     O_CONFIG, O_LISTEN, O_STORE, O_KUBECONFIG, O_KUBE_CONTEXT, O_NAMESPACE, O_TEMPLATE_DIR,
     O_SECRET_KEY_FILE, O_CREATE_KEY, O_PROV_DEADLINE, O_RESYNC, O_LOG_LEVEL, O_IMAGE_MAP,
-    O_CLUSTER_DOMAIN, O_MAX_INSTANCES, O_THREADS, O_WORKERS, O_MAX_CONN, O_CONN_TIMEOUT, O_REQ_TIMEOUT,
-    O_SHUTDOWN_GRACE, O_MIGRATE, O_INSECURE_TLS, O_WAIT_POLL, O_EVENT_RETENTION,
+    O_CLUSTER_DOMAIN, O_MAX_INSTANCES, O_THREADS, O_WORKERS, O_MAX_CONN, O_MAX_CONN_PER_IP, O_CONN_TIMEOUT,
+    O_HEADER_TIMEOUT, O_REQ_TIMEOUT, O_SHUTDOWN_GRACE, O_TEAM_HEADER, O_TRUSTED_PROXIES, O_MIGRATE,
+    O_INSECURE_TLS, O_WAIT_POLL, O_EVENT_RETENTION,
     /* idempotency keys */
     O_IDEM_TTL, O_IDEM_LEASE,
     O__COUNT
@@ -72,12 +73,20 @@ static const opt_spec specs[O__COUNT] = {
                     "reconciler workers doing the Kubernetes work of API calls; default 2 per CPU, at least 4" },
     [O_MAX_CONN] = { "max-connections", "DAAP_MAX_CONNECTIONS", "max_connections", T_INT, "512", "N",
                      "open HTTP connections allowed in total" },
+    [O_MAX_CONN_PER_IP] = { "max-connections-per-ip", "DAAP_MAX_CONNECTIONS_PER_IP", "max_connections_per_ip",
+                            T_INT, "128", "N", "open HTTP connections allowed from one address; 0: no limit" },
     [O_CONN_TIMEOUT] = { "connection-timeout", "DAAP_CONNECTION_TIMEOUT_MS", "connection_timeout", T_DURATION,
                          "15s", "DURATION", "close connections idle this long" },
+    [O_HEADER_TIMEOUT] = { "header-timeout", "DAAP_HEADER_TIMEOUT_MS", "header_timeout", T_DURATION, "5s",
+                           "DURATION", "close connections whose request headers take longer to arrive" },
     [O_REQ_TIMEOUT] = { "request-timeout", "DAAP_REQUEST_TIMEOUT_MS", "request_timeout", T_DURATION, "30s",
                         "DURATION", "drop requests whose body takes longer to arrive" },
     [O_SHUTDOWN_GRACE] = { "shutdown-grace", "DAAP_SHUTDOWN_GRACE_MS", "shutdown_grace", T_DURATION, "10s",
                            "DURATION", "on SIGTERM, wait this long for requests in flight" },
+    [O_TEAM_HEADER] = { "team-header", "DAAP_TEAM_HEADER", "team_header", T_HEADER, "X-Daap-Team", "NAME",
+                        "the request header the caller's team is read from" },
+    [O_TRUSTED_PROXIES] = { "trusted-proxies", "DAAP_TRUSTED_PROXIES", "trusted_proxies", T_NETS, NULL, "LIST",
+                            "IPs/CIDRs that may send the team header (others: 403); default any" },
     [O_MIGRATE] = { "migrate", "DAAP_MIGRATE", NULL, T_BOOL, "false", NULL,
                     "apply store schema migrations before serving" },
     [O_INSECURE_TLS] = { "allow-insecure-tls", "DAAP_ALLOW_INSECURE_TLS", NULL, T_BOOL, "false", NULL,
@@ -301,6 +310,14 @@ static int parse_listen(server_options *o, const char *text)
     return 0;
 }
 
+/* An HTTP field name (RFC 9110 token) of sane length. */
+static bool header_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 0 && n <= 64 && strspn(s, "!#$%&'*+-.^_`|~0123456789"
+                                         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") == n;
+}
+
 static int cpu_count(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -325,6 +342,8 @@ static int apply_one(server_options *o, int i, const resolved *r)
     case O_SECRET_KEY_FILE: o->secret_key_file = v; break;
     case O_IMAGE_MAP:       o->image_map = v; break;
     case O_CLUSTER_DOMAIN:  o->cluster_domain = v; break;
+    case O_TEAM_HEADER:     rc = header_name_ok(v) ? (o->team_header = v, 0) : -1; break;
+    case O_TRUSTED_PROXIES: rc = net_list_parse(&o->trusted_proxies, v); break;
     case O_CREATE_KEY:      rc = parse_bool(&o->create_secret_key, v); break;
     case O_MIGRATE:         rc = parse_bool(&o->migrate, v); break;
     case O_INSECURE_TLS:    rc = parse_bool(&o->allow_insecure_tls, v); break;
@@ -333,6 +352,7 @@ static int apply_one(server_options *o, int i, const resolved *r)
     case O_RESYNC:          rc = parse_duration(&o->resync_period_ms, v); break;
     case O_CONN_TIMEOUT:    rc = parse_duration(&o->connection_timeout_ms, v); break;
     case O_REQ_TIMEOUT:     rc = parse_duration(&o->request_timeout_ms, v); break;
+    case O_HEADER_TIMEOUT:  rc = parse_duration(&o->header_timeout_ms, v); break;
     case O_SHUTDOWN_GRACE:  rc = parse_duration(&o->shutdown_grace_ms, v); break;
     case O_WAIT_POLL:       rc = parse_duration(&o->wait_poll_ms, v); break;
     case O_IDEM_TTL:        rc = parse_duration(&o->idempotency_ttl_ms, v); break;
@@ -341,6 +361,7 @@ static int apply_one(server_options *o, int i, const resolved *r)
     case O_THREADS:         rc = parse_int(&o->threads, v, 1, 64); break;
     case O_WORKERS:         rc = parse_int(&o->reconcile_workers, v, 1, 64); break;
     case O_MAX_CONN:        rc = parse_int(&o->max_connections, v, 1, 100000); break;
+    case O_MAX_CONN_PER_IP: rc = parse_int(&o->max_connections_per_ip, v, 0, 100000); break;
     case O_LOG_LEVEL:       rc = (o->log_level = log_level_parse(v)) < 0 ? -1 : 0; break;
     default: break;
     }
@@ -349,7 +370,9 @@ static int apply_one(server_options *o, int i, const resolved *r)
                                 s->type == T_INT ? "not an integer in range" :
                                 s->type == T_BOOL ? "not true or false" :
                                 s->type == T_LEVEL ? "not one of debug, info, warn, error" :
-                                s->type == T_LISTEN ? "not HOST:PORT" : "bad value");
+                                s->type == T_LISTEN ? "not HOST:PORT" :
+                                s->type == T_HEADER ? "not an HTTP header name" :
+                                s->type == T_NETS ? "not a comma-separated list of IP addresses or CIDRs" : "bad value");
     return 0;
 }
 

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "trust.h"
+
 typedef struct {
     char    listen_host[256];
     int     listen_port;
@@ -18,11 +20,14 @@ typedef struct {
     const char *secret_key_file;
     const char *image_map;
     const char *cluster_domain;
+    const char *team_header;      /* the one header the caller's team is read from */
+    net_list    trusted_proxies;  /* who may send it; empty: anyone */
     int64_t provisioning_deadline_ms;
     int64_t event_retention_ms;
     int64_t resync_period_ms;
     int64_t connection_timeout_ms;
     int64_t request_timeout_ms;
+    int64_t header_timeout_ms;
     int64_t shutdown_grace_ms;
     int64_t wait_poll_ms;      /* server-side wait: how often the store is read */
     int64_t idempotency_ttl_ms;   /* life of a POST's Idempotency-Key */
@@ -31,6 +36,7 @@ typedef struct {
     int     threads;
     int     reconcile_workers;
     int     max_connections;
+    int     max_connections_per_ip; /* 0: no limit */
     int     log_level;
     bool    migrate;
     bool    create_secret_key;

@@ -9,6 +9,7 @@
 #include "request.h"
 #include "respond.h"
 #include "clock.h"
+#include "deadline.h"
 #include "log.h"
 #include "routes.h"
 
@@ -19,11 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <time.h>
 
-/* Past this a client is not uploading a request, it is attacking: drop. */
-#define DISCARD_LIMIT (1024 * 1024)
+/* A body over BODY_LIMIT is read and thrown away to its end, because
+ * libmicrohttpd can only answer once the request is in: that is how a
+ * chunked body, whose size nobody declared, still gets its 413. Past this
+ * (or past the request timeout) a client is not uploading, it is
+ * attacking: drop the connection. */
+#define DISCARD_LIMIT ((size_t)1024 * 1024 * 1024)
 
 /* The most header bytes (names and values) a request may carry. The
  * connection's memory (http.c) is larger, so that a request over this
@@ -47,30 +51,6 @@ static bool valid_request_id(const char *s)
         if (!is_id_char(s[i]))
             return false;
     return true;
-}
-
-static void put_hex64(char *out, uint64_t v)
-{
-    static const char hex[] = "0123456789abcdef";
-    int i;
-
-    for (i = 15; i >= 0; i--, v >>= 4)
-        out[i] = hex[v & 15];
-}
-
-/* Unique, not secret: a random prefix per thread and a counter, so that a
- * request costs no getrandom() call. */
-static void new_request_id(char *out)
-{
-    static _Thread_local uint64_t prefix, counter;
-    static atomic_ullong fallback;
-
-    if (prefix == 0 && getrandom(&prefix, sizeof(prefix), 0) != (ssize_t)sizeof(prefix))
-        prefix = (uint64_t)mono_us() ^ ((uint64_t)atomic_fetch_add(&fallback, 1) << 48);
-    prefix |= 1; /* never 0 again, also when getrandom gave 0 */
-    put_hex64(out, prefix);
-    put_hex64(out + 16, ++counter);
-    out[32] = '\0';
 }
 
 void *request_begin_cb(void *cls, const char *uri, struct MHD_Connection *conn)
@@ -215,12 +195,13 @@ static enum MHD_Result begin(request *r, const char *method, const char *version
     const char *id = request_header(r, "X-Request-Id");
 
     r->started = true;
+    header_deadline_headers_done(r->conn);
     snprintf(r->method_buf, sizeof(r->method_buf), "%s", method);
     r->method = r->method_buf;
     if (valid_request_id(id))
         snprintf(r->id, sizeof(r->id), "%s", id);
     else
-        new_request_id(r->id);
+        request_new_id(r->id);
     check_headers(r, version);
     if (!r->early_status)
         check_route(r);
@@ -360,6 +341,7 @@ void request_completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls
     if (r->wait.active) /* parked is the poller's to change: ask under its lock */
         waiters_forget(r->w->waiters, r);
     log_request(r, toe);
+    header_deadline_request_done(conn);
     atomic_fetch_sub(r->w->inflight, 1);
     free(r->body);
     free(r->path);

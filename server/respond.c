@@ -1,12 +1,14 @@
 /* Reading a request and queueing its answer: what handlers use, and what
  * request.c answers its own refusals with. */
 #include "respond.h"
+#include "clock.h"
 #include "log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 
 daap_ctx *request_ctx(const request *r)
 {
@@ -36,9 +38,19 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
     return MHD_YES;
 }
 
-/* A proxy that appends instead of replacing would send the caller's team
- * beside its own, and whichever came first would win: so the team header
- * must be there once, with one value. */
+/* With --trusted-proxies, only those peers may say who the caller is. */
+static bool peer_may_send_team(const request *r)
+{
+    const union MHD_ConnectionInfo *ci;
+
+    if (r->w->opts->trusted_proxies.count == 0)
+        return true;
+    ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return ci != NULL && net_list_contains(&r->w->opts->trusted_proxies, ci->client_addr);
+}
+
+/* A header that must come at most once (Idempotency-Key): a repeated one
+ * is refused, since which copy counts would depend on the proxy. */
 int request_single_header(request *r, const char *name, const char **value)
 {
     header_count hc = { name, NULL, 0 };
@@ -64,12 +76,31 @@ const char *request_added_header(const request *r, const char *name)
     return NULL;
 }
 
+/* A proxy that appends instead of replacing would send the caller's team
+ * beside its own, and whichever came first would win: so the team header
+ * must be there once, with one value. A team from a peer that is not a
+ * trusted proxy is refused, never silently used or ignored. */
 int request_team(request *r, const char **team)
 {
-    if (request_single_header(r, "X-Daap-Team", team) < 0)
+    const char *name = r->w->opts->team_header ? r->w->opts->team_header : "X-Daap-Team";
+    header_count hc = { name, NULL, 0 };
+    char detail[200];
+
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_header, &hc);
+    *team = hc.value;
+    detail[0] = '\0';
+    if (hc.count > 1)
+        snprintf(detail, sizeof(detail), "%s was sent more than once; send it once, with one team", name);
+    else if (hc.value != NULL && strchr(hc.value, ',') != NULL)
+        snprintf(detail, sizeof(detail), "%s holds a list; send one team", name);
+    if (detail[0]) {
+        respond_problem(r, 400, detail);
         return -1;
-    if (*team != NULL && strchr(*team, ',') != NULL) {
-        respond_problem(r, 400, "X-Daap-Team holds a list; send one team");
+    }
+    if (hc.value != NULL && !peer_may_send_team(r)) {
+        snprintf(detail, sizeof(detail), "%s is accepted only from this server's trusted proxies; "
+                 "send the request through the proxy", name);
+        respond_problem(r, 403, detail);
         return -1;
     }
     return 0;
@@ -82,6 +113,30 @@ void request_add_header(request *r, const char *name, const char *value)
     r->headers[r->nheaders].name = name;
     snprintf(r->headers[r->nheaders].value, sizeof(r->headers[0].value), "%s", value);
     r->nheaders++;
+}
+
+static void put_hex64(char *out, uint64_t v)
+{
+    static const char hex[] = "0123456789abcdef";
+    int i;
+
+    for (i = 15; i >= 0; i--, v >>= 4)
+        out[i] = hex[v & 15];
+}
+
+/* Unique, not secret: a random prefix per thread and a counter, so that a
+ * request costs no getrandom() call. */
+void request_new_id(char *out)
+{
+    static _Thread_local uint64_t prefix, counter;
+    static atomic_ullong fallback;
+
+    if (prefix == 0 && getrandom(&prefix, sizeof(prefix), 0) != (ssize_t)sizeof(prefix))
+        prefix = (uint64_t)mono_us() ^ ((uint64_t)atomic_fetch_add(&fallback, 1) << 48);
+    prefix |= 1; /* never 0 again, also when getrandom gave 0 */
+    put_hex64(out, prefix);
+    put_hex64(out + 16, ++counter);
+    out[32] = '\0';
 }
 
 /* ---- answers */

@@ -72,8 +72,12 @@ typedef struct request {
 daap_ctx   *request_ctx(const request *r);
 const char *request_header(const request *r, const char *name);
 void        request_add_header(request *r, const char *name, const char *value);
-/* The caller's X-Daap-Team (NULL when absent): 0, or -1 after answering
- * 400 when the header came more than once or as a list. */
+/* A new request id into out (REQUEST_ID_MAX + 1 bytes): 32 hex digits, unique, not secret. */
+void        request_new_id(char *out);
+/* The caller's team from the team header (--team-header, default
+ * X-Daap-Team; NULL when absent): 0, or -1 after answering 400 when the
+ * header came more than once or as a list, or 403 when it came from a peer
+ * outside --trusted-proxies. */
 int         request_team(request *r, const char **team);
 /* A header that must come at most once: 0 with *value (NULL when absent),
  * or -1 after answering 400 when it came more than once. */

@@ -78,8 +78,9 @@ class MigrateTest(StoreTest):
         r = subprocess.run(make + ["migrate"], cwd=self.dir, env=env, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True)
         self.assertEqual(r.returncode, 0, r.stdout)
-        self.assertIn("CREATE TABLE databases", schema(os.path.join(self.dir, "var", "daap.db")))
-        same = daapctl("--store", "sqlite://var/daap.db", "migrate", "status", "-o", "json", env=env, cwd=self.dir)
+        self.assertIn("CREATE TABLE databases", schema(os.path.join(self.dir, "var", "daap", "daap.db")))
+        self.assertEqual(os.stat(os.path.join(self.dir, "var", "daap")).st_mode & 0o777, 0o700)
+        same = daapctl("--store", "sqlite://var/daap/daap.db", "migrate", "status", "-o", "json", env=env, cwd=self.dir)
         self.assertEqual(same.json()["current"], same.json()["latest"])
         r = subprocess.run(make + ["migrate-down"], cwd=self.dir, env=env, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True)

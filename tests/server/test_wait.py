@@ -212,7 +212,8 @@ class ReadyWakeTest(ServerTestCase):
 class ShutdownWithWaitersTest(ServerTestCase):
     """SIGTERM with 1,000 parked waiters: every one is answered, and the server exits 0 quickly."""
     ready_delay = 600
-    server_args = ("--max-connections", "4000", "--threads", "2", "--log-level", "debug")
+    # One test client stands for 1,000: no per-address limit here.
+    server_args = ("--max-connections", "4000", "--max-connections-per-ip", "0", "--threads", "2", "--log-level", "debug")
     WAITERS = 1000
 
     def test_sigterm_with_1000_waiters(self):

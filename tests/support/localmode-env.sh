@@ -11,7 +11,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 export DAAP_LISTEN=127.0.0.1:$port
 localmode_cleanup() {
   local rc=$?
-  [ $rc -ne 0 ] && [ -f "$DAAP_VAR_DIR/daap-server.log" ] && tail -n 20 "$DAAP_VAR_DIR/daap-server.log"
+  [ $rc -ne 0 ] && [ -f "$DAAP_VAR_DIR/daap/daap-server.log" ] && tail -n 20 "$DAAP_VAR_DIR/daap/daap-server.log"
   "$src/scripts/local-mode" down >/dev/null 2>&1 || true
   rm -rf "$work"
   exit $rc
