@@ -21,6 +21,8 @@ import unittest
 import urllib.parse
 
 SOURCE_DIR = os.environ.get("DAAP_SOURCE_DIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "support"))
+import testports  # noqa: E402  (tests/support, on the path just above)
 SERVER_BIN = os.environ.get("DAAP_SERVER_BIN", "")
 KUBESIM_DIR = os.path.join(SOURCE_DIR, "tools", "kubesim")
 PGTMP = os.path.join(SOURCE_DIR, "scripts", "pgtmp")
@@ -58,11 +60,8 @@ def work_dir(prefix):
 
 
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A free loopback port, from DAAP_TEST_PORT_BASE's range when it is set (tests/support/testports.py)."""
+    return testports.free_port()
 
 
 def skip_unless_built():
