@@ -15,7 +15,7 @@ def free_block(n):
     """The first port of n consecutive free ones, below the kernel's ephemeral range (32768 up),
     where no outgoing connection takes a port between the probe and the test."""
     for base in random.sample(range(20000, 32000, 50), 240):
-        if all(testports._bindable(testports.HOST, p) for p in range(base, base + n)):
+        if all(testports._try_bind(testports.HOST, p) is not None for p in range(base, base + n)):
             return base
     raise AssertionError("no %d free consecutive ports in 20000-32000" % n)
 

@@ -49,22 +49,15 @@ def port_range():
     return base, base + span - 1
 
 
-def _bindable(host, port):
+def _try_bind(host, port):
+    """The port a bind to (host, port) got, port 0 meaning the kernel's choice; None when the
+    port is taken. The socket is closed again at once."""
     s = socket.socket()
     try:
         s.bind((host, port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-
-
-def _ephemeral(host):
-    s = socket.socket()
-    try:
-        s.bind((host, 0))
         return s.getsockname()[1]
+    except OSError:
+        return None
     finally:
         s.close()
 
@@ -75,13 +68,13 @@ def free_port(host=HOST):
     first), else from the kernel's ephemeral range."""
     rng = port_range()
     if rng is None:
-        return _ephemeral(host)
+        return _try_bind(host, 0)
     first, last = rng
     span = last - first + 1
     start = random.randrange(span)
     for i in range(span):
         port = first + (start + i) % span
-        if _bindable(host, port):
+        if _try_bind(host, port) is not None:
             return port
     raise PortRangeError("no free port in %d-%d (%s, %s)" % (first, last, BASE_VAR, SPAN_VAR))
 
