@@ -79,7 +79,8 @@ class RemoteStack:
                                     env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                     timeout=120, check=True).stdout.strip()
         key = write_key(os.path.join(self.dir, "key"))
-        args = [SERVER, "--listen", testports.listen_address(), "--store", "sqlite://" + os.path.join(self.dir, "daap.db"),
+        args = [SERVER, "--listen", testports.listen_address(),
+                "--store", "sqlite://" + os.path.join(self.dir, "daap.db"),
                 "--kubeconfig", kubeconfig, "--secret-key-file", key, "--migrate", "--resync-period", "1s"]
         with open(self.log, "w") as log:
             self.server = subprocess.Popen(args, env=clean_env(), stdin=subprocess.DEVNULL, stdout=log,

@@ -59,7 +59,8 @@ class Fake(http.server.BaseHTTPRequestHandler):
 class HttpTest(CliTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", int(testports.listen_address().rsplit(":", 1)[1])), Fake)
+        port = int(testports.listen_address().rsplit(":", 1)[1])     # 0 unless DAAP_TEST_PORT_BASE is set
+        cls.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Fake)
         cls.thread = threading.Thread(target=cls.httpd.serve_forever, daemon=True)
         cls.thread.start()
         cls.url = "http://127.0.0.1:%d" % cls.httpd.server_address[1]

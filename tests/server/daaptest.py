@@ -304,7 +304,8 @@ class Server:
         assert SERVER_BIN, "DAAP_SERVER_BIN is not set"
         # DAAP_SERVER_WRAPPER="valgrind --leak-check=full ..." runs the server under a tool.
         wrapper = os.environ.get("DAAP_SERVER_WRAPPER", "").split()
-        argv = wrapper + [SERVER_BIN, "--listen", testports.listen_address(), "--store", self.store, "--kubeconfig", self.kubeconfig,
+        argv = wrapper + [SERVER_BIN, "--listen", testports.listen_address(),
+                "--store", self.store, "--kubeconfig", self.kubeconfig,
                 "--secret-key-file", self.key_path, "--create-secret-key", "--migrate"] + self.args
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=self.log, env=self.env)

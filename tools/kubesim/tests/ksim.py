@@ -56,7 +56,8 @@ class Sim:
         self.state = new_dir("state-")
         self.kubeconfig = os.path.join(self.state, "kc.yaml")
         self.kubeconfig_cert = os.path.join(self.state, "kc-cert.yaml")
-        args = [KUBESIM, "--listen", testports.listen_address(), "--state-dir", self.state, "--kubeconfig-out", self.kubeconfig,
+        args = [KUBESIM, "--listen", testports.listen_address(),
+                "--state-dir", self.state, "--kubeconfig-out", self.kubeconfig,
                 "--access-log", os.path.join(self.state, "access.log")]
         if not self.http:
             args += ["--client-cert-kubeconfig-out", self.kubeconfig_cert]

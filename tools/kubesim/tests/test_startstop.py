@@ -95,8 +95,8 @@ class StartStopTests(unittest.TestCase):
 
     def test_sigterm_cleans_up_by_itself(self):
         state = new_dir("sigterm-")
-        p = subprocess.Popen([KUBESIM, "--state-dir", state, "--listen", testports.listen_address(), "--ready-delay", "0",
-                              "--pooler-delay", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        p = subprocess.Popen([KUBESIM, "--state-dir", state, "--listen", testports.listen_address(),
+                              "--ready-delay", "0", "--pooler-delay", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
             line = p.stdout.readline()
             self.assertTrue(line.startswith("kubesim: listening on https://127.0.0.1:"), line)
