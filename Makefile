@@ -33,15 +33,23 @@ test-integration: build
 	scripts/run-tests $(BUILD) -L integration
 
 # Chaos tests (issue 7): flaky Kubernetes, crashes, races, replicas, storage trouble.
+# Each scenario writes its figures to CHAOS_RESULTS_DIR; both targets end with the
+# table of all of them (tests/chaos/summary.py), pass or fail, and keep the tests' exit status.
+CHAOS_RESULTS_DIR ?= $(abspath $(BUILD))/chaos-results
+
 test-chaos: build
-	scripts/run-tests $(BUILD) -L chaos
+	@rm -rf $(CHAOS_RESULTS_DIR)
+	@rc=0; CHAOS_RESULTS_DIR=$(CHAOS_RESULTS_DIR) scripts/run-tests $(BUILD) -L chaos || rc=$$?; \
+	  python3 tests/chaos/summary.py $(CHAOS_RESULTS_DIR); exit $$rc
 
 # The chaos tests at the sizes of issue 7 (about 20 minutes): a storm of
-# 200 creates and 100 deletes, and 20 SIGKILLs.
+# 200 creates and 100 deletes, and 20 SIGKILLs; races and storage at their sizes.
 test-chaos-full: build
-	CHAOS_CREATES=200 CHAOS_DELETES=100 CHAOS_SETTLE_S=900 \
-	  scripts/run-tests $(BUILD) -R 'chaos_flaky_kube|chaos_replicas'
-	CHAOS_KILLS=20 scripts/run-tests $(BUILD) -R chaos_crash
+	@rm -rf $(CHAOS_RESULTS_DIR)
+	@rc=0; export CHAOS_RESULTS_DIR=$(CHAOS_RESULTS_DIR); CHAOS_CREATES=200 CHAOS_DELETES=100 CHAOS_SETTLE_S=900 \
+	  scripts/run-tests $(BUILD) -R 'chaos_flaky_kube|chaos_replicas|chaos_races|chaos_storage' || rc=$$?; \
+	  CHAOS_KILLS=20 scripts/run-tests $(BUILD) -R chaos_crash || rc=$$?; \
+	  python3 tests/chaos/summary.py $(CHAOS_RESULTS_DIR); exit $$rc
 
 test-asan:
 	@scripts/install-deps

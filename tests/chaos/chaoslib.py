@@ -21,6 +21,8 @@ import unittest
 import urllib.parse
 
 SOURCE_DIR = os.environ.get("DAAP_SOURCE_DIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "support"))
+import testports  # noqa: E402  (tests/support, on the path just above)
 SERVER_BIN = os.environ.get("DAAP_SERVER_BIN", "")
 KUBESIM_DIR = os.path.join(SOURCE_DIR, "tools", "kubesim")
 PGTMP = os.path.join(SOURCE_DIR, "scripts", "pgtmp")
@@ -58,11 +60,70 @@ def work_dir(prefix):
 
 
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A free loopback port, from DAAP_TEST_PORT_BASE's range when it is set (tests/support/testports.py)."""
+    return testports.free_port()
+
+
+# ------------------------------------------------------------------ results
+
+RESULTS_DIR = os.environ.get("CHAOS_RESULTS_DIR") or os.path.join(
+    os.environ.get("DAAP_BUILD_DIR") or tempfile.gettempdir(), "chaos-results")
+# The figures of every scenario, in the order tests/chaos/summary.py prints them.
+FIGURES = ("faults_injected", "kills_survived", "orphans", "lost_acked_writes", "duplicates",
+           "acked_creates", "acked_deletes", "settle_s")
+
+
+class Results:
+    """The summary figures of one scenario. Written to RESULTS_DIR/<scenario>.json when the test
+    ends, whether it passed or failed, so that `make test-chaos` and `make test-chaos-full` can
+    print every scenario's figures (tests/chaos/summary.py), not only a failing one's log. A
+    figure never measured stays null and prints as "-"."""
+
+    def __init__(self, scenario, sim=None):
+        self.scenario = scenario
+        self.sim = sim
+        self.outcome = "FAIL"
+        self.figures = dict.fromkeys(FIGURES)
+        self.faults = {}
+        self.notes = []
+
+    def record(self, **figures):
+        unknown = set(figures) - set(FIGURES)
+        assert not unknown, "unknown figure(s) %s" % sorted(unknown)
+        self.figures.update(figures)
+
+    def add_faults(self, what, n=1):
+        """Faults the test injected itself (a SIGKILL is a fault too; kills_survived says how many
+        the server came back from)."""
+        self.faults[what] = self.faults.get(what, 0) + n
+
+    def note(self, text):
+        self.notes.append(text)
+
+    def passed(self):
+        self.outcome = "pass"
+
+    def _kubesim_faults(self):
+        """What kubesim says it injected (errors, watch drops, 410s); {} when it cannot be asked."""
+        if self.sim is None:
+            return {}
+        try:
+            return {"kubesim " + k: v for k, v in (self.sim.stats() or {}).get("injected", {}).items()}
+        except (OSError, http.client.HTTPException, ValueError, AttributeError):
+            return {}
+
+    def write(self):
+        faults = dict(self.faults)
+        faults.update(self._kubesim_faults())
+        doc = dict(self.figures, scenario=self.scenario, outcome=self.outcome, faults=faults,
+                   notes=self.notes)
+        doc["faults_injected"] = sum(faults.values())
+        os.makedirs(RESULTS_DIR, exist_ok=True)
+        path = os.path.join(RESULTS_DIR, self.scenario + ".json")
+        with open(path + ".tmp", "w") as f:
+            json.dump(doc, f, indent=1, sort_keys=True)
+        os.replace(path + ".tmp", path)
+        say("results: %s %s" % (self.outcome, json.dumps({k: doc[k] for k in FIGURES})))
 
 
 def skip_unless_built():
@@ -221,6 +282,10 @@ class CreationCounter:
     def duplicates(self):
         return {p: {n: c for n, c in d.items() if c > 1} for p, d in self.added.items()}
 
+    def duplicate_count(self):
+        """How many extra creations there were, over every kind (0 when each object was made once)."""
+        return sum(c - 1 for d in self.added.values() for c in d.values() if c > 1)
+
     def stop(self):
         self.stop_ev.set()
 
@@ -356,11 +421,12 @@ def psql(uri, sql):
 
 # ------------------------------------------------------------------ end-state checks
 
-def final_state(srv, sim, created, deleted, timeout, poll=1.0, maybe_deleted=()):
+def final_state(srv, sim, created, deleted, timeout, poll=1.0, maybe_deleted=(), results=None):
     """Wait until every created id is ready or (when in `deleted`) deleted, as
     the API reports it; then check zero orphans both ways with kubectl and the
     API. `created`: {id: name} of creates answered 201; `deleted`: ids whose
-    DELETE was answered 202 or 204. Returns a summary dict."""
+    DELETE was answered 202 or 204. Records the figures in `results` (a
+    Results) before it asserts. Returns a summary dict."""
     def settled():
         live = {d["id"]: d for d in srv.list_all()}
         pending = []
@@ -385,34 +451,61 @@ def final_state(srv, sim, created, deleted, timeout, poll=1.0, maybe_deleted=())
             break
         time.sleep(poll)
     else:
+        if results is not None:
+            results.record(acked_creates=len(created), acked_deletes=len(deleted))
+            results.note("not settled within %ds: %d records pending" % (timeout, last[3]))
         raise AssertionError("not settled within %ds: %r" % (timeout, last))
     settle_s = time.monotonic() - t0
 
-    # Deleted ones read as deleted (soft-deleted record kept, 404 on GET).
     everything = {d["id"]: d for d in srv.list_all("include_deleted=true")}
-    for i in deleted:
-        assert everything.get(i, {}).get("status") == "deleted", (i, everything.get(i))
-        st, _ = srv.request("GET", "/databases/" + i)
-        assert st == 404, (i, st)
     live = {i: d for i, d in everything.items() if d["status"] != "deleted"}
-    for i, name in created.items():
-        if i in maybe_deleted:
-            assert everything.get(i, {}).get("status") in ("ready", "deleted"), (i, name, everything.get(i))
-        elif i not in deleted:
-            assert live.get(i, {}).get("status") == "ready", (i, name, everything.get(i))
-    # Zero orphans, both ways, with kubectl.
+    lost = lost_acknowledged_writes(srv, everything, created, deleted, maybe_deleted)
     clusters = sim.daap_objects("clusters.postgresql.cnpg.io")
     poolers = sim.daap_objects("poolers.postgresql.cnpg.io")
-    for kind, objs in (("Cluster", clusters), ("Pooler", poolers)):
-        for name, owner in objs.items():
-            assert owner in live, "%s %s belongs to %s, which is not a live record" % (kind, name, owner)
-    for i, d in live.items():
-        assert clusters.get(d["cluster_name"]) == i, "live record %s (%s) has no Cluster" % (i, d["name"])
-        assert poolers.get(d["pooler_name"]) == i, "live record %s (%s) has no Pooler" % (i, d["name"])
-    # One Cluster per live name, none for a deleted one.
-    assert len(clusters) == len(live) and len(poolers) == len(live), (len(clusters), len(poolers), len(live))
+    orphans = orphan_objects(live, clusters, poolers)
+    if results is not None:
+        results.record(acked_creates=len(created), acked_deletes=len(deleted), lost_acked_writes=len(lost),
+                       orphans=len(orphans), settle_s=round(settle_s, 1))
+    assert not lost, "acknowledged writes lost: %s" % lost[:5]
+    assert not orphans, "orphans: %s" % orphans[:5]
     return {"settle_s": settle_s, "live": len(live), "deleted": len(deleted), "records": len(everything),
             "clusters": len(clusters), "poolers": len(poolers)}
+
+
+def lost_acknowledged_writes(srv, everything, created, deleted, maybe_deleted):
+    """Answered writes whose effect is not there: a delete answered 202/204 whose record is not
+    deleted (or still answers GET), a create answered 201 whose record is not ready."""
+    lost = []
+    for i in deleted:
+        if everything.get(i, {}).get("status") != "deleted":
+            lost.append(("delete", i, everything.get(i)))
+        elif srv.request("GET", "/databases/" + i)[0] != 404:
+            lost.append(("delete", i, "GET does not answer 404"))
+    for i, name in created.items():
+        status = everything.get(i, {}).get("status")
+        if i in maybe_deleted:
+            if status not in ("ready", "deleted"):
+                lost.append(("create", i, name, status))
+        elif i not in deleted and status != "ready":
+            lost.append(("create", i, name, status))
+    return lost
+
+
+def orphan_objects(live, clusters, poolers):
+    """Zero orphans, both ways: a Cluster or Pooler whose database-id label names no live record,
+    a live record without its Cluster or Pooler, and objects beyond one of each per record."""
+    orphans = []
+    for kind, objs in (("Cluster", clusters), ("Pooler", poolers)):
+        orphans += [(kind, name, "belongs to %s, not a live record" % owner)
+                    for name, owner in objs.items() if owner not in live]
+    for i, d in live.items():
+        if clusters.get(d["cluster_name"]) != i:
+            orphans.append(("record", i, d["name"], "has no Cluster"))
+        if poolers.get(d["pooler_name"]) != i:
+            orphans.append(("record", i, d["name"], "has no Pooler"))
+    if not orphans and (len(clusters) != len(live) or len(poolers) != len(live)):
+        orphans.append(("count", len(clusters), len(poolers), len(live)))
+    return orphans
 
 
 class Storm:
@@ -545,6 +638,13 @@ class Cleanup(unittest.TestCase):
         sim = Kubesim(os.path.join(d, "kubesim"), **kw)
         self.addCleanup(sim.stop)
         return sim
+
+    def scenario_results(self, sim=None):
+        """The Results of this test, written when it ends (after its later cleanups, before those
+        registered earlier: call it once kubesim runs, so that kubesim can still be asked)."""
+        res = Results(self.id().split(".", 1)[-1], sim)
+        self.addCleanup(res.write)
+        return res
 
     def start_server(self, d, store, sim, args=(), name="server", **kw):
         srv = Server(d, store, sim.kubeconfig, args=args, name=name, **kw)

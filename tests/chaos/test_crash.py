@@ -32,6 +32,7 @@ class Crash(C.Cleanup):
                                      args=["--resync-period", "%ds" % RESYNC])
 
     def test_sigkill_during_storm(self):
+        results = self.scenario_results(self.sim)
         counter = C.CreationCounter(self.sim)
         self.addCleanup(counter.stop)
         rng = random.Random(20)
@@ -44,9 +45,11 @@ class Crash(C.Cleanup):
             time.sleep(rng.uniform(0.3, 2.5))
             self.srv.kill()
             kills += 1
+            results.add_faults("SIGKILL")
             t0 = time.monotonic()
             time.sleep(rng.uniform(0.0, 0.5))
             self.srv.start()
+            results.record(kills_survived=kills)
             down_s.append(time.monotonic() - t0)
         time.sleep(1.0)
         storm.stop_ev.set()
@@ -56,15 +59,17 @@ class Crash(C.Cleanup):
         self.sim.clear_faults()
         self.assertEqual(kills, KILLS, "the storm ended before every kill; raise CHAOS_CREATES")
         summary = C.final_state(self.srv, self.sim, storm.created, storm.deleted, timeout=SETTLE_S,
-                                maybe_deleted=storm.maybe_deleted)
+                                maybe_deleted=storm.maybe_deleted, results=results)
         C.say("settled: %s (%d deletes without an answer)" % (summary, len(storm.maybe_deleted)))
         self.assertGreater(len(storm.created), 5 * KILLS, storm.summary())
+        results.record(duplicates=counter.duplicate_count())
         self.assertEqual(counter.duplicates(), {"clusters": {}, "poolers": {}}, "an object was created twice")
         self.assertEqual(self.sim.successful_creates("clusters"), len(counter.added["clusters"]))
         # Names stay unique among live records: one record, one Cluster.
         live = self.srv.list_all()
         self.assertEqual(len({d["name"] for d in live}), len(live))
         self.srv.stop_checked()
+        results.passed()
 
 
 if __name__ == "__main__":

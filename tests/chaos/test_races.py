@@ -44,6 +44,7 @@ class Races(C.Cleanup):
                                      args=["--resync-period", "5s"])
 
     def test_same_name_once(self):
+        results = self.scenario_results(self.sim)
         body = {"name": "contended", "owner_team": "racers", "purpose": "one of fifty"}
         res = race(RACERS, lambda i: self.srv.request("POST", "/databases", dict(body, purpose="racer %d" % i)))
         codes = sorted(st for st, _ in res)
@@ -57,11 +58,16 @@ class Races(C.Cleanup):
         self.assertEqual([d["id"] for d in live], [winner["id"]])
         C.wait_for(lambda: self.srv.request("GET", "/databases/" + winner["id"])[1]["status"] == "ready", 30)
         clusters = self.sim.daap_objects("clusters.postgresql.cnpg.io")
+        results.record(acked_creates=codes.count(201), duplicates=self.sim.successful_creates("clusters") - 1,
+                       orphans=len(set(clusters) - {"daap-contended"}))
         self.assertEqual(clusters, {"daap-contended": winner["id"]})
         self.assertEqual(self.sim.successful_creates("clusters"), 1)
         self.srv.stop_checked()
+        results.passed()
 
     def test_patch_and_delete(self):
+        results = self.scenario_results(self.sim)
+        results.record(acked_deletes=0, lost_acked_writes=0)
         for rnd in range(ROUNDS):
             st, db = self.srv.request("POST", "/databases", {"name": "pd-%d" % rnd, "owner_team": "racers",
                                                               "purpose": "original"})
@@ -79,6 +85,7 @@ class Races(C.Cleanup):
             res = race(10, act)
             deletes = [r for r in res if r[0] == "delete"]
             self.assertIn(deletes[0][2], (202, 204), deletes)
+            results.record(acked_deletes=results.figures["acked_deletes"] + 1)
             ok_purposes = {"original"}
             for kind, purpose, st, body in res:
                 if kind == "patch":
@@ -95,11 +102,15 @@ class Races(C.Cleanup):
             final = [d for d in self.srv.list_all("include_deleted=true&name=pd-%d" % rnd)]
             self.assertEqual(len(final), 1, final)
             self.assertEqual(final[0]["status"], "deleted")
+            if final[0]["purpose"] not in ok_purposes:     # a PATCH that was never answered 200 won
+                results.record(lost_acked_writes=results.figures["lost_acked_writes"] + 1)
             self.assertIn(final[0]["purpose"], ok_purposes, (final[0], ok_purposes))
             C.wait_for(lambda: "daap-pd-%d" % rnd not in self.sim.daap_objects("clusters.postgresql.cnpg.io") and
                        "daap-pd-%d-pooler" % rnd not in self.sim.daap_objects("poolers.postgresql.cnpg.io"), 30,
                        what="objects of pd-%d gone" % rnd)
+        results.record(orphans=0)
         self.srv.stop_checked()
+        results.passed()
 
 
 if __name__ == "__main__":

@@ -63,6 +63,7 @@ class TwoReplicas(C.Cleanup):
         self.b.start()
 
     def test_storm_on_two_replicas(self):
+        results = self.scenario_results(self.sim)
         counter = C.CreationCounter(self.sim)
         self.addCleanup(counter.stop)
         self.sim.faults(error_rate={"*": 0.1}, error_codes=[503, 429], retry_after_seconds=1, watch_drop_seconds=4)
@@ -73,7 +74,9 @@ class TwoReplicas(C.Cleanup):
         self.assertEqual(len(storm.created), CREATES, storm.summary())
         time.sleep(5)
         self.sim.clear_faults()
-        summary = C.final_state(self.a, self.sim, storm.created, storm.deleted, timeout=SETTLE_S)
+        summary = C.final_state(self.a, self.sim, storm.created, storm.deleted, timeout=SETTLE_S,
+                                results=results)
+        results.record(duplicates=counter.duplicate_count())
         C.final_state(self.b, self.sim, storm.created, storm.deleted, timeout=30)
         C.say("settled: %s" % summary)
         self.assertEqual(counter.duplicates(), {"clusters": {}, "poolers": {}}, "double provisioning")
@@ -95,6 +98,7 @@ class TwoReplicas(C.Cleanup):
         self.assertEqual(first, again, "a settled record was written again")
         self.a.stop_checked()
         self.b.stop_checked()
+        results.passed()
 
 
 if __name__ == "__main__":

@@ -85,6 +85,7 @@ class PostgresOutage(C.Cleanup):
                                      args=["--resync-period", "3s"])
 
     def test_stop_and_start_postgres_under_load(self):
+        results = self.scenario_results(self.sim)
         ids = []
         for i in range(3):
             st, db = self.srv.request("POST", "/databases", {"name": "steady-%d" % i, "owner_team": "load",
@@ -98,6 +99,7 @@ class PostgresOutage(C.Cleanup):
         time.sleep(2)
         t_stop = time.monotonic()
         C.pgtmp("stop", self.pgdir)
+        results.add_faults("PostgreSQL stopped")
         t_stopped = time.monotonic()
         C.say("PostgreSQL stopped (%.1fs)" % (t_stopped - t_stop))
         time.sleep(OUTAGE_S)
@@ -128,9 +130,10 @@ class PostgresOutage(C.Cleanup):
             len(down), slowest, t_recovered - t_start))
         created = dict(load.created)
         created.update({i: "steady" for i in ids})
-        summary = C.final_state(self.srv, self.sim, created, set(), timeout=60)
+        summary = C.final_state(self.srv, self.sim, created, set(), timeout=60, results=results)
         C.say("settled: %s" % summary)
         self.srv.stop_checked()
+        results.passed()
 
 
 HOLD_LOCK = r"""
@@ -153,12 +156,14 @@ class SqliteBusy(C.Cleanup):
         self.srv = self.start_server(self.dir, "sqlite://" + self.db, self.sim, args=["--resync-period", "3s"])
 
     def hold(self, seconds):
+        self.results.add_faults("SQLite write lock held elsewhere")
         p = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, self.db, str(seconds)], stdout=subprocess.PIPE, text=True)
         self.addCleanup(p.kill)
         self.assertEqual(p.stdout.readline().strip(), "locked")
         return p
 
     def test_write_lock_held_elsewhere(self):
+        self.results = self.scenario_results(self.sim)
         st, db = self.srv.request("POST", "/databases", {"name": "busy-0", "owner_team": "load", "purpose": "busy"})
         self.assertEqual(st, 201, db)
         C.wait_for(lambda: self.srv.request("GET", "/databases/" + db["id"])[1]["status"] == "ready", 30)
@@ -192,9 +197,10 @@ class SqliteBusy(C.Cleanup):
         st, body = self.srv.request("POST", "/databases", {"name": "busy-2", "owner_team": "load", "purpose": "busy"})
         self.assertEqual(st, 201, body)
         created[body["id"]] = "busy-2"
-        summary = C.final_state(self.srv, self.sim, created, set(), timeout=60)
+        summary = C.final_state(self.srv, self.sim, created, set(), timeout=60, results=self.results)
         C.say("settled: %s" % summary)
         self.srv.stop_checked()
+        self.results.passed()
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -14,6 +15,8 @@ import urllib.request
 DAAPCTL = os.environ.get("DAAPCTL", "")
 SERVER = os.environ.get("DAAP_SERVER_BIN", "")
 SOURCE_DIR = os.environ.get("DAAP_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "support"))
+import testports  # noqa: E402  (the tests' port picker: DAAP_TEST_PORT_BASE)
 BUILD_DIR = os.environ.get("DAAP_BUILD_DIR", "")
 
 # Everything the user's shell might carry that would change what daapctl does.
@@ -76,7 +79,8 @@ class RemoteStack:
                                     env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                     timeout=120, check=True).stdout.strip()
         key = write_key(os.path.join(self.dir, "key"))
-        args = [SERVER, "--listen", "127.0.0.1:0", "--store", "sqlite://" + os.path.join(self.dir, "daap.db"),
+        args = [SERVER, "--listen", testports.listen_address(),
+                "--store", "sqlite://" + os.path.join(self.dir, "daap.db"),
                 "--kubeconfig", kubeconfig, "--secret-key-file", key, "--migrate", "--resync-period", "1s"]
         with open(self.log, "w") as log:
             self.server = subprocess.Popen(args, env=clean_env(), stdin=subprocess.DEVNULL, stdout=log,

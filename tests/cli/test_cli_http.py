@@ -7,7 +7,7 @@ import threading
 import unittest
 import urllib.parse
 
-from clitest import CliTestCase, clean_env, daapctl
+from clitest import CliTestCase, clean_env, daapctl, testports
 
 RECORD = {
     "id": "01a22037-91e0-713d-9f76-da855c126aaf", "name": "orders", "owner_team": "payments",
@@ -59,7 +59,8 @@ class Fake(http.server.BaseHTTPRequestHandler):
 class HttpTest(CliTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Fake)
+        port = int(testports.listen_address().rsplit(":", 1)[1])     # 0 unless DAAP_TEST_PORT_BASE is set
+        cls.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Fake)
         cls.thread = threading.Thread(target=cls.httpd.serve_forever, daemon=True)
         cls.thread.start()
         cls.url = "http://127.0.0.1:%d" % cls.httpd.server_address[1]

@@ -10,6 +10,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -17,6 +18,8 @@ import unittest
 SOURCE_DIR = os.environ.get("DAAP_SOURCE_DIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SERVER_BIN = os.environ.get("DAAP_SERVER_BIN", "")
 KUBESIM_DIR = os.path.join(SOURCE_DIR, "tools", "kubesim")
+sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "support"))
+import testports  # noqa: E402  (the tests' port picker: DAAP_TEST_PORT_BASE)
 OPENAPI_PATH = os.path.join(SOURCE_DIR, "docs", "openapi.json")
 CNPG = "/apis/postgresql.cnpg.io/v1"
 NAMESPACE = "daap"
@@ -57,7 +60,8 @@ class Kubesim:
         self.kubeconfig = None
 
     def start(self):
-        args = [os.path.join(KUBESIM_DIR, "kubesim-up"), self.state, "--listen", "127.0.0.1:%d" % self.port,
+        args = [os.path.join(KUBESIM_DIR, "kubesim-up"), self.state, "--listen",
+                "127.0.0.1:%d" % self.port if self.port else testports.listen_address(),
                 "--ready-delay", str(self.ready_delay), "--pooler-delay", str(self.pooler_delay),
                 "--access-log", os.path.join(self.state, "access.log")] + self.extra
         if not self.backing:
@@ -300,7 +304,8 @@ class Server:
         assert SERVER_BIN, "DAAP_SERVER_BIN is not set"
         # DAAP_SERVER_WRAPPER="valgrind --leak-check=full ..." runs the server under a tool.
         wrapper = os.environ.get("DAAP_SERVER_WRAPPER", "").split()
-        argv = wrapper + [SERVER_BIN, "--listen", "127.0.0.1:0", "--store", self.store, "--kubeconfig", self.kubeconfig,
+        argv = wrapper + [SERVER_BIN, "--listen", testports.listen_address(),
+                "--store", self.store, "--kubeconfig", self.kubeconfig,
                 "--secret-key-file", self.key_path, "--create-secret-key", "--migrate"] + self.args
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=self.log, env=self.env)

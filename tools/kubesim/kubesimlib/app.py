@@ -4,6 +4,7 @@ import sys
 import threading
 
 from . import openapi
+from .flowcontrol import FlowControl
 from .admin import Admin
 from .faults import inject_fault
 from .util import now_rfc3339
@@ -31,6 +32,7 @@ class App:
         self.token = args.token
         self.server_address = args.listen
         self.admin = Admin(self)
+        self.flow_control = FlowControl()
         self.openapi_v2_pb = openapi.v2_protobuf()
         self.stopping = False
         self.bookmark_interval = args.bookmark_interval

@@ -8,7 +8,7 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import authz, events, openapi
+from . import authz, events, flowcontrol, openapi
 from . import resources as R
 from . import protobuf
 from .util import ApiError, dumps, query_bool
@@ -130,6 +130,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache, private")
         for k, v in (headers or {}).items():
             self.send_header(k, v)
+        self._send_flow_control_headers()
         if self._warnings:
             for w in self._warnings:
                 self.send_header("Warning", '299 - "%s"' % w.replace('"', '\\"'))
@@ -139,6 +140,17 @@ class Handler(BaseHTTPRequestHandler):
             self._headers_buffer.append(body)
         self.flush_headers()
         self._code = code
+
+    def _send_flow_control_headers(self):
+        """The API Priority and Fairness headers: a real server names, by UID, the FlowSchema and
+        the priority level that admitted each request it classified (every request past
+        authentication). Clients detect APF by them (client-go prints the FlowSchema UID when it
+        retries a 429); 401s and kubesim's own /kubesim endpoints carry none, as on a real server."""
+        if self._flow is None:
+            return
+        uids = self.server.app.flow_control.uids(self._flow)
+        self.send_header(flowcontrol.FLOW_SCHEMA_HEADER, uids[0])
+        self.send_header(flowcontrol.PRIORITY_LEVEL_HEADER, uids[1])
 
     def _protobuf_only(self):
         """A real server answers in the first acceptable type; kubesim answers JSON whenever the
@@ -252,6 +264,7 @@ class Handler(BaseHTTPRequestHandler):
         self._negotiate = False
         self._code = 0
         self._counted = False
+        self._flow = None
         t0 = time.monotonic()
         u = urllib.parse.urlsplit(self.path)
         path = u.path
@@ -275,11 +288,13 @@ class Handler(BaseHTTPRequestHandler):
             if path.rstrip("/") in PUBLIC_PATHS or path.startswith("/healthz/") or path.startswith("/livez/") \
                     or path.startswith("/readyz/"):
                 verb, resname = "get", path.strip("/").split("/")[0]
+                self._flow = flowcontrol.classify_public(path)
                 if path.rstrip("/") == "/version":
                     return self._send(200, app.version_doc())
                 return self._send(200, "ok", "text/plain; charset=utf-8")
             if not self._authenticated():
                 raise ApiError(401, "Unauthorized", "Unauthorized")
+            self._flow = flowcontrol.LOCAL_USER_FLOW
             segs = [urllib.parse.unquote(s) for s in path.strip("/").split("/")] if path.strip("/") else []
             if not segs or segs[0] not in ("api", "apis", "openapi", "swagger-2.0.0.pb-v1"):
                 raise _route_not_found()
@@ -475,6 +490,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", ctype)
         self.send_header("Cache-Control", "no-cache, private")
         self.send_header("Transfer-Encoding", "chunked")
+        self._send_flow_control_headers()
         self.end_headers()
         self._code = 200
         # a watch is counted when its stream starts, not when it ends

@@ -1,8 +1,10 @@
 """Small helpers shared by every module: time, names, JSON, Status errors."""
 import datetime
+import functools
 import json
 import secrets
 import string
+import time
 import uuid
 
 _ALNUM = string.ascii_letters + string.digits
@@ -13,18 +15,34 @@ def now_rfc3339():
 
 
 def parse_rfc3339(s):
+    """The UTC datetime of "YYYY-MM-DDTHH:MM:SSZ", or None. The form kubesim writes takes
+    fromisoformat, about ten times faster than strptime: a Table of 10,000 rows parses 10,000
+    creation timestamps for its Age column."""
+    if isinstance(s, str) and len(s) == 20 and s[10] == "T" and s[19] == "Z":
+        try:
+            return datetime.datetime.fromisoformat(s[:19]).replace(tzinfo=datetime.timezone.utc)
+        except ValueError:
+            pass
     try:
         return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
     except (TypeError, ValueError):
         return None
 
 
+@functools.lru_cache(maxsize=65536)
+def _epoch(ts):
+    """Seconds since the epoch of an RFC 3339 timestamp, or None; cached, since the objects of a
+    large list share few creation seconds."""
+    t = parse_rfc3339(ts)
+    return None if t is None else t.timestamp()
+
+
 def human_age(ts):
     """Kubernetes' duration.HumanDuration of the time since an RFC 3339 timestamp."""
-    t = parse_rfc3339(ts)
+    t = _epoch(ts) if isinstance(ts, str) else None
     if t is None:
         return "<unknown>"
-    secs = int((datetime.datetime.now(datetime.timezone.utc) - t).total_seconds())
+    secs = int(time.time() - t)
     if secs < 0:
         secs = 0
     if secs < 120:

@@ -18,6 +18,8 @@ KUBESIM = os.path.join(KUBESIM_DIR, "kubesim")
 KUBESIM_UP = os.path.join(KUBESIM_DIR, "kubesim-up")
 KUBESIM_DOWN = os.path.join(KUBESIM_DIR, "kubesim-down")
 sys.path.insert(0, KUBESIM_DIR)
+sys.path.insert(0, os.path.join(KUBESIM_DIR, "..", "..", "tests", "support"))
+import testports  # noqa: E402  (the tests' port picker: DAAP_TEST_PORT_BASE)
 
 CNPG = "/apis/postgresql.cnpg.io/v1"
 
@@ -54,7 +56,8 @@ class Sim:
         self.state = new_dir("state-")
         self.kubeconfig = os.path.join(self.state, "kc.yaml")
         self.kubeconfig_cert = os.path.join(self.state, "kc-cert.yaml")
-        args = [KUBESIM, "--listen", "127.0.0.1:0", "--state-dir", self.state, "--kubeconfig-out", self.kubeconfig,
+        args = [KUBESIM, "--listen", testports.listen_address(),
+                "--state-dir", self.state, "--kubeconfig-out", self.kubeconfig,
                 "--access-log", os.path.join(self.state, "access.log")]
         if not self.http:
             args += ["--client-cert-kubeconfig-out", self.kubeconfig_cert]

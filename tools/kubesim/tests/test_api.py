@@ -2,6 +2,7 @@
 import base64
 import time
 import unittest
+import uuid
 
 from ksim import CNPG, Sim, cluster, cluster_ready, phase, pooler, wait_for
 
@@ -95,6 +96,29 @@ class ApiTests(unittest.TestCase):
         self.assertTrue(30 <= int(r.json["minor"]) <= 33, r.json)
         r = anon.get("/healthz")
         self.assertEqual((r.status, r.raw), (200, b"ok"))
+
+    def test_flow_control_headers(self):
+        """Every request past authentication names its FlowSchema and priority level by UID, as a
+        real server with API Priority and Fairness does; clients detect APF by these headers."""
+        fs, pl = "X-Kubernetes-PF-FlowSchema-UID", "X-Kubernetes-PF-PriorityLevel-UID"
+
+        def flow(resp):
+            return resp.headers.getheader(fs), resp.headers.getheader(pl)
+
+        first, again = self.c.get("/api"), self.c.get(CL)
+        self.assertEqual((first.status, again.status), (200, 200))
+        for uid in flow(first):
+            self.assertEqual(str(uuid.UUID(uid)), uid)
+        self.assertEqual(flow(again), flow(first), "one UID per object for the server's life")
+        self.assertNotEqual(flow(first)[0], flow(first)[1])
+        probe = flow(self.sim.client(token=None).get("/livez"))
+        self.assertNotEqual(probe[0], flow(first)[0], "probes have a FlowSchema of their own")
+        self.assertEqual(probe[1], flow(first)[1], "probes and the admin share the exempt level")
+        denied = self.sim.client(token="wrong").get(CL)
+        self.assertEqual((denied.status, flow(denied)), (401, (None, None)), "authentication comes first")
+        w = self.c.watch(CL + "?watch=true&timeoutSeconds=1")
+        self.assertEqual((w.resp.getheader(fs), w.resp.getheader(pl)), flow(first))
+        w.close()
 
     def test_discovery_legacy(self):
         r = self.c.get("/api")

@@ -6,6 +6,7 @@ import unittest
 import urllib.parse
 
 from ksim import CNPG, KUBESIM, KUBESIM_DOWN, KUBESIM_UP, Client, cluster, new_dir, own_processes, pooler, wait_for
+from ksim import testports
 
 CYCLES = int(os.environ.get("KUBESIM_TEST_CYCLES", "20"))
 
@@ -94,8 +95,8 @@ class StartStopTests(unittest.TestCase):
 
     def test_sigterm_cleans_up_by_itself(self):
         state = new_dir("sigterm-")
-        p = subprocess.Popen([KUBESIM, "--state-dir", state, "--listen", "127.0.0.1:0", "--ready-delay", "0",
-                              "--pooler-delay", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        p = subprocess.Popen([KUBESIM, "--state-dir", state, "--listen", testports.listen_address(),
+                              "--ready-delay", "0", "--pooler-delay", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
             line = p.stdout.readline()
             self.assertTrue(line.startswith("kubesim: listening on https://127.0.0.1:"), line)
