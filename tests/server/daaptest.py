@@ -67,8 +67,15 @@ class Kubesim:
         if not self.backing:
             args.append("--no-backing")
         out = subprocess.run(args, capture_output=True, text=True, timeout=120)
+        if out.returncode != 0 and out.stderr.strip() == "Terminated":
+            # Something outside the test (seen only while chaos_storage ends on a busy machine)
+            # sends SIGTERM to a child of kubesim-up now and then; the cause is not found yet
+            # (see the session notes). One more try, said out loud.
+            print("kubesim-up was terminated from outside; starting it once more", file=sys.stderr)
+            subprocess.run([os.path.join(KUBESIM_DIR, "kubesim-down"), self.state], capture_output=True, timeout=120)
+            out = subprocess.run(args, capture_output=True, text=True, timeout=120)
         if out.returncode != 0:
-            raise RuntimeError("kubesim-up failed: %s %s" % (out.stdout, out.stderr))
+            raise RuntimeError("kubesim-up failed (exit %d): %s %s" % (out.returncode, out.stdout, out.stderr))
         self.kubeconfig = out.stdout.strip().splitlines()[-1]
         with open(os.path.join(self.state, "url")) as f:
             self.url = f.read().strip()
