@@ -21,9 +21,11 @@ typedef struct {
     int32_t      instances;    /**< 0: default 1 */
     const char  *storage_size; /**< NULL: "1Gi" */
     int32_t      pg_version;   /**< 0: the context's default */
+    /* version 2 */
+    int32_t      deletion_protection; /**< non-zero: DELETE is refused until it is turned off */
 } daap_db_spec;
 
-#define DAAP_DB_SPEC_VERSION 1
+#define DAAP_DB_SPEC_VERSION 2
 #define DAAP_DB_SPEC_INIT { DAAP_DB_SPEC_VERSION }
 
 /** @return 0 or DAAP_EINVALID. @since 0.1 */
@@ -133,16 +135,26 @@ typedef struct {
     unsigned int version;    /**< DAAP_DB_UPDATE_VERSION */
     const char  *owner_team;
     const char  *purpose;
+    /* version 2 */
+    int32_t      deletion_protection; /**< a daap_db_protection; 0: unchanged */
 } daap_db_update_spec;
 
-#define DAAP_DB_UPDATE_VERSION 1
+/** What an update does to deletion protection. */
+typedef enum {
+    DAAP_DB_PROTECTION_UNCHANGED = 0,
+    DAAP_DB_PROTECTION_ON        = 1, /**< refuse DELETE from now on */
+    DAAP_DB_PROTECTION_OFF       = 2  /**< allow DELETE again */
+} daap_db_protection;
+
+#define DAAP_DB_UPDATE_VERSION 2
 #define DAAP_DB_UPDATE_INIT { DAAP_DB_UPDATE_VERSION }
 
 /** @return 0 or DAAP_EINVALID. @since 0.1 */
 DAAP_EXTERN(int) daap_db_update_spec_init(daap_db_update_spec *spec, unsigned int version);
 
 /**
- * Change owner_team and/or purpose. The caller's team must own the record.
+ * Change owner_team, purpose and/or deletion protection. The caller's team
+ * must own the record.
  *
  * @param[out] out   receives the updated record (may be NULL)
  * @param id         the record id
@@ -154,8 +166,9 @@ DAAP_EXTERN(int) daap_db_update(daap_db **out, daap_ctx *ctx, const char *id,
                                 const char *caller_team, const daap_db_update_spec *spec);
 
 /**
- * Update from a JSON body. Fields other than owner_team and purpose are
- * rejected as "immutable"; unknown ones as "unknown_field".
+ * Update from a JSON body. Fields other than owner_team, purpose and
+ * deletion_protection (a boolean) are rejected as "immutable"; unknown ones
+ * as "unknown_field".
  *
  * @return as daap_db_update()
  * @since 0.1
@@ -172,7 +185,9 @@ DAAP_EXTERN(int) daap_db_update_json(daap_db **out, daap_ctx *ctx, const char *i
  * @param id         the record id
  * @param caller_team the team making the change
  * @return 0 (out's status is deleting, or deleted when it was already
- *         gone), DAAP_ENOTFOUND (unknown id), DAAP_EFORBIDDEN
+ *         gone), DAAP_ENOTFOUND (unknown id), DAAP_EFORBIDDEN,
+ *         DAAP_EPROTECTED (deletion protection is on; turn it off with an
+ *         update first)
  * @since 0.1
  */
 DAAP_EXTERN(int) daap_db_delete(daap_db **out, daap_ctx *ctx, const char *id, const char *caller_team);
@@ -195,6 +210,8 @@ DAAP_EXTERN(int32_t)      daap_db_pg_version(const daap_db *db);
 DAAP_EXTERN(int)          daap_db_status(const daap_db *db);
 DAAP_EXTERN(const char *) daap_db_status_reason(const daap_db *db);
 DAAP_EXTERN(int64_t)      daap_db_revision(const daap_db *db);
+/** Non-zero while DELETE is refused (deletion protection). @since 0.1 */
+DAAP_EXTERN(int)          daap_db_deletion_protection(const daap_db *db);
 /** Timestamps: milliseconds since the Unix epoch, UTC; 0 when unset. */
 DAAP_EXTERN(int64_t)      daap_db_created_at(const daap_db *db);
 DAAP_EXTERN(int64_t)      daap_db_updated_at(const daap_db *db);

@@ -31,9 +31,19 @@ int daap_db_update_spec_init(daap_db_update_spec *spec, unsigned int version)
     return 0;
 }
 
+/* How much of a caller's spec its version has: a version 1 caller's struct
+ * ends before deletion_protection, so only that much is read. */
+static size_t spec_size(unsigned int version)
+{
+    return version >= 2 ? sizeof(daap_db_spec) : offsetof(daap_db_spec, deletion_protection);
+}
+
 static daap_db_spec with_defaults(const daap_ctx *ctx, const daap_db_spec *spec)
 {
-    daap_db_spec s = *spec;
+    daap_db_spec s;
+
+    memset(&s, 0, sizeof(s));
+    memcpy(&s, spec, spec_size(spec->version));
     if (s.instances == 0) s.instances = DEFAULT_INSTANCES;
     if (s.storage_size == NULL) s.storage_size = DEFAULT_STORAGE_SIZE;
     if (s.pg_version == 0) s.pg_version = ctx->default_pg_version;
@@ -94,6 +104,7 @@ static int build_record(daap_db **out, daap_ctx *ctx, const daap_db_spec *spec)
     db->num[DAAP_DB_F_CREATED_AT] = now;
     db->num[DAAP_DB_F_UPDATED_AT] = now;
     db->num[DAAP_DB_F_REVISION] = 1;
+    db->num[DAAP_DB_F_DELETION_PROTECTION] = s.deletion_protection != 0;
     *out = db;
     return 0;
 }
@@ -176,6 +187,14 @@ static void take_string(daap__fields *f, const daap__rj_member *m, const char **
         daap__fields_add(f, m->key, "type", "%s must be a string, not %s", m->key, daap__rj_type_name(m->type));
 }
 
+static void take_bool(daap__fields *f, const daap__rj_member *m, int32_t *dst, int32_t if_true, int32_t if_false)
+{
+    if (m->type == DAAP__RJ_BOOL)
+        *dst = m->text && m->text[0] == 't' ? if_true : if_false;
+    else
+        daap__fields_add(f, m->key, "type", "%s must be a boolean, not %s", m->key, daap__rj_type_name(m->type));
+}
+
 static void take_int(daap__fields *f, const daap__rj_member *m, int32_t *dst)
 {
     char *end;
@@ -216,6 +235,7 @@ static void spec_from_members(daap__fields *f, const daap__rj_object *o, daap_db
         else if (strcmp(m->key, "storage_size") == 0) take_string(f, m, &spec->storage_size);
         else if (strcmp(m->key, "instances") == 0) take_int(f, m, &spec->instances);
         else if (strcmp(m->key, "pg_version") == 0) take_int(f, m, &spec->pg_version);
+        else if (strcmp(m->key, "deletion_protection") == 0) take_bool(f, m, &spec->deletion_protection, 1, 0);
         else if (is_record_field(m->key))
             daap__fields_add(f, m->key, "read_only", "%s is set by daap and cannot be given", m->key);
         else
@@ -442,6 +462,19 @@ static int check_owner(const daap_db *db, const char *caller_team)
     return 0;
 }
 
+/* Fields a version 1 caller's struct does not have read as unchanged. */
+static int32_t requested_protection(const daap_db_update_spec *spec)
+{
+    return spec->version >= 2 ? spec->deletion_protection : DAAP_DB_PROTECTION_UNCHANGED;
+}
+
+static void apply_protection(daap_db *db, const daap_db_update_spec *spec)
+{
+    int32_t p = requested_protection(spec);
+    if (p != DAAP_DB_PROTECTION_UNCHANGED)
+        db->num[DAAP_DB_F_DELETION_PROTECTION] = p == DAAP_DB_PROTECTION_ON;
+}
+
 static int validate_update(daap_ctx *ctx, const daap_db_update_spec *spec)
 {
     daap__fields f;
@@ -452,6 +485,9 @@ static int validate_update(daap_ctx *ctx, const daap_db_update_spec *spec)
         daap__check_team(&f, "owner_team", spec->owner_team);
     if (spec->purpose)
         daap__check_purpose(&f, "purpose", spec->purpose);
+    if (requested_protection(spec) < DAAP_DB_PROTECTION_UNCHANGED || requested_protection(spec) > DAAP_DB_PROTECTION_OFF)
+        daap__fields_add(&f, "deletion_protection", "out_of_range",
+                         "deletion_protection must be a daap_db_protection (0 unchanged, 1 on, 2 off)");
     return daap__fields_result(&f, "update");
 }
 
@@ -477,6 +513,7 @@ static int apply_update(daap_db **out, daap_ctx *ctx, const char *id, const char
             daap_db_free(db);
             return rc;
         }
+        apply_protection(db, spec);
         db->num[DAAP_DB_F_REVISION] = rev + 1;
         db->num[DAAP_DB_F_UPDATED_AT] = daap__now_ms();
         rc = daap__storage_update(ctx->storage, db, rev);
@@ -517,8 +554,11 @@ static void update_from_members(daap__fields *f, const daap__rj_object *o, daap_
         const daap__rj_member *m = &o->members[i];
         if (strcmp(m->key, "owner_team") == 0) take_string(f, m, &spec->owner_team);
         else if (strcmp(m->key, "purpose") == 0) take_string(f, m, &spec->purpose);
+        else if (strcmp(m->key, "deletion_protection") == 0)
+            take_bool(f, m, &spec->deletion_protection, DAAP_DB_PROTECTION_ON, DAAP_DB_PROTECTION_OFF);
         else if (is_record_field(m->key))
-            daap__fields_add(f, m->key, "immutable", "%s cannot be changed; only owner_team and purpose can", m->key);
+            daap__fields_add(f, m->key, "immutable",
+                             "%s cannot be changed; only owner_team, purpose and deletion_protection can", m->key);
         else
             daap__fields_add(f, m->key, "unknown_field", "unknown field '%s'", m->key);
     }
@@ -583,6 +623,17 @@ static int finish_delete_now(daap_ctx *ctx, daap_db *db)
     return 0; /* under way; the reconciler finishes it */
 }
 
+/* The refusal says how to lift it, since the owner asked for it on purpose. */
+static int check_unprotected(const daap_db *db)
+{
+    if (daap_db_deletion_protection(db))
+        return daap_error_set(DAAP_EPROTECTED, DAAP_ERRCLASS_INVALID,
+                              "database %s has deletion protection on; turn it off first with "
+                              "PATCH {\"deletion_protection\": false} (daapctl unprotect %s), then delete it",
+                              daap_db_name(db), daap_db_name(db));
+    return 0;
+}
+
 /* Soft-delete under compare-and-set; an already deleted record is returned as is. */
 static int start_delete(daap_db **out, daap_ctx *ctx, const char *id, const char *caller_team)
 {
@@ -592,6 +643,8 @@ static int start_delete(daap_db **out, daap_ctx *ctx, const char *id, const char
         daap_db *db;
         DAAP_TRY(daap__storage_get(&db, ctx->storage, id));
         rc = check_owner(db, caller_team);
+        if (rc == 0 && daap_db_deleted_at(db) == 0)
+            rc = check_unprotected(db);
         if (rc == 0 && daap_db_deleted_at(db) == 0)
             rc = mark_deleting(ctx, db);
         if (rc == 0) {

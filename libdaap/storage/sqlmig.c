@@ -88,9 +88,9 @@ static int load_steps(daap__sqlmig *m, const char *dir)
         if (strncmp(a->path, dir, strlen(dir)) != 0 || !ends_with(a->path, UP_SUFFIX))
             continue;
         DAAP_TRY(load_step(&m->steps[n], a, dir));
-        if (m->steps[n].version != (int32_t)n + 1)
+        if (m->steps[n].version < 1 || (n > 0 && m->steps[n].version <= m->steps[n - 1].version))
             return daap_error_set(DAAP_ERROR, DAAP_ERRCLASS_STORAGE,
-                                  "embedded migration %s: expected version %d", a->path, (int)n + 1);
+                                  "embedded migration %s: versions must increase from 1", a->path);
         n++;
     }
     return 0;
@@ -137,6 +137,24 @@ static int32_t current_version(const daap__sqlmig_applied *rows, size_t count)
     return count ? rows[count - 1].version : 0;
 }
 
+static int32_t latest_version(const daap__sqlmig *m)
+{
+    return m->count ? m->steps[m->count - 1].version : 0;
+}
+
+/* How many steps a store at `target` has applied: those numbered up to it. */
+static size_t steps_up_to(const daap__sqlmig *m, int32_t target)
+{
+    size_t n = 0;
+
+    while (n < m->count && m->steps[n].version <= target)
+        n++;
+    return n;
+}
+
+/* The applied rows must be the first known steps, in order. Versions may
+ * have gaps (two branches each took a number), but a step is never applied
+ * after a later one: a store that has 0003 and not 0002 is refused. */
 static int check_applied(const daap__sqlmig *m, const daap__sqlmig_applied *rows, size_t count)
 {
     size_t i;
@@ -144,11 +162,15 @@ static int check_applied(const daap__sqlmig *m, const daap__sqlmig_applied *rows
     for (i = 0; i < count; i++) {
         const daap__sqlmig_step *s;
 
-        if (rows[i].version < 1 || (size_t)rows[i].version > m->count)
+        if (rows[i].version < 1 || rows[i].version > latest_version(m))
             return daap_error_set(DAAP_ECONFLICT, DAAP_ERRCLASS_STORAGE,
                                   "%s store has migration %d applied, newer than this library knows (latest %d)",
-                                  m->dialect->name, (int)rows[i].version, (int)m->count);
-        s = &m->steps[rows[i].version - 1];
+                                  m->dialect->name, (int)rows[i].version, (int)latest_version(m));
+        s = &m->steps[i];
+        if (rows[i].version != s->version)
+            return daap_error_set(DAAP_ECONFLICT, DAAP_ERRCLASS_STORAGE,
+                                  "%s store has migration %d applied but not %04d_%s, which comes before it",
+                                  m->dialect->name, (int)rows[i].version, (int)s->version, s->name);
         if (strcmp(rows[i].checksum, s->checksum) != 0)
             return daap_error_set(DAAP_ECONFLICT, DAAP_ERRCLASS_STORAGE,
                                   "migration %04d_%s was changed after it was applied: checksum %.12s... in the store, %.12s... in this library",
@@ -181,19 +203,19 @@ static int apply_step(daap__sqlmig *m, const daap__sqlmig_step *s, int up)
     return rc;
 }
 
-/* Which step moves `current` toward `target`; NULL when there. */
-static const daap__sqlmig_step *next_step(const daap__sqlmig *m, int32_t current, int32_t target, int *up)
+/* Which step moves a store with `applied` steps toward `target` steps; NULL when there. */
+static const daap__sqlmig_step *next_step(const daap__sqlmig *m, size_t applied, size_t target, int *up)
 {
-    *up = current < target;
-    if (current == target)
+    *up = applied < target;
+    if (applied == target)
         return NULL;
-    return &m->steps[*up ? current : current - 1];
+    return &m->steps[*up ? applied : applied - 1];
 }
 
 /* One step in its own transaction. The applied rows are read inside it, so
  * a concurrent migrator (SQLite: BEGIN IMMEDIATE) is never acted on stale.
  * @return 1 after a step, 0 when at target, < 0 on error */
-static int run_one_step(daap__sqlmig *m, int32_t target)
+static int run_one_step(daap__sqlmig *m, size_t target)
 {
     daap__sqlmig_applied *rows = NULL;
     const daap__sqlmig_step *step = NULL;
@@ -204,7 +226,7 @@ static int run_one_step(daap__sqlmig *m, int32_t target)
     rc = m->dialect->read_applied(&rows, &count, m->conn);
     if (rc == 0)
         rc = check_applied(m, rows, count);
-    if (rc == 0 && (step = next_step(m, current_version(rows, count), target, &up)) != NULL)
+    if (rc == 0 && (step = next_step(m, count, target, &up)) != NULL)
         rc = apply_step(m, step, up);
     daap__free(rows);
     if (rc < 0) {
@@ -219,15 +241,17 @@ int daap__sqlmig_run(daap__sqlmig *m, int32_t target)
 {
     int rc;
 
-    if (target < -1 || target > (int32_t)m->count)
+    size_t steps;
+
+    if (target < -1 || target > latest_version(m))
         return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID,
-                              "no migration %d (known: 0..%d, -1 for the latest)", (int)target, (int)m->count);
-    if (target == -1)
-        target = (int32_t)m->count;
+                              "no migration %d (known: 0..%d, -1 for the latest)", (int)target, (int)latest_version(m));
+    /* A target in a gap means the last step below it. */
+    steps = target == -1 ? m->count : steps_up_to(m, target);
     if (m->dialect->lock_sql)
         DAAP_TRY(m->dialect->exec(m->conn, m->dialect->lock_sql));
     rc = m->dialect->exec(m->conn, m->dialect->bootstrap_sql);
-    while (rc == 0 && (rc = run_one_step(m, target)) == 1)
+    while (rc == 0 && (rc = run_one_step(m, steps)) == 1)
         rc = 0;
     if (m->dialect->unlock_sql)
         exec_keeping_error(m, m->dialect->unlock_sql);
@@ -267,7 +291,7 @@ static int fill_status(daap_migration_status *out, const daap__sqlmig *m,
     }
     out->count = m->count;
     out->current = current_version(rows, count);
-    out->latest = (int32_t)m->count;
+    out->latest = latest_version(m);
     return 0;
 }
 

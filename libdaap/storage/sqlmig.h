@@ -1,7 +1,9 @@
 /* The migration engine shared by the SQL storage backends.
  *
  * Migrations are the embedded assets sql/<dialect>/NNNN_<name>.up.sql and
- * .down.sql, numbered 1, 2, ... without gaps. Applied ones are rows of
+ * .down.sql, numbered upwards from 1. Numbers may have gaps (two branches
+ * that each took one merge in either order), but the applied ones must be
+ * the first known steps: one is never applied after a later one. Applied ones are rows of
  * schema_migrations(version, name, checksum, applied_at), where checksum is
  * the SHA-256 (hex) of the up SQL. A backend supplies its dialect: SQL
  * strings for the transaction and lock verbs, run through its `exec`, and a
@@ -48,7 +50,7 @@ typedef struct {
 typedef struct {
     const daap__sqlmig_dialect *dialect;
     void              *conn;
-    daap__sqlmig_step *steps;  /* steps[i].version == i + 1 */
+    daap__sqlmig_step *steps;  /* in increasing version order */
     size_t             count;
 } daap__sqlmig;
 

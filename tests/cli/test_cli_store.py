@@ -46,7 +46,8 @@ class MigrateTest(StoreTest):
 
         r = self.run_ctl("migrate", "up")
         self.assertExit(r, 0)
-        self.assertIn("Schema version 1 of 1", r.out)
+        latest = self.run_ctl("migrate", "status", "-o", "json").json()["latest"]
+        self.assertIn("Schema version %d of %d" % (latest, latest), r.out)
         self.assertIn("CREATE TABLE databases", schema(self.db))
 
         st = self.run_ctl("migrate", "status", "-o", "json").json()
@@ -64,9 +65,10 @@ class MigrateTest(StoreTest):
 
     def test_down_reverts_one_step(self):
         self.migrated()
-        latest = self.run_ctl("migrate", "status", "-o", "json").json()["latest"]
+        # Versions may have gaps (libdaap/storage/sqlmig.h): one step down is the previous known one.
+        items = self.run_ctl("migrate", "status", "-o", "json").json()["migrations"]
         self.assertExit(self.run_ctl("migrate", "down"), 0)
-        self.assertEqual(self.run_ctl("migrate", "status", "-o", "json").json()["current"], latest - 1)
+        self.assertEqual(self.run_ctl("migrate", "status", "-o", "json").json()["current"], items[-2]["version"])
 
     def test_make_migrate_is_the_same_command(self):
         build = BUILD_DIR or os.path.dirname(os.path.dirname(DAAPCTL))

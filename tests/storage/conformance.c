@@ -241,6 +241,7 @@ static void test_roundtrip_every_field(void **state)
     assert_ok(daap_db_set_int(full, DAAP_DB_F_UPDATED_AT, T0 + 61001));
     assert_ok(daap_db_set_int(full, DAAP_DB_F_READY_AT, T0 + 61001));
     assert_ok(daap_db_set_int(full, DAAP_DB_F_DELETED_AT, T0 + 99999));
+    assert_ok(daap_db_set_int(full, DAAP_DB_F_DELETION_PROTECTION, 1));
 
     assert_ok(daap__storage_insert(be, full));
     assert_ok(daap__storage_insert(be, bare));
@@ -354,6 +355,7 @@ static void test_update_writes_every_field(void **state)
     assert_ok(daap_db_set_blob(db, DAAP_DB_F_PASSWORD, NULL, 0));
     assert_ok(daap_db_set_int(db, DAAP_DB_F_READY_AT, 0));
     assert_ok(daap_db_set_text(db, DAAP_DB_F_OWNER_TEAM, "blue"));
+    assert_ok(daap_db_set_int(db, DAAP_DB_F_DELETION_PROTECTION, 1));
     assert_ok(daap_db_set_int(db, DAAP_DB_F_REVISION, 2));
     assert_ok(daap__storage_update(be, db, 1));
     assert_ok(daap__storage_get(&got, be, "id-1"));
@@ -647,7 +649,7 @@ static void test_migrations_round_trip(void **state)
     assert_ok(daap__storage_migration_status(&st, be));
     assert_true(st.latest >= 1);
     assert_int_equal(st.current, st.latest);
-    assert_int_equal(st.count, (size_t)st.latest);
+    assert_int_equal(st.items[st.count - 1].version, st.latest);
     assert_int_equal(st.items[0].version, 1);
     assert_string_equal(st.items[0].name, "create_databases");
     assert_true(st.items[0].applied);
@@ -701,6 +703,31 @@ static void test_migration_checksum_mismatch(void **state)
     assert_int_equal(current->raw_exec(current,
         "UPDATE schema_migrations SET checksum = substr(checksum, 2) WHERE version = 1"), 0);
     assert_ok(daap__storage_migrate(be, -1));
+}
+
+/* Migration 0004 adds deletion_protection: its down step drops the column
+ * and keeps the rows, and its up step gives rows written without it 0
+ * (unprotected). The store refuses anything but 0 and 1. */
+static void test_deletion_protection_migration(void **state)
+{
+    daap_storage_backend *be = backend(state);
+    daap_db *db = record("id-1", "orders", "red", DAAP_DB_READY, T0), *got = NULL;
+
+    assert_ok(daap_db_set_int(db, DAAP_DB_F_DELETION_PROTECTION, 1));
+    assert_ok(daap__storage_insert(be, db));
+    daap_db_free(db);
+    assert_ok(daap__storage_get(&got, be, "id-1"));
+    assert_int_equal(daap_db_deletion_protection(got), 1);
+    daap_db_free(got);
+
+    assert_ok(daap__storage_migrate(be, 1));
+    assert_ok(daap__storage_migrate(be, -1));
+    assert_ok(daap__storage_get(&got, be, "id-1"));
+    assert_int_equal(daap_db_deletion_protection(got), 0);
+    daap_db_free(got);
+
+    if (current->shared)
+        assert_int_not_equal(current->raw_exec(current, "UPDATE databases SET deletion_protection = 2 WHERE id = 'id-1'"), 0);
 }
 
 /* ---- races between two backend instances on one store ------------------ */
@@ -870,6 +897,7 @@ static const struct CMUnitTest conformance_tests[] = {
     cmocka_unit_test_setup_teardown(test_list_reads_index_without_sorting, setup, teardown),
     cmocka_unit_test_setup_teardown(test_migrations_round_trip, setup, teardown),
     cmocka_unit_test_setup_teardown(test_migration_checksum_mismatch, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_deletion_protection_migration, setup, teardown),
     cmocka_unit_test_setup_teardown(test_race_same_name, setup, teardown),
     cmocka_unit_test_setup_teardown(test_race_compare_and_set, setup, teardown),
     cmocka_unit_test_setup_teardown(test_race_migrators, setup, teardown),
