@@ -28,6 +28,7 @@ static int spec_from_args(daap_db_spec *spec, const cli_args *a)
         CLI_TRY(cli_parse_int(&n, v, "--pg-version", 1, 1000000));
         spec->pg_version = n;
     }
+    spec->deletion_protection = cli_flag(a, "deletion-protection");
     return 0;
 }
 
@@ -219,6 +220,39 @@ int cmd_update(cli_args *a)
     return rc;
 }
 
+/* ---- protect, unprotect */
+
+static int set_protection(cli_args *a, int32_t protection)
+{
+    daap_db_update_spec spec = DAAP_DB_UPDATE_INIT;
+    daap_ctx *ctx;
+    daap_db *updated = NULL;
+    char *id = NULL;
+    int rc;
+
+    spec.deletion_protection = protection;
+    CLI_TRY(cli_open(&ctx, a, 0));
+    rc = cli_resolve_id(&id, ctx, a->args[0]);
+    if (rc == 0)
+        rc = daap_db_update(&updated, ctx, id, cli_caller_team(a), &spec);
+    if (rc == 0)
+        rc = cli_print_record(a, updated, false);
+    daap_db_free(updated);
+    free(id);
+    daap_ctx_free(ctx);
+    return rc;
+}
+
+int cmd_protect(cli_args *a)
+{
+    return set_protection(a, DAAP_DB_PROTECTION_ON);
+}
+
+int cmd_unprotect(cli_args *a)
+{
+    return set_protection(a, DAAP_DB_PROTECTION_OFF);
+}
+
 /* ---- delete */
 
 static bool confirmed(const daap_db *db)
@@ -260,7 +294,9 @@ int cmd_delete(cli_args *a)
     CLI_TRY(wait_timeout(&timeout_ms, a));
     CLI_TRY(cli_open(&ctx, a, OPEN_KUBE));
     rc = cli_resolve(&db, ctx, a->args[0]);
-    if (rc == 0 && !yes && !confirmed(db))
+    /* A protected database is refused by the library with how to lift it;
+     * asking first would only make the owner answer for nothing. */
+    if (rc == 0 && !yes && !daap_db_deletion_protection(db) && !confirmed(db))
         rc = cli_fail(DAAP_ERROR, "not deleted");
     if (rc == 0)
         rc = daap_db_delete(&after, ctx, daap_db_id(db), cli_caller_team(a));

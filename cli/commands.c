@@ -43,6 +43,7 @@ static const cli_option create_opts[] = {
     { "pg-version", 0, "V", "PostgreSQL major version (default: the server's)", NULL, NULL },
     { "wait", 0, NULL, "wait until the database is ready or in error", NULL, NULL },
     { "timeout", 0, "DURATION", "with --wait: give up after this long, e.g. 90s, 10m (default 20m)", NULL, NULL },
+    { "deletion-protection", 0, NULL, "refuse deletes until 'daapctl unprotect NAME'", NULL, NULL },
     { NULL, 0, NULL, NULL, NULL, NULL }
 };
 
@@ -72,6 +73,12 @@ static const cli_option delete_opts[] = {
     { NULL, 0, NULL, NULL, NULL, NULL }
 };
 
+/* protect, unprotect */
+static const cli_option protect_opts[] = {
+    { "as", 0, "TEAM", "the team making the change (default: the global --team or DAAP_TEAM)", NULL, NULL },
+    { NULL, 0, NULL, NULL, NULL, NULL }
+};
+
 static const cli_option url_opts[] = {
     { "direct", 0, NULL, "the primary's -rw Service instead of the pooler (for session state)", NULL, NULL },
     { NULL, 0, NULL, NULL, NULL, NULL }
@@ -96,13 +103,15 @@ static const cli_option gen_man_opts[] = {
 
 const cli_command cli_commands[] = {
     { "create", cmd_create, "ask for a new database",
-      "NAME [--team TEAM] --purpose TEXT [--instances N] [--storage SIZE] [--pg-version V] [--wait [--timeout DURATION]]",
+      "NAME [--team TEAM] --purpose TEXT [--instances N] [--storage SIZE] [--pg-version V] [--deletion-protection] "
+      "[--wait [--timeout DURATION]]",
       "Record a new database and start provisioning it. NAME is 3 to 45 lowercase letters, digits and "
       "hyphens, starting with a letter.\n\n"
       "With --wait, daapctl follows the database until it is ready and shows each status change (live "
       "on a terminal, one line per change otherwise). A daap-server answers each change as it "
       "happens (GET /databases/{id}?wait=), so nothing polls. It exits 0 once ready, 1 when the "
-      "database goes to error, 2 when the timeout passes. Every invalid field is reported at once.",
+      "database goes to error, 2 when the timeout passes. Every invalid field is reported at once.\n\n"
+      "With --deletion-protection, deletes are refused until the owner runs daapctl unprotect.",
       create_opts, 1, 1, NULL, 0 },
     { "list", cmd_list, "list databases",
       "[--team TEAM] [--status LIST] [--name PREFIX] [--limit N] [--include-deleted]",
@@ -127,6 +136,16 @@ const cli_command cli_commands[] = {
       "With --wait, daapctl follows the deletion until the database is gone, showing each change; "
       "it exits 0 once deleted, 1 when the database goes to error, 2 when the timeout passes.",
       delete_opts, 1, 1, NULL, 0 },
+    /* protect, unprotect */
+    { "protect", cmd_protect, "turn deletion protection on",
+      "ID|NAME [--as TEAM]",
+      "Refuse every delete of the database (HTTP 409 deletion_protected, exit status 14) until the "
+      "owner team turns protection off again with daapctl unprotect. Only the owner team may do this.",
+      protect_opts, 1, 1, NULL, 0 },
+    { "unprotect", cmd_unprotect, "turn deletion protection off",
+      "ID|NAME [--as TEAM]",
+      "Allow deletes of the database again. Only the owner team may do this.",
+      protect_opts, 1, 1, NULL, 0 },
     { "url", cmd_url, "print a ready database's connection URI",
       "ID|NAME [--direct]",
       "Print the postgresql:// URI of the pooled endpoint, password included, for use in scripts "
@@ -196,6 +215,7 @@ const cli_example cli_examples[] = {
     { "Your team's databases that are not ready",
       "daapctl list --team payments --status provisioning,error" },
     { "Hand a database to another team", "daapctl update orders --team billing" },
+    { "Keep a database from being deleted by accident", "daapctl protect orders" },
     { "Delete without a prompt, from a script", "daapctl delete orders --yes" },
     { "Operator: migrate a store, then run one reconcile pass",
       "daapctl --store postgresql://daap@db/daap migrate up\n"

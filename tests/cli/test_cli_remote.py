@@ -245,6 +245,25 @@ class RecordTest(RemoteTest):
         r = self.ctl("get", db["id"])
         self.assertExit(r, 3)
 
+    def test_protect_refuses_delete_until_unprotect(self):
+        r = self.ctl("create", "guarded", "--purpose", "kept", "--deletion-protection", "-o", "json")
+        self.assertExit(r, 0)
+        self.assertIs(r.json()["deletion_protection"], True)
+        # A protected database is refused without a prompt: exit 14, and how to lift it.
+        r = self.ctl("delete", "guarded", "--yes")
+        self.assertExit(r, 14)
+        self.assertIn("daapctl unprotect guarded", r.err)
+        self.assertExit(self.ctl("unprotect", "guarded", "--as", "intruders"), 10)
+        r = self.ctl("unprotect", "guarded", "-o", "json")
+        self.assertExit(r, 0)
+        self.assertIs(r.json()["deletion_protection"], False)
+        r = self.ctl("protect", "guarded")
+        self.assertExit(r, 0)
+        self.assertRegex(r.out, r"Protection:\s+on")
+        self.assertExit(self.ctl("delete", "guarded", "--yes"), 14)
+        self.assertExit(self.ctl("unprotect", "guarded"), 0)
+        self.assertExit(self.ctl("delete", "guarded", "--yes"), 0)
+
     def test_not_found(self):
         self.assertExit(self.ctl("get", "no-such-db"), 3)
         self.assertExit(self.ctl("url", "no-such-db"), 3)

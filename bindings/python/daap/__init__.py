@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Optional, Tuple, Union
 
 from . import _native as N
-from .errors import (AlreadyExists, BackendAuth, Conflict, Crypto, Error, Expired, FieldError,
+from .errors import (AlreadyExists, BackendAuth, Conflict, Crypto, DeletionProtected, Error, Expired, FieldError,
                      Forbidden, InvalidArgument, NotFound, NotSupported, ProvisioningFailed,
                      Timeout, Unavailable)
 
@@ -43,7 +43,7 @@ __all__ = [
     "MigrationStatus", "FakeKube", "library_version", "features",
     "Error", "NotFound", "AlreadyExists", "InvalidArgument", "FieldError", "Conflict",
     "Unavailable", "Timeout", "BackendAuth", "NotSupported", "Forbidden", "Expired", "Crypto",
-    "ProvisioningFailed",
+    "ProvisioningFailed", "DeletionProtected",
 ]
 
 
@@ -116,6 +116,8 @@ class Database:
     deleted_at: Optional[_dt.datetime]
     #: Only for ready records fetched with get() or wait_ready().
     connection: Optional[Connection] = None
+    #: While True, delete() raises DeletionProtected; unprotect() turns it off.
+    deletion_protection: bool = False
     #: The Client that fetched it, for wait(); not part of the value.
     _client: Optional["Client"] = field(default=None, compare=False, repr=False)
 
@@ -127,6 +129,19 @@ class Database:
         if self._client is None:
             raise Error("this Database was not fetched through a Client", code=N.errors.EINVALID)
         return self._client.wait(self.id, self.revision, timeout)
+
+    def _owner_client(self) -> "Client":
+        if self._client is None:
+            raise Error("this Database was not fetched through a Client", code=N.errors.EINVALID)
+        return self._client
+
+    def protect(self, *, team: Optional[str] = None) -> "Database":
+        """Turn deletion protection on (see Client.protect) and return the new record."""
+        return self._owner_client().protect(self.id, team=team)
+
+    def unprotect(self, *, team: Optional[str] = None) -> "Database":
+        """Turn deletion protection off (see Client.unprotect) and return the new record."""
+        return self._owner_client().unprotect(self.id, team=team)
 
 
 @dataclass(frozen=True)
@@ -187,7 +202,8 @@ def _database(p, client=None) -> Database:
                     status_reason=g["status_reason"], revision=g["revision"],
                     created_at=_time(g["created_at"]), updated_at=_time(g["updated_at"]),
                     ready_at=_time(g["ready_at"]), deleted_at=_time(g["deleted_at"]),
-                    connection=conn, _client=client)
+                    connection=conn, _client=client,
+                    deletion_protection=bool(N.db_get["deletion_protection"](p)))
 
 
 # ------------------------------------------------------------ fake cluster
@@ -470,7 +486,7 @@ class Client:
     # -- databases
 
     @staticmethod
-    def _spec(name, owner_team, purpose, instances, storage_size, pg_version):
+    def _spec(name, owner_team, purpose, instances, storage_size, pg_version, deletion_protection=False):
         spec = N.daap_db_spec()
         N.check(N.daap_db_spec_init(byref(spec), N.DAAP_DB_SPEC_VERSION))
         spec.name = N.cstr(name, "name")
@@ -479,14 +495,18 @@ class Client:
         spec.instances = instances or 0
         spec.storage_size = N.cstr(storage_size, "storage_size")
         spec.pg_version = pg_version or 0
+        spec.deletion_protection = 1 if deletion_protection else 0
         return spec
 
     def create(self, name: str, owner_team: str, purpose: str, instances: Optional[int] = None,
-               storage_size: Optional[str] = None, pg_version: Optional[int] = None) -> Database:
+               storage_size: Optional[str] = None, pg_version: Optional[int] = None,
+               deletion_protection: bool = False) -> Database:
         """Ask for a database. Returns the record, status "provisioning".
+        deletion_protection=True refuses delete() until unprotect().
 
         Raises InvalidArgument (with field_errors), AlreadyExists, Unavailable."""
-        spec = self._spec(name, owner_team, purpose, instances, storage_size, pg_version)
+        spec = self._spec(name, owner_team, purpose, instances, storage_size, pg_version,
+                          deletion_protection)
         return self._fetch(N.daap_db_create, byref(spec))
 
     def validate(self, name: str, owner_team: str, purpose: str, instances: Optional[int] = None,
@@ -568,19 +588,30 @@ class Client:
         return N.cstr(team, "team")
 
     def update(self, id: str, *, team: Optional[str] = None, owner_team: Optional[str] = None,
-               purpose: Optional[str] = None) -> Database:
-        """Change owner_team and/or purpose, as `team` (which must own the
-        database; default: the Client's team). Raises Forbidden, NotFound,
-        InvalidArgument, Conflict."""
+               purpose: Optional[str] = None, deletion_protection: Optional[bool] = None) -> Database:
+        """Change owner_team, purpose and/or deletion_protection, as `team`
+        (which must own the database; default: the Client's team). Raises
+        Forbidden, NotFound, InvalidArgument, Conflict."""
         spec = N.daap_db_update_spec()
         N.check(N.daap_db_update_spec_init(byref(spec), N.DAAP_DB_UPDATE_VERSION))
         spec.owner_team = N.cstr(owner_team, "owner_team")
         spec.purpose = N.cstr(purpose, "purpose")
+        if deletion_protection is not None:
+            spec.deletion_protection = N.PROTECTION_ON if deletion_protection else N.PROTECTION_OFF
         return self._fetch(N.daap_db_update, N.cstr(id, "id"), self._team(team), byref(spec))
+
+    def protect(self, id: str, *, team: Optional[str] = None) -> Database:
+        """Turn deletion protection on: delete() raises DeletionProtected until unprotect()."""
+        return self.update(id, team=team, deletion_protection=True)
+
+    def unprotect(self, id: str, *, team: Optional[str] = None) -> Database:
+        """Turn deletion protection off, so that delete() works again."""
+        return self.update(id, team=team, deletion_protection=False)
 
     def delete(self, id: str, *, team: Optional[str] = None) -> Database:
         """Delete a database, as `team`. Returns the record (status deleting,
-        or deleted if it was already gone). Raises Forbidden, NotFound."""
+        or deleted if it was already gone). Raises Forbidden, NotFound,
+        DeletionProtected (turn it off with unprotect() first)."""
         out = c_void_p()
         caller = self._team(team)
         with self._lock:

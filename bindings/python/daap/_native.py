@@ -74,10 +74,11 @@ CTX_NO_SCHEMA_CHECK = 1 << 3
 class daap_db_spec(Structure):
     _fields_ = [("version", c_uint), ("name", c_char_p), ("owner_team", c_char_p),
                 ("purpose", c_char_p), ("instances", c_int32), ("storage_size", c_char_p),
-                ("pg_version", c_int32)]
+                ("pg_version", c_int32),
+                ("deletion_protection", c_int32)]  # version 2
 
 
-DAAP_DB_SPEC_VERSION = 1
+DAAP_DB_SPEC_VERSION = 2
 
 
 class daap_db_list_options(Structure):
@@ -103,10 +104,12 @@ DAAP_DB_WAIT_MAX_MS = 60000
 
 
 class daap_db_update_spec(Structure):
-    _fields_ = [("version", c_uint), ("owner_team", c_char_p), ("purpose", c_char_p)]
+    _fields_ = [("version", c_uint), ("owner_team", c_char_p), ("purpose", c_char_p),
+                ("deletion_protection", c_int32)]  # version 2: a daap_db_protection
 
 
-DAAP_DB_UPDATE_VERSION = 1
+DAAP_DB_UPDATE_VERSION = 2
+PROTECTION_UNCHANGED, PROTECTION_ON, PROTECTION_OFF = 0, 1, 2
 
 
 class daap_reconcile_options(Structure):
@@ -285,6 +288,7 @@ for _n in DB_INT32_GETTERS:
 for _n in DB_INT64_GETTERS:
     db_get[_n] = _fn("daap_db_" + _n, c_int64, c_void_p)
 db_get["status"] = _fn("daap_db_status", c_int, c_void_p)
+db_get["deletion_protection"] = _fn("daap_db_deletion_protection", c_int, c_void_p)
 # migrate.h
 daap_migrate = _fn("daap_migrate", c_int, c_void_p, c_int32)
 daap_migration_status_get = _fn("daap_migration_status_get", c_int, POINTER(daap_migration_status), c_void_p)
