@@ -221,7 +221,7 @@ class FakeKube:
     """
 
     METHODS = {"create": N.FAKE_CREATE, "get": N.FAKE_GET, "remove": N.FAKE_REMOVE,
-               "list": N.FAKE_LIST, "watch": N.FAKE_WATCH}
+               "list": N.FAKE_LIST, "watch": N.FAKE_WATCH, "patch": N.FAKE_PATCH}
 
     def __init__(self, auto_ready: bool = False):
         handle = c_void_p()

@@ -166,7 +166,7 @@ FEATURE_KUBE_REST = 1 << 2
 FEATURE_REMOTE = 1 << 3
 
 # daap_kube_fake_method
-FAKE_CREATE, FAKE_GET, FAKE_REMOVE, FAKE_LIST, FAKE_WATCH = range(5)
+FAKE_CREATE, FAKE_GET, FAKE_REMOVE, FAKE_LIST, FAKE_WATCH, FAKE_PATCH = range(6)
 
 # ------------------------------------------------------------------- loading
 
