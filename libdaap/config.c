@@ -16,7 +16,7 @@
 static const char *const known_keys[] = {
     "listen", "store", "kubeconfig", "kube_context", "namespace", "template_dir",
     "secret_key_file", "provisioning_deadline", "resync_period", "log_level",
-    "image_map", "cluster_domain", "max_instances", "threads", "max_connections",
+    "image_map", "cluster_domain", "max_instances", "max_storage_size", "threads", "max_connections",
     "connection_timeout", "request_timeout", "shutdown_grace", "wait_poll_interval",
 };
 

@@ -18,6 +18,7 @@ typedef struct {
     const char *secret_key_file;
     const char *image_map;
     const char *cluster_domain;
+    const char *max_storage_size; /* resize limit; NULL: the library default */
     int64_t provisioning_deadline_ms;
     int64_t resync_period_ms;
     int64_t connection_timeout_ms;

@@ -51,9 +51,13 @@ typedef struct {
     int32_t      kube_timeout_ms;    /**< per Kubernetes call; default 10000 */
     unsigned int flags;              /**< OR of daap_ctx_flag */
     const char  *team;               /**< caller's team for remote contexts (X-Daap-Team) */
+    /* version 2 */
+    /** Largest storage_size a resize may grow a database to, a Kubernetes
+     *  quantity. Default: "64Ti", the largest a create may ask for. */
+    const char  *max_storage_size;
 } daap_ctx_options;
 
-#define DAAP_CTX_OPTIONS_VERSION 1
+#define DAAP_CTX_OPTIONS_VERSION 2
 #define DAAP_CTX_OPTIONS_INIT { DAAP_CTX_OPTIONS_VERSION }
 
 /**

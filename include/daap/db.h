@@ -137,6 +137,9 @@ typedef struct {
     const char  *purpose;
     /* version 2 */
     int32_t      deletion_protection; /**< a daap_db_protection; 0: unchanged */
+    /* version 3: a resize of a ready database (docs/day2.md) */
+    int32_t      instances;    /**< 1..max_instances; 0: unchanged */
+    const char  *storage_size; /**< grow only, up to max_storage_size; NULL: unchanged */
 } daap_db_update_spec;
 
 /** What an update does to deletion protection. */
@@ -146,29 +149,37 @@ typedef enum {
     DAAP_DB_PROTECTION_OFF       = 2  /**< allow DELETE again */
 } daap_db_protection;
 
-#define DAAP_DB_UPDATE_VERSION 2
+#define DAAP_DB_UPDATE_VERSION 3
 #define DAAP_DB_UPDATE_INIT { DAAP_DB_UPDATE_VERSION }
 
 /** @return 0 or DAAP_EINVALID. @since 0.1 */
 DAAP_EXTERN(int) daap_db_update_spec_init(daap_db_update_spec *spec, unsigned int version);
 
 /**
- * Change owner_team, purpose and/or deletion protection. The caller's team
- * must own the record.
+ * Change owner_team, purpose and/or deletion protection, or resize: grow
+ * storage_size and/or change instances. The caller's team must own the
+ * record.
+ *
+ * A resize needs a ready database with no other resize rolling out; the
+ * record keeps the new values at once and the reconciler patches the
+ * Cluster, while the database stays ready with a status_reason that says
+ * what is rolling out, until CNPG reports it done.
  *
  * @param[out] out   receives the updated record (may be NULL)
  * @param id         the record id
  * @param caller_team the team making the change
- * @return 0, DAAP_ENOTFOUND, DAAP_EFORBIDDEN, DAAP_EINVALID, DAAP_ECONFLICT
+ * @return 0, DAAP_ENOTFOUND, DAAP_EFORBIDDEN, DAAP_EINVALID (also a storage
+ *         shrink, or more than the maximum), DAAP_ECONFLICT (also a resize of
+ *         a database that is not ready or is still rolling out a change)
  * @since 0.1
  */
 DAAP_EXTERN(int) daap_db_update(daap_db **out, daap_ctx *ctx, const char *id,
                                 const char *caller_team, const daap_db_update_spec *spec);
 
 /**
- * Update from a JSON body. Fields other than owner_team, purpose and
- * deletion_protection (a boolean) are rejected as "immutable"; unknown ones
- * as "unknown_field".
+ * Update from a JSON body. Fields other than owner_team, purpose,
+ * deletion_protection (a boolean), instances and storage_size are rejected
+ * as "immutable"; unknown ones as "unknown_field".
  *
  * @return as daap_db_update()
  * @since 0.1
@@ -210,6 +221,8 @@ DAAP_EXTERN(int32_t)      daap_db_pg_version(const daap_db *db);
 DAAP_EXTERN(int)          daap_db_status(const daap_db *db);
 DAAP_EXTERN(const char *) daap_db_status_reason(const daap_db *db);
 DAAP_EXTERN(int64_t)      daap_db_revision(const daap_db *db);
+/** When the resize now rolling out began (ms since the epoch); 0 when none is. @since 0.1 */
+DAAP_EXTERN(int64_t)      daap_db_change_started_at(const daap_db *db);
 /** Non-zero while DELETE is refused (deletion protection). @since 0.1 */
 DAAP_EXTERN(int)          daap_db_deletion_protection(const daap_db *db);
 /** Timestamps: milliseconds since the Unix epoch, UTC; 0 when unset. */

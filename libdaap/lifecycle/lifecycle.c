@@ -468,6 +468,16 @@ static int32_t requested_protection(const daap_db_update_spec *spec)
     return spec->version >= 2 ? spec->deletion_protection : DAAP_DB_PROTECTION_UNCHANGED;
 }
 
+static int32_t requested_instances(const daap_db_update_spec *spec)
+{
+    return spec->version >= 3 ? spec->instances : 0;
+}
+
+static const char *requested_storage(const daap_db_update_spec *spec)
+{
+    return spec->version >= 3 ? spec->storage_size : NULL;
+}
+
 static void apply_protection(daap_db *db, const daap_db_update_spec *spec)
 {
     int32_t p = requested_protection(spec);
@@ -475,20 +485,108 @@ static void apply_protection(daap_db *db, const daap_db_update_spec *spec)
         db->num[DAAP_DB_F_DELETION_PROTECTION] = p == DAAP_DB_PROTECTION_ON;
 }
 
+/* The checks of the fields alone; a resize's rules that need the record
+ * come later (check_resize). */
+static void check_update_fields(daap_ctx *ctx, daap__fields *f, const daap_db_update_spec *spec)
+{
+    if (spec->owner_team)
+        daap__check_team(f, "owner_team", spec->owner_team);
+    if (spec->purpose)
+        daap__check_purpose(f, "purpose", spec->purpose);
+    if (requested_instances(spec))
+        daap__check_instances(f, "instances", requested_instances(spec), &ctx->limits);
+    if (requested_storage(spec))
+        daap__check_storage_size(f, "storage_size", requested_storage(spec));
+    if (requested_protection(spec) < DAAP_DB_PROTECTION_UNCHANGED || requested_protection(spec) > DAAP_DB_PROTECTION_OFF)
+        daap__fields_add(f, "deletion_protection", "out_of_range",
+                         "deletion_protection must be a daap_db_protection (0 unchanged, 1 on, 2 off)");
+}
+
 static int validate_update(daap_ctx *ctx, const daap_db_update_spec *spec)
 {
     daap__fields f;
 
-    (void)ctx;
     daap__fields_init(&f);
-    if (spec->owner_team)
-        daap__check_team(&f, "owner_team", spec->owner_team);
-    if (spec->purpose)
-        daap__check_purpose(&f, "purpose", spec->purpose);
-    if (requested_protection(spec) < DAAP_DB_PROTECTION_UNCHANGED || requested_protection(spec) > DAAP_DB_PROTECTION_OFF)
-        daap__fields_add(&f, "deletion_protection", "out_of_range",
-                         "deletion_protection must be a daap_db_protection (0 unchanged, 1 on, 2 off)");
+    check_update_fields(ctx, &f, spec);
     return daap__fields_result(&f, "update");
+}
+
+/* ---- resize: grow storage, change instances (docs/day2.md) */
+
+static bool wants_instances(const daap_db *db, const daap_db_update_spec *spec)
+{
+    return requested_instances(spec) && requested_instances(spec) != daap_db_instances(db);
+}
+
+static bool wants_storage(const daap_db *db, const daap_db_update_spec *spec)
+{
+    const char *size = requested_storage(spec);
+    return size && strcmp(size, daap_db_storage_size(db)) != 0;
+}
+
+/* Rules that need the record: a ready database, one change at a time,
+ * storage that grows (CNPG cannot shrink a volume) up to the maximum. */
+static int check_resize(daap_ctx *ctx, const daap_db *db, const daap_db_update_spec *spec)
+{
+    double now_bytes = 0, want_bytes = 0;
+    daap__fields f;
+
+    if (daap_db_status(db) != DAAP_DB_READY)
+        return daap_error_set(DAAP_ECONFLICT, DAAP_ERRCLASS_INVALID,
+                              "database %s is %s; it can be resized once it is ready", daap_db_name(db),
+                              daap_db_status_name(daap_db_status(db)));
+    if (daap_db_change_started_at(db))
+        return daap_error_set(DAAP_ECONFLICT, DAAP_ERRCLASS_INVALID,
+                              "database %s is still rolling out a change (%s); one change at a time: "
+                              "try again once status_reason no longer says it is rolling out",
+                              daap_db_name(db), daap_db_status_reason(db) ? daap_db_status_reason(db) : "");
+    if (!wants_storage(db, spec))
+        return 0;
+    daap__fields_init(&f);
+    (void)daap__parse_quantity(daap_db_storage_size(db), &now_bytes);
+    (void)daap__parse_quantity(requested_storage(spec), &want_bytes);
+    if (want_bytes < now_bytes)
+        daap__fields_add(&f, "storage_size", "shrink",
+                         "storage_size can only grow: %s is less than the current %s, and CNPG cannot shrink a volume",
+                         requested_storage(spec), daap_db_storage_size(db));
+    else if (want_bytes > ctx->limits.max_storage_bytes)
+        daap__fields_add(&f, "storage_size", "out_of_range",
+                         "storage_size may be at most %s (the server's max_storage_size)", ctx->limits.max_storage_size);
+    return daap__fields_result(&f, "update");
+}
+
+static void describe_change(char *out, size_t size, const daap_db *db)
+{
+    snprintf(out, size, "rolling out: %d instance%s with %s of storage each", (int)daap_db_instances(db),
+             daap_db_instances(db) == 1 ? "" : "s", daap_db_storage_size(db));
+}
+
+/* The record takes the new values now; the reconciler patches the Cluster.
+ * @return 1 when a resize was started, 0 when none was asked for, < 0 */
+static int apply_resize(daap_ctx *ctx, daap_db *db, const daap_db_update_spec *spec)
+{
+    bool inst = wants_instances(db, spec), storage = wants_storage(db, spec);
+
+    if (!inst && !storage)
+        return 0;
+    DAAP_TRY(check_resize(ctx, db, spec));
+    if (storage)
+        DAAP_TRY(daap_db_set_text(db, DAAP_DB_F_STORAGE_SIZE, requested_storage(spec)));
+    if (inst)
+        db->num[DAAP_DB_F_INSTANCES] = requested_instances(spec);
+    db->num[DAAP_DB_F_CHANGE_STARTED_AT] = daap__now_ms();
+    return 1;
+}
+
+/* Said through daap__set_reason, so the change shows in the history too; a
+ * lost race leaves the reconciler's newer reason, which says the same. */
+static void announce_resize(daap_ctx *ctx, daap_db *db)
+{
+    char reason[256];
+
+    describe_change(reason, sizeof(reason), db);
+    if (daap__set_reason(ctx, db, reason) < 0)
+        daap_error_clear();
 }
 
 /* Re-read and retry on a lost compare-and-set: the reconciler may have moved
@@ -501,6 +599,7 @@ static int apply_update(daap_db **out, daap_ctx *ctx, const char *id, const char
     for (attempt = 0; attempt < UPDATE_RETRIES && rc == DAAP_ECONFLICT; attempt++) {
         daap_db *db;
         int64_t rev;
+        int resized;
 
         DAAP_TRY(get_live(&db, ctx, id));
         if ((rc = check_owner(db, caller_team)) < 0) {
@@ -514,9 +613,15 @@ static int apply_update(daap_db **out, daap_ctx *ctx, const char *id, const char
             return rc;
         }
         apply_protection(db, spec);
+        if ((resized = apply_resize(ctx, db, spec)) < 0) {
+            daap_db_free(db);
+            return resized;
+        }
         db->num[DAAP_DB_F_REVISION] = rev + 1;
         db->num[DAAP_DB_F_UPDATED_AT] = daap__now_ms();
         rc = daap__storage_update(ctx->storage, db, rev);
+        if (rc == 0 && resized)
+            announce_resize(ctx, db);
         /* The change is saved; a record without its password is still the answer. */
         if (rc == 0 && daap_db_status(db) == DAAP_DB_READY && daap__unseal_password(ctx, db) < 0)
             daap_error_clear();
@@ -556,14 +661,15 @@ static void update_from_members(daap__fields *f, const daap__rj_object *o, daap_
         else if (strcmp(m->key, "purpose") == 0) take_string(f, m, &spec->purpose);
         else if (strcmp(m->key, "deletion_protection") == 0)
             take_bool(f, m, &spec->deletion_protection, DAAP_DB_PROTECTION_ON, DAAP_DB_PROTECTION_OFF);
+        else if (strcmp(m->key, "instances") == 0) take_int(f, m, &spec->instances);
+        else if (strcmp(m->key, "storage_size") == 0) take_string(f, m, &spec->storage_size);
         else if (is_record_field(m->key))
             daap__fields_add(f, m->key, "immutable",
-                             "%s cannot be changed; only owner_team, purpose and deletion_protection can", m->key);
+                             "%s cannot be changed; only owner_team, purpose, deletion_protection, instances "
+                             "and storage_size can", m->key);
         else
             daap__fields_add(f, m->key, "unknown_field", "unknown field '%s'", m->key);
     }
-    if (spec->owner_team) daap__check_team(f, "owner_team", spec->owner_team);
-    if (spec->purpose) daap__check_purpose(f, "purpose", spec->purpose);
 }
 
 int daap_db_update_json(daap_db **out, daap_ctx *ctx, const char *id, const char *caller_team,
@@ -593,6 +699,7 @@ static int local_update_json(daap_db **out, void *self, const char *id, const ch
     DAAP_TRY(daap__reqjson_parse(&obj, json, len));
     daap__fields_init(&f);
     update_from_members(&f, &obj, &spec);
+    check_update_fields(ctx, &f, &spec); /* one error per field: type errors leave the field unset */
     rc = daap__fields_result(&f, "update");
     if (rc == 0)
         rc = apply_update(out, ctx, id, caller_team, &spec);

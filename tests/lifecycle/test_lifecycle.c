@@ -150,7 +150,7 @@ static void test_create_json_and_update_json(void **state)
     daap_db *db = NULL;
     const char *ok = "{\"name\":\"jsondb\",\"owner_team\":\"web\",\"purpose\":\"p\",\"instances\":2,\"storage_size\":\"5Gi\",\"pg_version\":16}";
     const char *bad = "{\"name\":7,\"owner_team\":\"web\",\"purpose\":\"p\",\"colour\":\"red\",\"status\":\"ready\"}";
-    const char *immut = "{\"name\":\"other\",\"instances\":3,\"purpose\":\"fine\"}";
+    const char *immut = "{\"name\":\"other\",\"pg_version\":17,\"purpose\":\"fine\"}";
 
     assert_ok(daap_db_create_json(&db, f->ctx, ok, strlen(ok)));
     assert_int_equal(daap_db_instances(db), 2);

@@ -242,6 +242,7 @@ static void test_roundtrip_every_field(void **state)
     assert_ok(daap_db_set_int(full, DAAP_DB_F_READY_AT, T0 + 61001));
     assert_ok(daap_db_set_int(full, DAAP_DB_F_DELETED_AT, T0 + 99999));
     assert_ok(daap_db_set_int(full, DAAP_DB_F_DELETION_PROTECTION, 1));
+    assert_ok(daap_db_set_int(full, DAAP_DB_F_CHANGE_STARTED_AT, T0 + 70000));
 
     assert_ok(daap__storage_insert(be, full));
     assert_ok(daap__storage_insert(be, bare));

@@ -143,6 +143,11 @@ class Database:
         """Turn deletion protection off (see Client.unprotect) and return the new record."""
         return self._owner_client().unprotect(self.id, team=team)
 
+    def resize(self, *, storage_size: Optional[str] = None, instances: Optional[int] = None,
+               team: Optional[str] = None) -> "Database":
+        """Grow storage and/or change instances (see Client.resize)."""
+        return self._owner_client().resize(self.id, team=team, storage_size=storage_size, instances=instances)
+
 
 @dataclass(frozen=True)
 class ReconcileResult:
@@ -598,6 +603,21 @@ class Client:
         spec.purpose = N.cstr(purpose, "purpose")
         if deletion_protection is not None:
             spec.deletion_protection = N.PROTECTION_ON if deletion_protection else N.PROTECTION_OFF
+        return self._fetch(N.daap_db_update, N.cstr(id, "id"), self._team(team), byref(spec))
+
+    def resize(self, id: str, *, team: Optional[str] = None, storage_size: Optional[str] = None,
+               instances: Optional[int] = None) -> Database:
+        """Grow storage_size (never shrink; up to the server's maximum) and/or
+        change instances of a ready database. It stays ready while CNPG rolls
+        the change out; status_reason starts with "rolling out:" until done.
+        Raises InvalidArgument (a shrink, a bad value), Conflict (not ready,
+        or another resize still rolling out), Forbidden, NotFound."""
+        if storage_size is None and instances is None:
+            raise InvalidArgument("resize needs storage_size and/or instances")
+        spec = N.daap_db_update_spec()
+        N.check(N.daap_db_update_spec_init(byref(spec), N.DAAP_DB_UPDATE_VERSION))
+        spec.storage_size = N.cstr(storage_size, "storage_size")
+        spec.instances = instances or 0
         return self._fetch(N.daap_db_update, N.cstr(id, "id"), self._team(team), byref(spec))
 
     def protect(self, id: str, *, team: Optional[str] = None) -> Database:

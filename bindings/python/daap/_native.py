@@ -61,10 +61,11 @@ class daap_ctx_options(Structure):
                 ("provisioning_deadline_ms", c_int64),
                 ("kube_timeout_ms", c_int32),
                 ("flags", c_uint),
-                ("team", c_char_p)]
+                ("team", c_char_p),
+                ("max_storage_size", c_char_p)]  # version 2
 
 
-DAAP_CTX_OPTIONS_VERSION = 1
+DAAP_CTX_OPTIONS_VERSION = 2
 CTX_ALLOW_INSECURE_TLS = 1 << 0
 CTX_CREATE_KEY = 1 << 1
 CTX_NO_KUBE = 1 << 2
@@ -105,10 +106,11 @@ DAAP_DB_WAIT_MAX_MS = 60000
 
 class daap_db_update_spec(Structure):
     _fields_ = [("version", c_uint), ("owner_team", c_char_p), ("purpose", c_char_p),
-                ("deletion_protection", c_int32)]  # version 2: a daap_db_protection
+                ("deletion_protection", c_int32),  # version 2: a daap_db_protection
+                ("instances", c_int32), ("storage_size", c_char_p)]  # version 3: a resize
 
 
-DAAP_DB_UPDATE_VERSION = 2
+DAAP_DB_UPDATE_VERSION = 3
 PROTECTION_UNCHANGED, PROTECTION_ON, PROTECTION_OFF = 0, 1, 2
 
 

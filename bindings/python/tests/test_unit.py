@@ -236,6 +236,22 @@ class TestLifecycle(Base):
         gone = self.client.delete(db.id, team="payments")
         self.assertIn(gone.status, (daap.Status.DELETING, daap.Status.DELETED))
 
+    def test_resize_a_ready_database(self):
+        db = self.create(storage_size="5Gi")
+        self.fake.make_ready(db)
+        ready = self.client.wait_ready(db.id, timeout=10)
+        with self.assertRaises(daap.InvalidArgument) as cm:
+            ready.resize(storage_size="2Gi", team="payments")
+        self.assertEqual(cm.exception.field_errors[0].code, "shrink")
+        grown = ready.resize(storage_size="8Gi", instances=2, team="payments")
+        self.assertEqual((grown.storage_size, grown.instances), ("8Gi", 2))
+        self.assertEqual(grown.status, daap.Status.READY)
+        self.assertTrue(grown.status_reason.startswith("rolling out:"), grown.status_reason)
+        with self.assertRaises(daap.Conflict):
+            self.client.resize(db.id, team="payments", instances=3)
+        with self.assertRaises(daap.InvalidArgument):
+            self.client.resize(db.id, team="payments")
+
     def test_new_databases_are_unprotected(self):
         db = self.create()
         self.assertFalse(db.deletion_protection)
