@@ -152,6 +152,7 @@ int cmd_update(cli_args *a);
 int cmd_delete(cli_args *a);
 int cmd_protect(cli_args *a);
 int cmd_unprotect(cli_args *a);
+int cmd_resize(cli_args *a);
 int cmd_url(cli_args *a);
 int cmd_connect(cli_args *a);
 int cmd_migrate(cli_args *a);

@@ -253,6 +253,41 @@ int cmd_unprotect(cli_args *a)
     return set_protection(a, DAAP_DB_PROTECTION_OFF);
 }
 
+/* ---- resize */
+
+int cmd_resize(cli_args *a)
+{
+    daap_db_update_spec spec = DAAP_DB_UPDATE_INIT;
+    daap_ctx *ctx;
+    daap_db *updated = NULL;
+    char *id = NULL;
+    const char *v;
+    int n, rc;
+
+    spec.storage_size = cli_opt(a, "storage");
+    if ((v = cli_opt(a, "instances")) != NULL) {
+        CLI_TRY(cli_parse_int(&n, v, "--instances", 1, 1000000));
+        spec.instances = n;
+    }
+    if (spec.storage_size == NULL && spec.instances == 0)
+        return cli_usage_error("resize needs --storage SIZE and/or --instances N");
+    CLI_TRY(cli_open(&ctx, a, 0));
+    rc = cli_resolve_id(&id, ctx, a->args[0]);
+    if (rc == 0)
+        rc = daap_db_update(&updated, ctx, id, cli_caller_team(a), &spec);
+    if (rc == 0)
+        rc = cli_print_record(a, updated, false);
+    /* through a daap-server only the reason says so (change_started_at is internal) */
+    if (rc == 0 && a->output == OUT_TABLE && daap_db_status_reason(updated)
+        && strncmp(daap_db_status_reason(updated), "rolling out:", 12) == 0)
+        fprintf(stderr, "Rolling out; the database stays ready. Follow it with 'daapctl get %s'.\n",
+                daap_db_name(updated));
+    daap_db_free(updated);
+    free(id);
+    daap_ctx_free(ctx);
+    return rc;
+}
+
 /* ---- delete */
 
 static bool confirmed(const daap_db *db)

@@ -73,6 +73,14 @@ static const cli_option delete_opts[] = {
     { NULL, 0, NULL, NULL, NULL, NULL }
 };
 
+/* resize */
+static const cli_option resize_opts[] = {
+    { "storage", 0, "SIZE", "grow the volume of each instance to SIZE (it cannot shrink)", NULL, NULL },
+    { "instances", 0, "N", "run N PostgreSQL instances, 1 primary plus replicas", NULL, NULL },
+    { "as", 0, "TEAM", "the team making the change (default: the global --team or DAAP_TEAM)", NULL, NULL },
+    { NULL, 0, NULL, NULL, NULL, NULL }
+};
+
 /* protect, unprotect */
 static const cli_option protect_opts[] = {
     { "as", 0, "TEAM", "the team making the change (default: the global --team or DAAP_TEAM)", NULL, NULL },
@@ -136,6 +144,15 @@ const cli_command cli_commands[] = {
       "With --wait, daapctl follows the deletion until the database is gone, showing each change; "
       "it exits 0 once deleted, 1 when the database goes to error, 2 when the timeout passes.",
       delete_opts, 1, 1, NULL, 0 },
+    /* resize */
+    { "resize", cmd_resize, "grow storage or change instances of a ready database",
+      "ID|NAME [--storage SIZE] [--instances N] [--as TEAM]",
+      "Grow the storage of each instance (never shrink: CNPG cannot shrink a volume; at most the "
+      "server's max_storage_size) and/or change the number of instances (1 to max_instances). The "
+      "database must be ready and stays ready while CNPG rolls the change out; its status reason says "
+      "'rolling out: ...' until it is done. One change at a time: another resize before then is "
+      "refused (exit status 6). Only the owner team may do this.",
+      resize_opts, 1, 1, NULL, 0 },
     /* protect, unprotect */
     { "protect", cmd_protect, "turn deletion protection on",
       "ID|NAME [--as TEAM]",
@@ -216,6 +233,7 @@ const cli_example cli_examples[] = {
       "daapctl list --team payments --status provisioning,error" },
     { "Hand a database to another team", "daapctl update orders --team billing" },
     { "Keep a database from being deleted by accident", "daapctl protect orders" },
+    { "Give a database more disk and a replica", "daapctl resize orders --storage 20Gi --instances 2" },
     { "Delete without a prompt, from a script", "daapctl delete orders --yes" },
     { "Operator: migrate a store, then run one reconcile pass",
       "daapctl --store postgresql://daap@db/daap migrate up\n"

@@ -677,6 +677,10 @@ static int remote_update(daap_db **out, void *self, const char *id, const char *
     if (rc == 0) rc = put_member(&body, "purpose", spec->purpose);
     if (rc == 0 && spec->version >= 2 && spec->deletion_protection != DAAP_DB_PROTECTION_UNCHANGED)
         rc = put_bool_member(&body, "deletion_protection", spec->deletion_protection == DAAP_DB_PROTECTION_ON);
+    if (rc == 0 && spec->version >= 3) /* a resize */
+        rc = put_int_member(&body, "instances", spec->instances);
+    if (rc == 0 && spec->version >= 3)
+        rc = put_member(&body, "storage_size", spec->storage_size);
     if (rc == 0) rc = daap__buf_putc(&body, '}');
     if (rc == 0)
         rc = remote_update_json(out, self, id, team, body.ptr, body.size);

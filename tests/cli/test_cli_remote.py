@@ -7,6 +7,7 @@ import re
 import stat
 import subprocess
 import tempfile
+import time
 import unittest
 
 from clitest import DAAPCTL, SERVER, CliTestCase, RemoteStack, clean_env, daapctl
@@ -24,6 +25,14 @@ def setUpModule():
     except Exception:
         stack.stop()
         raise
+
+
+def wait_until(pred, timeout):
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met within %ss" % timeout)
+        time.sleep(0.1)
 
 
 def tearDownModule():
@@ -263,6 +272,28 @@ class RecordTest(RemoteTest):
         self.assertExit(self.ctl("delete", "guarded", "--yes"), 14)
         self.assertExit(self.ctl("unprotect", "guarded"), 0)
         self.assertExit(self.ctl("delete", "guarded", "--yes"), 0)
+
+    def test_resize(self):
+        self.create_ready("roomy")
+        self.assertExit(self.ctl("resize", "roomy"), 2)
+        r = self.ctl("resize", "roomy", "--storage", "3Gi", "-o", "json")
+        self.assertExit(r, 0)
+        self.assertEqual(r.json()["storage_size"], "3Gi")
+        self.assertEqual(r.json()["status"], "ready")
+        self.assertTrue(r.json()["status_reason"].startswith("rolling out:"), r.json())
+        # One change at a time (6: conflict), and never smaller (5: invalid, saying why).
+        self.assertExit(self.ctl("resize", "roomy", "--instances", "2"), 6)
+        def rolled_out():
+            got = self.ctl("get", "roomy", "-o", "json").json()
+            return not got["status_reason"].startswith("rolling out:")
+        wait_until(rolled_out, 60)
+        r = self.ctl("resize", "roomy", "--storage", "2Gi")
+        self.assertExit(r, 5)
+        self.assertIn("can only grow", r.err)
+        self.assertExit(self.ctl("resize", "roomy", "--instances", "2", "--as", "intruders"), 10)
+        r = self.ctl("resize", "roomy", "--instances", "2")
+        self.assertExit(r, 0)
+        self.assertIn("Rolling out", r.err)
 
     def test_not_found(self):
         self.assertExit(self.ctl("get", "no-such-db"), 3)
