@@ -112,25 +112,32 @@ static size_t count_lines_starting(const char *text, const char *prefix)
     return n;
 }
 
+/* Write json to <dir>/<stem>.json and dispose of it; returns the malloc'd path. */
+static char *write_json(const fixture *f, daap_buf *json, const char *stem)
+{
+    char *path;
+    FILE *fp;
+
+    assert_true(asprintf(&path, "%s/%s.json", f->dir, stem) > 0);
+    fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(json->ptr, 1, json->size, fp), json->size);
+    assert_int_equal(fclose(fp), 0);
+    daap_buf_dispose(json);
+    return path;
+}
+
 /* Render and write <dir>/<stem>.json; returns the malloc'd path. */
 static char *write_rendered(const fixture *f, const daap__templates *t, daap__template_kind kind,
                             const tpl_values *v, const char *stem)
 {
     daap_kube_object *obj = NULL;
     daap_buf json = DAAP_BUF_INIT;
-    char *path;
-    FILE *fp;
 
     assert_ok(daap__template_render(&obj, t, kind, v->v, TPL_MARKERS));
     assert_ok(daap_kube_object_to_json(&json, obj));
-    assert_true(asprintf(&path, "%s/%s.json", f->dir, stem) > 0);
-    fp = fopen(path, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(json.ptr, 1, json.size, fp), json.size);
-    assert_int_equal(fclose(fp), 0);
-    daap_buf_dispose(&json);
     daap_kube_object_free(obj);
-    return path;
+    return write_json(f, &json, stem);
 }
 
 /* One spread of inputs per case index. Strings live in *c. */
@@ -288,19 +295,11 @@ static char *write_patch(const fixture *f, const daap__templates *t, const tpl_v
 {
     daap_kube_object *cluster = NULL;
     daap_buf patch = DAAP_BUF_INIT;
-    char *path;
-    FILE *fp;
 
     assert_ok(daap__template_render(&cluster, t, DAAP__TEMPLATE_CLUSTER, v->v, TPL_MARKERS));
     assert_ok(daap__cluster_resize_patch(&patch, cluster));
-    assert_true(asprintf(&path, "%s/%s.json", f->dir, stem) > 0);
-    fp = fopen(path, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(patch.ptr, 1, patch.size, fp), patch.size);
-    assert_int_equal(fclose(fp), 0);
-    daap_buf_dispose(&patch);
     daap_kube_object_free(cluster);
-    return path;
+    return write_json(f, &patch, stem);
 }
 
 /* The merge patch a resize sends (docs/day2.md) is itself a valid Cluster
