@@ -342,6 +342,9 @@ static void test_merge_patch(void **state)
     ref.name = "daap-nobody";
     assert_int_equal(daap__kube_patch(NULL, sim.be, &ref, grow, sizeof(grow) - 1), DAAP_ENOTFOUND);
     assert_ok(remove_rc(sim.be, DAAP_KUBE_CLUSTER, "daap-patched"));
+    /* Let its owned objects go before the next test counts requests. */
+    wait_for_get(DAAP_KUBE_CLUSTER, "daap-patched", DAAP_ENOTFOUND);
+    wait_for_get(DAAP_KUBE_SECRET, "daap-patched-app", DAAP_ENOTFOUND);
 }
 
 static void test_errors_are_mapped(void **state)
