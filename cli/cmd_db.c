@@ -33,6 +33,7 @@ static int spec_from_args(daap_db_spec *spec, const cli_args *a)
         CLI_TRY(cli_parse_int(&n, v, "--pg-version", 1, 1000000));
         spec->pg_version = n;
     }
+    spec->deletion_protection = cli_flag(a, "deletion-protection");
     return 0;
 }
 
@@ -248,28 +249,86 @@ int cmd_get(cli_args *a)
     return rc;
 }
 
-int cmd_update(cli_args *a)
+/* Resolve the database, apply `spec` as the caller's team and print the
+ * result; how update, protect, unprotect and resize all end. */
+static int run_update(cli_args *a, const daap_db_update_spec *spec, void (*after)(const cli_args *, const daap_db *))
 {
-    daap_db_update_spec spec = DAAP_DB_UPDATE_INIT;
     daap_ctx *ctx;
     daap_db *updated = NULL;
     char *id = NULL;
     int rc;
 
-    spec.owner_team = cli_opt(a, "team");
-    spec.purpose = cli_opt(a, "purpose");
-    if (spec.owner_team == NULL && spec.purpose == NULL)
-        return cli_usage_error("update needs --team NEWTEAM and/or --purpose TEXT");
     CLI_TRY(cli_open(&ctx, a, 0));
     rc = cli_resolve_id(&id, ctx, a->args[0]);
     if (rc == 0)
-        rc = daap_db_update(&updated, ctx, id, cli_caller_team(a), &spec);
+        rc = daap_db_update(&updated, ctx, id, cli_caller_team(a), spec);
     if (rc == 0)
         rc = cli_print_record(a, updated, false);
+    if (rc == 0 && after)
+        after(a, updated);
     daap_db_free(updated);
     free(id);
     daap_ctx_free(ctx);
     return rc;
+}
+
+int cmd_update(cli_args *a)
+{
+    daap_db_update_spec spec = DAAP_DB_UPDATE_INIT;
+
+    spec.owner_team = cli_opt(a, "team");
+    spec.purpose = cli_opt(a, "purpose");
+    if (spec.owner_team == NULL && spec.purpose == NULL)
+        return cli_usage_error("update needs --team NEWTEAM and/or --purpose TEXT");
+    return run_update(a, &spec, NULL);
+}
+
+/* ---- protect, unprotect */
+
+static int set_protection(cli_args *a, int32_t protection)
+{
+    daap_db_update_spec spec = DAAP_DB_UPDATE_INIT;
+
+    spec.deletion_protection = protection;
+    return run_update(a, &spec, NULL);
+}
+
+int cmd_protect(cli_args *a)
+{
+    return set_protection(a, DAAP_DB_PROTECTION_ON);
+}
+
+int cmd_unprotect(cli_args *a)
+{
+    return set_protection(a, DAAP_DB_PROTECTION_OFF);
+}
+
+/* ---- resize */
+
+/* Through a daap-server only the reason says so (change_started_at is internal). */
+static void say_rolling_out(const cli_args *a, const daap_db *db)
+{
+    const char *reason = daap_db_status_reason(db);
+
+    if (a->output == OUT_TABLE && reason && strncmp(reason, "rolling out:", 12) == 0)
+        fprintf(stderr, "Rolling out; the database stays ready. Follow it with 'daapctl get %s'.\n",
+                daap_db_name(db));
+}
+
+int cmd_resize(cli_args *a)
+{
+    daap_db_update_spec spec = DAAP_DB_UPDATE_INIT;
+    const char *v;
+    int n;
+
+    spec.storage_size = cli_opt(a, "storage");
+    if ((v = cli_opt(a, "instances")) != NULL) {
+        CLI_TRY(cli_parse_int(&n, v, "--instances", 1, 1000000));
+        spec.instances = n;
+    }
+    if (spec.storage_size == NULL && spec.instances == 0)
+        return cli_usage_error("resize needs --storage SIZE and/or --instances N");
+    return run_update(a, &spec, say_rolling_out);
 }
 
 /* ---- delete */
@@ -313,7 +372,9 @@ int cmd_delete(cli_args *a)
     CLI_TRY(wait_timeout(&timeout_ms, a));
     CLI_TRY(cli_open(&ctx, a, OPEN_KUBE));
     rc = cli_resolve(&db, ctx, a->args[0]);
-    if (rc == 0 && !yes && !confirmed(db))
+    /* A protected database is refused by the library with how to lift it;
+     * asking first would only make the owner answer for nothing. */
+    if (rc == 0 && !yes && !daap_db_deletion_protection(db) && !confirmed(db))
         rc = cli_fail(DAAP_ERROR, "not deleted");
     if (rc == 0)
         rc = daap_db_delete(&after, ctx, daap_db_id(db), cli_caller_team(a));

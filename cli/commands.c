@@ -44,6 +44,7 @@ static const cli_option create_opts[] = {
     { "wait", 0, NULL, "wait until the database is ready or in error", NULL, NULL },
     { "timeout", 0, "DURATION", "with --wait: give up after this long, e.g. 90s, 10m (default 20m)", NULL, NULL },
     { "idempotency-key", 0, "KEY", "the request's Idempotency-Key (default: a fresh random one)", NULL, NULL },
+    { "deletion-protection", 0, NULL, "refuse deletes until 'daapctl unprotect NAME'", NULL, NULL },
     { NULL, 0, NULL, NULL, NULL, NULL }
 };
 
@@ -80,6 +81,20 @@ static const cli_option events_opts[] = {
     { NULL, 0, NULL, NULL, NULL, NULL }
 };
 
+/* resize */
+static const cli_option resize_opts[] = {
+    { "storage", 0, "SIZE", "grow the volume of each instance to SIZE (it cannot shrink)", NULL, NULL },
+    { "instances", 0, "N", "run N PostgreSQL instances, 1 primary plus replicas", NULL, NULL },
+    { "as", 0, "TEAM", "the team making the change (default: the global --team or DAAP_TEAM)", NULL, NULL },
+    { NULL, 0, NULL, NULL, NULL, NULL }
+};
+
+/* protect, unprotect */
+static const cli_option protect_opts[] = {
+    { "as", 0, "TEAM", "the team making the change (default: the global --team or DAAP_TEAM)", NULL, NULL },
+    { NULL, 0, NULL, NULL, NULL, NULL }
+};
+
 static const cli_option url_opts[] = {
     { "direct", 0, NULL, "the primary's -rw Service instead of the pooler (for session state)", NULL, NULL },
     { NULL, 0, NULL, NULL, NULL, NULL }
@@ -104,8 +119,8 @@ static const cli_option gen_man_opts[] = {
 
 const cli_command cli_commands[] = {
     { "create", cmd_create, "ask for a new database",
-      "NAME [--team TEAM] --purpose TEXT [--instances N] [--storage SIZE] [--pg-version V] [--wait [--timeout DURATION]] "
-      "[--idempotency-key KEY]",
+      "NAME [--team TEAM] --purpose TEXT [--instances N] [--storage SIZE] [--pg-version V] [--deletion-protection] "
+      "[--wait [--timeout DURATION]] [--idempotency-key KEY]",
       "Record a new database and start provisioning it. NAME is 3 to 45 lowercase letters, digits and "
       "hyphens, starting with a letter.\n\n"
       "With --wait, daapctl follows the database until it is ready and shows each status change (live "
@@ -115,7 +130,8 @@ const cli_command cli_commands[] = {
       "The request carries an Idempotency-Key (a fresh random one unless --idempotency-key gives it), and "
       "when the server cannot be reached or the connection breaks, daapctl sends the same request with the "
       "same key again, up to 5 times with growing pauses: a retried create never makes two databases. "
-      "A retry that the server already answered gets that answer again.",
+      "A retry that the server already answered gets that answer again.\n\n"
+      "With --deletion-protection, deletes are refused until the owner runs daapctl unprotect.",
       create_opts, 1, 1, NULL, 0 },
     { "list", cmd_list, "list databases",
       "[--team TEAM] [--status LIST] [--name PREFIX] [--limit N] [--include-deleted]",
@@ -148,6 +164,25 @@ const cli_command cli_commands[] = {
       "until the database is deleted. A deleted database's history stays readable by its id. "
       "-o json and -o yaml print the API's page, newest first.",
       events_opts, 1, 1, NULL, 0 },
+    /* resize */
+    { "resize", cmd_resize, "grow storage or change instances of a ready database",
+      "ID|NAME [--storage SIZE] [--instances N] [--as TEAM]",
+      "Grow the storage of each instance (never shrink: CNPG cannot shrink a volume; at most the "
+      "server's max_storage_size) and/or change the number of instances (1 to max_instances). The "
+      "database must be ready and stays ready while CNPG rolls the change out; its status reason says "
+      "'rolling out: ...' until it is done. One change at a time: another resize before then is "
+      "refused (exit status 6). Only the owner team may do this.",
+      resize_opts, 1, 1, NULL, 0 },
+    /* protect, unprotect */
+    { "protect", cmd_protect, "turn deletion protection on",
+      "ID|NAME [--as TEAM]",
+      "Refuse every delete of the database (HTTP 409 deletion_protected, exit status 14) until the "
+      "owner team turns protection off again with daapctl unprotect. Only the owner team may do this.",
+      protect_opts, 1, 1, NULL, 0 },
+    { "unprotect", cmd_unprotect, "turn deletion protection off",
+      "ID|NAME [--as TEAM]",
+      "Allow deletes of the database again. Only the owner team may do this.",
+      protect_opts, 1, 1, NULL, 0 },
     { "url", cmd_url, "print a ready database's connection URI",
       "ID|NAME [--direct]",
       "Print the postgresql:// URI of the pooled endpoint, password included, for use in scripts "
@@ -218,6 +253,8 @@ const cli_example cli_examples[] = {
       "daapctl list --team payments --status provisioning,error" },
     { "Hand a database to another team", "daapctl update orders --team billing" },
     { "Watch what happens to a database", "daapctl events orders --follow" },
+    { "Keep a database from being deleted by accident", "daapctl protect orders" },
+    { "Give a database more disk and a replica", "daapctl resize orders --storage 20Gi --instances 2" },
     { "Delete without a prompt, from a script", "daapctl delete orders --yes" },
     { "Operator: migrate a store, then run one reconcile pass",
       "daapctl --store postgresql://daap@db/daap migrate up\n"

@@ -17,6 +17,7 @@ const cli_exit_entry cli_exit_table[] = {
     { DAAP_ECRYPTO,       11, "crypto",         "stored credentials cannot be decrypted (wrong --secret-key-file?)" },
     { DAAP_ENOTSUPPORTED, 12, "not_supported",  "not possible in this mode (e.g. migrate through a daap-server)" },
     { DAAP_EEXPIRED,      13, "expired",        "a Kubernetes watch expired; retry" },
+    { DAAP_EPROTECTED,    14, "deletion_protected", "deletion protection is on (daapctl unprotect NAME turns it off)" },
     /* --wait's own verdicts: 0 ready (or deleted), 1 error, 2 timeout (DESIGN.md 11). */
     { CLI_DB_FAILED,      1,  "db_error",       "create/delete --wait: the database went to status error" },
     { CLI_WAIT_TIMEOUT,   2,  "wait_timeout",   "create/delete --wait: the --timeout passed first" },

@@ -259,6 +259,7 @@ static int print_yaml_record(const daap_db *db, bool secrets, const char *first,
     yaml_time(pad, "ready_at", daap_db_ready_at(db));
     yaml_time(pad, "deleted_at", daap_db_deleted_at(db));
     printf("%srevision: %lld\n", pad, (long long)daap_db_revision(db));
+    printf("%sdeletion_protection: %s\n", pad, daap_db_deletion_protection(db) ? "true" : "false");
     return secrets && has_secrets(db) ? yaml_connection(pad, db) : 0;
 }
 
@@ -286,6 +287,10 @@ static void print_table_record(const daap_db *db)
     snprintf(buf, sizeof(buf), "%d x %s, PostgreSQL %d", (int)daap_db_instances(db),
              daap_db_storage_size(db) ? daap_db_storage_size(db) : "?", (int)daap_db_pg_version(db));
     row("Instances:", buf);
+    if (daap_db_deletion_protection(db)) {
+        snprintf(buf, sizeof(buf), "on; 'daapctl unprotect %s' allows delete", daap_db_name(db));
+        row("Protection:", buf);
+    }
     cli_format_time(t, sizeof(t), daap_db_created_at(db));
     cli_format_age(age, sizeof(age), daap_db_created_at(db));
     snprintf(buf, sizeof(buf), "%s (%s ago)", t, age);

@@ -16,7 +16,7 @@
 static const char *const known_keys[] = {
     "listen", "store", "kubeconfig", "kube_context", "namespace", "template_dir",
     "secret_key_file", "provisioning_deadline", "resync_period", "log_level",
-    "image_map", "cluster_domain", "max_instances", "threads", "reconcile_workers", "max_connections",
+    "image_map", "cluster_domain", "max_instances", "max_storage_size", "threads", "reconcile_workers", "max_connections",
     "connection_timeout", "request_timeout", "shutdown_grace", "wait_poll_interval", "event_retention",
     "idempotency_ttl", "idempotency_lease", "max_connections_per_ip", "header_timeout", "team_header",
     "trusted_proxies",

@@ -112,6 +112,24 @@ static int configure_retention(daap_ctx *ctx, const daap_ctx_options *o)
     return 0;
 }
 
+#define DEFAULT_MAX_STORAGE "64Ti"
+
+/* The largest size a resize may ask for ($DAAP_MAX_STORAGE_SIZE too); it
+ * must itself be a storage_size a create could ask for. */
+static int set_max_storage(daap_ctx *ctx, const char *configured)
+{
+    const char *size = pick(configured, "DAAP_MAX_STORAGE_SIZE", DEFAULT_MAX_STORAGE);
+    daap__fields f;
+
+    daap__fields_init(&f);
+    daap__check_storage_size(&f, "max_storage_size", size);
+    if (daap__fields_result(&f, "max_storage_size") < 0 || !daap__parse_quantity(size, &ctx->limits.max_storage_bytes))
+        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_CONFIG,
+                              "max_storage_size '%.40s' is not a quantity between 1Gi and 64Ti", size);
+    snprintf(ctx->limits.max_storage_size, sizeof(ctx->limits.max_storage_size), "%s", size);
+    return 0;
+}
+
 static int configure(daap_ctx *ctx, const daap_ctx_options *o)
 {
     static const daap_ctx_options defaults = DAAP_CTX_OPTIONS_INIT;
@@ -135,6 +153,7 @@ static int configure(daap_ctx *ctx, const daap_ctx_options *o)
         return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_CONFIG,
                               "default pg_version %d has no image in the image map", (int)ctx->default_pg_version);
     ctx->limits.max_instances = ctx->max_instances;
+    DAAP_TRY(set_max_storage(ctx, o->version >= 2 ? o->max_storage_size : NULL));
     ctx->limits.has_pg_version = has_pg_version;
     ctx->limits.payload = ctx;
     return 0;
@@ -296,6 +315,7 @@ int daap__ctx_open_served(daap_ctx **out, const daap__engine *engine, void *self
     ctx->engine_self = self;
     ctx->max_instances = INT32_MAX;
     ctx->limits.max_instances = INT32_MAX;
+    ctx->limits.max_storage_bytes = 1e300; /* the remote engine: the server decides */
     ctx->limits.has_pg_version = any_pg_version;
     *out = ctx;
     return 0;

@@ -48,6 +48,7 @@ static const code_info codes[] = {
     { DAAP_EFORBIDDEN,    "forbidden",      "caller's team does not own this database", 403 },
     { DAAP_EEXPIRED,      "expired",        "resource version too old",           410 },
     { DAAP_ECRYPTO,       "crypto",         "credentials cannot be decrypted",    500 },
+    { DAAP_EPROTECTED,    "deletion_protected", "deletion protection is on",      409 },
     { DAAP_ITEROVER,      "iterover",       "end of iteration",                   200 },
 };
 

@@ -157,10 +157,14 @@ void handle_update(request *r)
     rc = daap_db_update_json(&db, request_ctx(r), r->path_id, team, body_ptr(r), r->body_len);
     end_call(r);
 
-    if (rc < 0)
+    if (rc < 0) {
         respond_daap_error(r, rc);
-    else
-        respond_record(r, 200, db, false);
+        return;
+    }
+    /* day-2: a resize is the reconciler's to patch onto the Cluster */
+    if (daap_db_change_started_at(db))
+        reconciler_enqueue(r->w->reconciler, daap_db_id(db));
+    respond_record(r, 200, db, false);
 }
 
 /* 202 while the objects are being removed, which a reconciler worker does;

@@ -28,6 +28,7 @@ static void ctx_options(daap_ctx_options *co, const server_options *o, unsigned 
     co->cluster_domain = o->cluster_domain;
     co->image_map = o->image_map;
     co->max_instances = o->max_instances;
+    co->max_storage_size = o->max_storage_size;
     co->provisioning_deadline_ms = o->provisioning_deadline_ms;
     co->event_retention_ms = o->event_retention_ms;
     co->flags = flags | (o->create_secret_key ? DAAP_CTX_CREATE_KEY : 0u)

@@ -28,7 +28,7 @@ typedef struct {
 enum {
     O_CONFIG, O_LISTEN, O_STORE, O_KUBECONFIG, O_KUBE_CONTEXT, O_NAMESPACE, O_TEMPLATE_DIR,
     O_SECRET_KEY_FILE, O_CREATE_KEY, O_PROV_DEADLINE, O_RESYNC, O_LOG_LEVEL, O_IMAGE_MAP,
-    O_CLUSTER_DOMAIN, O_MAX_INSTANCES, O_THREADS, O_WORKERS, O_MAX_CONN, O_MAX_CONN_PER_IP, O_CONN_TIMEOUT,
+    O_CLUSTER_DOMAIN, O_MAX_INSTANCES, O_MAX_STORAGE, O_THREADS, O_WORKERS, O_MAX_CONN, O_MAX_CONN_PER_IP, O_CONN_TIMEOUT,
     O_HEADER_TIMEOUT, O_REQ_TIMEOUT, O_SHUTDOWN_GRACE, O_TEAM_HEADER, O_TRUSTED_PROXIES, O_MIGRATE,
     O_INSECURE_TLS, O_WAIT_POLL, O_EVENT_RETENTION,
     /* idempotency keys */
@@ -67,6 +67,8 @@ static const opt_spec specs[O__COUNT] = {
                            "DOMAIN", "Kubernetes cluster DNS domain" },
     [O_MAX_INSTANCES] = { "max-instances", "DAAP_MAX_INSTANCES", "max_instances", T_INT, "9", "N",
                           "most PostgreSQL instances one database may ask for" },
+    [O_MAX_STORAGE] = { "max-storage-size", "DAAP_MAX_STORAGE_SIZE", "max_storage_size", T_STRING, "64Ti", "SIZE",
+                        "largest storage_size a resize may grow a database to" },
     [O_THREADS] = { "threads", "DAAP_THREADS", "threads", T_INT, NULL, "N",
                     "HTTP worker threads; default one per CPU" },
     [O_WORKERS] = { "reconcile-workers", "DAAP_RECONCILE_WORKERS", "reconcile_workers", T_INT, NULL, "N",
@@ -344,6 +346,7 @@ static int apply_one(server_options *o, int i, const resolved *r)
     case O_CLUSTER_DOMAIN:  o->cluster_domain = v; break;
     case O_TEAM_HEADER:     rc = header_name_ok(v) ? (o->team_header = v, 0) : -1; break;
     case O_TRUSTED_PROXIES: rc = net_list_parse(&o->trusted_proxies, v); break;
+    case O_MAX_STORAGE:     o->max_storage_size = v; break;
     case O_CREATE_KEY:      rc = parse_bool(&o->create_secret_key, v); break;
     case O_MIGRATE:         rc = parse_bool(&o->migrate, v); break;
     case O_INSECURE_TLS:    rc = parse_bool(&o->allow_insecure_tls, v); break;

@@ -22,6 +22,7 @@ typedef struct {
     const char *cluster_domain;
     const char *team_header;      /* the one header the caller's team is read from */
     net_list    trusted_proxies;  /* who may send it; empty: anyone */
+    const char *max_storage_size; /* resize limit; NULL: the library default */
     int64_t provisioning_deadline_ms;
     int64_t event_retention_ms;
     int64_t resync_period_ms;

@@ -56,6 +56,9 @@ typedef struct {
      *  purges older ones in bounded batches. Default: $DAAP_EVENT_RETENTION_MS,
      *  else 30 days. */
     int64_t      event_retention_ms;
+    /** Largest storage_size a resize may grow a database to, a Kubernetes
+     *  quantity. Default: "64Ti", the largest a create may ask for. */
+    const char  *max_storage_size;
 } daap_ctx_options;
 
 #define DAAP_CTX_OPTIONS_VERSION 2

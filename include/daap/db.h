@@ -30,6 +30,8 @@ typedef struct {
      *  contexts send it as the Idempotency-Key header; local ones keep it
      *  in the store, scoped to owner_team, and store only successes. */
     const char  *idempotency_key;
+    /* version 2 also: deletion protection */
+    int32_t      deletion_protection; /**< non-zero: DELETE is refused until it is turned off */
 } daap_db_spec;
 
 #define DAAP_DB_SPEC_VERSION 2
@@ -146,29 +148,51 @@ typedef struct {
     unsigned int version;    /**< DAAP_DB_UPDATE_VERSION */
     const char  *owner_team;
     const char  *purpose;
+    /* version 2 */
+    int32_t      deletion_protection; /**< a daap_db_protection; 0: unchanged */
+    /* version 3: a resize of a ready database (docs/day2.md) */
+    int32_t      instances;    /**< 1..max_instances; 0: unchanged */
+    const char  *storage_size; /**< grow only, up to max_storage_size; NULL: unchanged */
 } daap_db_update_spec;
 
-#define DAAP_DB_UPDATE_VERSION 1
+/** What an update does to deletion protection. */
+typedef enum {
+    DAAP_DB_PROTECTION_UNCHANGED = 0,
+    DAAP_DB_PROTECTION_ON        = 1, /**< refuse DELETE from now on */
+    DAAP_DB_PROTECTION_OFF       = 2  /**< allow DELETE again */
+} daap_db_protection;
+
+#define DAAP_DB_UPDATE_VERSION 3
 #define DAAP_DB_UPDATE_INIT { DAAP_DB_UPDATE_VERSION }
 
 /** @return 0 or DAAP_EINVALID. @since 0.1 */
 DAAP_EXTERN(int) daap_db_update_spec_init(daap_db_update_spec *spec, unsigned int version);
 
 /**
- * Change owner_team and/or purpose. The caller's team must own the record.
+ * Change owner_team, purpose and/or deletion protection, or resize: grow
+ * storage_size and/or change instances. The caller's team must own the
+ * record.
+ *
+ * A resize needs a ready database with no other resize rolling out; the
+ * record keeps the new values at once and the reconciler patches the
+ * Cluster, while the database stays ready with a status_reason that says
+ * what is rolling out, until CNPG reports it done.
  *
  * @param[out] out   receives the updated record (may be NULL)
  * @param id         the record id
  * @param caller_team the team making the change
- * @return 0, DAAP_ENOTFOUND, DAAP_EFORBIDDEN, DAAP_EINVALID, DAAP_ECONFLICT
+ * @return 0, DAAP_ENOTFOUND, DAAP_EFORBIDDEN, DAAP_EINVALID (also a storage
+ *         shrink, or more than the maximum), DAAP_ECONFLICT (also a resize of
+ *         a database that is not ready or is still rolling out a change)
  * @since 0.1
  */
 DAAP_EXTERN(int) daap_db_update(daap_db **out, daap_ctx *ctx, const char *id,
                                 const char *caller_team, const daap_db_update_spec *spec);
 
 /**
- * Update from a JSON body. Fields other than owner_team and purpose are
- * rejected as "immutable"; unknown ones as "unknown_field".
+ * Update from a JSON body. Fields other than owner_team, purpose,
+ * deletion_protection (a boolean), instances and storage_size are rejected
+ * as "immutable"; unknown ones as "unknown_field".
  *
  * @return as daap_db_update()
  * @since 0.1
@@ -185,7 +209,9 @@ DAAP_EXTERN(int) daap_db_update_json(daap_db **out, daap_ctx *ctx, const char *i
  * @param id         the record id
  * @param caller_team the team making the change
  * @return 0 (out's status is deleting, or deleted when it was already
- *         gone), DAAP_ENOTFOUND (unknown id), DAAP_EFORBIDDEN
+ *         gone), DAAP_ENOTFOUND (unknown id), DAAP_EFORBIDDEN,
+ *         DAAP_EPROTECTED (deletion protection is on; turn it off with an
+ *         update first)
  * @since 0.1
  */
 DAAP_EXTERN(int) daap_db_delete(daap_db **out, daap_ctx *ctx, const char *id, const char *caller_team);
@@ -208,6 +234,10 @@ DAAP_EXTERN(int32_t)      daap_db_pg_version(const daap_db *db);
 DAAP_EXTERN(int)          daap_db_status(const daap_db *db);
 DAAP_EXTERN(const char *) daap_db_status_reason(const daap_db *db);
 DAAP_EXTERN(int64_t)      daap_db_revision(const daap_db *db);
+/** When the resize now rolling out began (ms since the epoch); 0 when none is. @since 0.1 */
+DAAP_EXTERN(int64_t)      daap_db_change_started_at(const daap_db *db);
+/** Non-zero while DELETE is refused (deletion protection). @since 0.1 */
+DAAP_EXTERN(int)          daap_db_deletion_protection(const daap_db *db);
 /** Timestamps: milliseconds since the Unix epoch, UTC; 0 when unset. */
 DAAP_EXTERN(int64_t)      daap_db_created_at(const daap_db *db);
 DAAP_EXTERN(int64_t)      daap_db_updated_at(const daap_db *db);

@@ -28,6 +28,7 @@ typedef enum {
     DAAP_EFORBIDDEN    = -10, /**< the caller's team does not own the database */
     DAAP_EEXPIRED      = -11, /**< a watch resourceVersion is too old; relist */
     DAAP_ECRYPTO       = -12, /**< credentials cannot be decrypted (wrong key?) */
+    DAAP_EPROTECTED    = -13, /**< deletion protection is on; turn it off first */
     DAAP_ITEROVER      = -31  /**< end of iteration; not an error */
 } daap_error_code;
 

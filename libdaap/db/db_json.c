@@ -179,6 +179,8 @@ static int render_compact(daap_buf *b, const daap_db *db, unsigned int flags)
     DAAP_TRY(PUT_TIME(b, ",\"ready_at\":", daap_db_ready_at(db)));
     DAAP_TRY(PUT_TIME(b, ",\"deleted_at\":", daap_db_deleted_at(db)));
     DAAP_TRY(PUT_INT(b, ",\"revision\":", daap_db_revision(db)));
+    DAAP_TRY(daap__buf_puts(b, daap_db_deletion_protection(db) ? ",\"deletion_protection\":true"
+                                                               : ",\"deletion_protection\":false"));
     if (!(flags & DAAP_JSON_NO_SECRETS) && has_connection(db))
         DAAP_TRY(put_connection(b, db));
     return daap__buf_putc(b, '}');

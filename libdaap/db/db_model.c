@@ -28,6 +28,8 @@ static const daap_db_field_info fields[DAAP_DB_F__COUNT] = {
     [DAAP_DB_F_READY_AT]      = { "ready_at",      DAAP_DB_T_TIME,   0 },
     [DAAP_DB_F_DELETED_AT]    = { "deleted_at",    DAAP_DB_T_TIME,   0 },
     [DAAP_DB_F_REVISION]      = { "revision",      DAAP_DB_T_INT,    1 },
+    [DAAP_DB_F_DELETION_PROTECTION] = { "deletion_protection", DAAP_DB_T_INT, 1 },
+    [DAAP_DB_F_CHANGE_STARTED_AT]   = { "change_started_at",   DAAP_DB_T_TIME, 0 },
 };
 
 static const char *const status_names[] = {
@@ -273,6 +275,8 @@ INT_GETTER(daap_db_created_at, DAAP_DB_F_CREATED_AT, int64_t)
 INT_GETTER(daap_db_updated_at, DAAP_DB_F_UPDATED_AT, int64_t)
 INT_GETTER(daap_db_ready_at, DAAP_DB_F_READY_AT, int64_t)
 INT_GETTER(daap_db_deleted_at, DAAP_DB_F_DELETED_AT, int64_t)
+INT_GETTER(daap_db_deletion_protection, DAAP_DB_F_DELETION_PROTECTION, int)
+INT_GETTER(daap_db_change_started_at, DAAP_DB_F_CHANGE_STARTED_AT, int64_t)
 
 const char *daap_db_password(const daap_db *db)
 {

@@ -140,6 +140,12 @@ static int take_text(daap_db *db, int f, json_object *v, const char *key)
 
 static int take_int(daap_db *db, int f, json_object *v, const char *key)
 {
+    /* deletion_protection is the record's one boolean, kept as 0 or 1 */
+    if (f == DAAP_DB_F_DELETION_PROTECTION) {
+        if (!json_object_is_type(v, json_type_boolean))
+            return bad("record JSON: '%s' must be a boolean", key);
+        return daap_db_set_int(db, f, json_object_get_boolean(v) ? 1 : 0);
+    }
     if (!json_object_is_type(v, json_type_int))
         return bad("record JSON: '%s' must be an integer", key);
     return daap_db_set_int(db, f, json_object_get_int64(v));

@@ -220,7 +220,7 @@ static int parse_member(scanner *s, daap__rj_object *out)
         if (scan_string(s, &text) < 0 || daap__buf_grow(&text, 0) < 0) goto fail;
     } else {
         if (scan_value(s, 1, &type) < 0) goto fail;
-        if (type == DAAP__RJ_NUMBER && daap__buf_put(&text, value_start, (size_t)(s->p - value_start)) < 0) goto fail;
+        if ((type == DAAP__RJ_NUMBER || type == DAAP__RJ_BOOL) && daap__buf_put(&text, value_start, (size_t)(s->p - value_start)) < 0) goto fail;
     }
     m = &out->members[out->count++];
     m->type = type;

@@ -24,7 +24,7 @@ typedef enum {
 typedef struct {
     char          *key;
     daap__rj_type  type;
-    char          *text;  /* decoded string, or the number's literal text */
+    char          *text;  /* decoded string, or the number's or boolean's literal text */
     size_t         text_len;
 } daap__rj_member;
 

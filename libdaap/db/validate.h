@@ -20,6 +20,8 @@ typedef struct {
     /* Returns non-zero when the major version has an image. */
     int (*has_pg_version)(const void *payload, int32_t version);
     const void *payload;
+    double  max_storage_bytes;     /* what a resize may grow to */
+    char    max_storage_size[33];  /* the same, as configured ("64Ti") */
 } daap__limits;
 
 /* A collector of field errors; reported all at once by daap__fields_fail(). */

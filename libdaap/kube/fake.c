@@ -68,7 +68,7 @@ struct fake_backend {
 };
 
 static const char *const method_names[DAAP_KUBE_FAKE__METHODS] = {
-    "create", "get", "remove", "list", "watch"
+    "create", "get", "remove", "list", "watch", "patch"
 };
 
 static void fake_free(daap_kube_backend *be);
@@ -797,6 +797,66 @@ static int fake_get(daap_kube_object **out, daap_kube_backend *be, const daap_ku
     return daap_kube_object_dup(out, e->obj);
 }
 
+#define FAKE_PHASE_ROLLOUT "Waiting for the instances to become active"
+
+static bool cluster_spec_changed(const daap_kube_object *before, const daap_kube_object *after)
+{
+    int64_t a = 1, b = 1;
+    const char *sa = daap_kube_object_str(before, "spec.storage.size");
+    const char *sb = daap_kube_object_str(after, "spec.storage.size");
+
+    daap_kube_object_int(&a, before, "spec.instances");
+    daap_kube_object_int(&b, after, "spec.instances");
+    daap_error_clear();
+    return a != b || (sa == NULL) != (sb == NULL) || (sa && strcmp(sa, sb) != 0);
+}
+
+/* As CNPG: a healthy Cluster whose instances or storage change rolls the
+ * change out, not Ready meanwhile, until daap_kube_fake_set_cluster_phase()
+ * (or at once with auto-ready). The generation moves with every spec change. */
+static int after_cluster_patch(fake_backend *fb, const daap_kube_object *before, daap_kube_object *cluster)
+{
+    int64_t gen = 1;
+
+    if (!cluster_spec_changed(before, cluster))
+        return 0;
+    daap_kube_object_int(&gen, before, "metadata.generation");
+    daap_error_clear();
+    DAAP_TRY(daap_kube_object_set_int(cluster, "metadata.generation", gen + 1));
+    if (daap_kube_object_condition(before, "Ready") != 1)
+        return 0;
+    DAAP_TRY(set_cluster_status(cluster, fb->auto_ready ? NULL : FAKE_PHASE_ROLLOUT));
+    return daap_kube_object_set_int(cluster, "status.observedGeneration", gen + 1);
+}
+
+static int fake_patch(daap_kube_object **out, daap_kube_backend *be, const daap_kube_ref *ref,
+                      const char *patch, size_t len)
+{
+    fake_backend *fb = (fake_backend *)be;
+    daap_kube_object *before = NULL;
+    entry *e;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    DAAP_TRY(count_call(fb, DAAP_KUBE_FAKE_PATCH));
+    DAAP_ASSERT_ARG(ref && ref->name && patch);
+    if ((e = find(fb, ref->kind, ref_namespace(ref), ref->name)) == NULL)
+        return not_found(ref);
+    DAAP_TRY(daap_kube_object_dup(&before, e->obj));
+    rc = daap__kube_object_merge_patch(e->obj, patch, len);
+    if (rc == 0 && ref->kind == DAAP_KUBE_CLUSTER)
+        rc = after_cluster_patch(fb, before, e->obj);
+    daap_kube_object_free(before);
+    if (rc == 0)
+        rc = emit(fb, DAAP_KUBE_MODIFIED, ref->kind, e->obj);
+    if (rc == 0 && ref->kind == DAAP_KUBE_CLUSTER)
+        rc = update_pooler_deployments(fb, e->obj);
+    if (rc == 0 && out)
+        rc = daap_kube_object_dup(out, e->obj);
+    return rc;
+}
+
 static int fake_remove(daap_kube_backend *be, const daap_kube_ref *ref)
 {
     fake_backend *fb = (fake_backend *)be;
@@ -982,6 +1042,7 @@ int daap_kube_fake_new(daap_kube_backend **out)
     fb->parent.watch_next = fake_watch_next;
     fb->parent.watch_free = fake_watch_free;
     fb->parent.ping = fake_ping;
+    fb->parent.patch = fake_patch;
     fb->rv = 1000;
     fb->rng = 0x2545f4914f6cdd1dULL; /* fixed: the fake's passwords repeat from run to run */
     *out = &fb->parent;

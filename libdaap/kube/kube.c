@@ -69,6 +69,27 @@ int daap__kube_remove(daap_kube_backend *be, const daap_kube_ref *ref)
     return ensure_error(be->remove(be, ref), be, "remove");
 }
 
+int daap__kube_patch(daap_kube_object **out, daap_kube_backend *be, const daap_kube_ref *ref,
+                     const char *patch, size_t len)
+{
+    daap_kube_object *patched = NULL;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (be->version < 2 || be->patch == NULL)
+        return daap_error_set(DAAP_ENOTSUPPORTED, DAAP_ERRCLASS_KUBE,
+                              "kube backend '%s' cannot patch objects", be->name ? be->name : "?");
+    rc = be->patch(out ? &patched : NULL, be, ref, patch, len);
+    if (rc < 0) {
+        daap_kube_object_free(patched);
+        return ensure_error(rc, be, "patch");
+    }
+    if (out)
+        *out = patched;
+    return rc;
+}
+
 int daap__kube_list(daap_kube_list *out, daap_kube_backend *be, int kind,
                     const char *namespace_, const char *label_selector)
 {

@@ -20,6 +20,9 @@ int daap__kube_check(const daap_kube_backend *be);
 int  daap__kube_create(daap_kube_object **out, daap_kube_backend *be, const daap_kube_object *obj);
 int  daap__kube_get(daap_kube_object **out, daap_kube_backend *be, const daap_kube_ref *ref);
 int  daap__kube_remove(daap_kube_backend *be, const daap_kube_ref *ref);
+/* A JSON merge patch; DAAP_ENOTSUPPORTED when the backend has no patch (version 1). */
+int  daap__kube_patch(daap_kube_object **out, daap_kube_backend *be, const daap_kube_ref *ref,
+                      const char *patch, size_t len);
 /* On failure `out` holds exactly what it held before the call. */
 int  daap__kube_list(daap_kube_list *out, daap_kube_backend *be, int kind,
                      const char *namespace_, const char *label_selector);

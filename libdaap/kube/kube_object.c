@@ -349,15 +349,20 @@ static int share_conditions(json_object *status, const daap_kube_object *from)
 
 int daap__kube_object_summary(daap_kube_object **out, const daap_kube_object *obj)
 {
-    static const char *const meta[] = { "name", "namespace", "resourceVersion", "uid", "labels", "deletionTimestamp" };
-    static const char *const status_keys[] = { "phase", "phaseReason", "readyInstances", "readyReplicas" };
-    json_object *root = json_object_new_object(), *m, *st;
+    static const char *const meta[] = { "name", "namespace", "resourceVersion", "uid", "labels", "deletionTimestamp",
+                                        "generation" };
+    static const char *const status_keys[] = { "phase", "phaseReason", "readyInstances", "readyReplicas",
+                                               "instances", "observedGeneration" };
+    /* what a resize compares with the record (docs/day2.md) */
+    static const char *const spec_keys[] = { "instances", "storage" };
+    json_object *root = json_object_new_object(), *m, *st, *sp;
     char path[64];
     size_t i;
     int rc = 0;
 
     *out = NULL;
-    if (root == NULL || (m = new_member(root, "metadata")) == NULL || (st = new_member(root, "status")) == NULL) {
+    if (root == NULL || (m = new_member(root, "metadata")) == NULL || (st = new_member(root, "status")) == NULL
+        || (sp = new_member(root, "spec")) == NULL) {
         json_object_put(root);
         return daap_error_set_oom();
     }
@@ -372,6 +377,10 @@ int daap__kube_object_summary(daap_kube_object **out, const daap_kube_object *ob
         snprintf(path, sizeof(path), "status.%s", status_keys[i]);
         rc = share_member(st, status_keys[i], obj, path);
     }
+    for (i = 0; rc == 0 && i < DAAP_ARRAY_SIZE(spec_keys); i++) {
+        snprintf(path, sizeof(path), "spec.%s", spec_keys[i]);
+        rc = share_member(sp, spec_keys[i], obj, path);
+    }
     if (rc == 0)
         rc = share_conditions(st, obj);
     if (rc < 0) {
@@ -379,6 +388,62 @@ int daap__kube_object_summary(daap_kube_object **out, const daap_kube_object *ob
         return rc;
     }
     return daap__kube_object_wrap(out, root);
+}
+
+/* RFC 7386: objects merge member by member, null removes, anything else
+ * replaces. `target` may be NULL or not an object; the result is returned. */
+static json_object *merge(json_object *target, json_object *patch)
+{
+    json_object *out = target;
+
+    if (!json_object_is_type(patch, json_type_object)) {
+        json_object_put(target);
+        return json_object_get(patch);
+    }
+    if (!json_object_is_type(out, json_type_object)) {
+        json_object_put(out);
+        if ((out = json_object_new_object()) == NULL)
+            return NULL;
+    }
+    json_object_object_foreach(patch, key, value) {
+        json_object *cur = NULL, *next;
+        if (value == NULL) {
+            json_object_object_del(out, key);
+            continue;
+        }
+        if (json_object_object_get_ex(out, key, &cur))
+            json_object_get(cur);
+        next = merge(cur, value);
+        if (next != NULL && next == cur) { /* merged in place: already the member */
+            json_object_put(next);
+            continue;
+        }
+        if (next == NULL || json_object_object_add(out, key, next) != 0) {
+            json_object_put(next);
+            json_object_put(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+int daap__kube_object_merge_patch(daap_kube_object *obj, const char *patch, size_t len)
+{
+    daap_kube_object *p;
+    json_object *merged;
+
+    DAAP_TRY(daap_kube_object_parse(&p, patch, len));
+    if (!json_object_is_type(p->json, json_type_object)) {
+        daap_kube_object_free(p);
+        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_KUBE, "a merge patch must be a JSON object");
+    }
+    merged = merge(json_object_get(obj->json), p->json);
+    daap_kube_object_free(p);
+    if (merged == NULL)
+        return daap_error_set_oom();
+    json_object_put(obj->json); /* the reference merge() took is the one kept */
+    obj->json = merged;
+    return 0;
 }
 
 int daap__kube_kind_of(const daap_kube_object *obj)

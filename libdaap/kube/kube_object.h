@@ -22,6 +22,10 @@ int daap__kube_object_set_kind(daap_kube_object *obj, int kind);
  * what caches and snapshots keep instead of whole objects. */
 int daap__kube_object_summary(daap_kube_object **out, const daap_kube_object *obj);
 
+/* Apply a JSON merge patch (RFC 7386) to obj in place: what the fake does
+ * with a backend's patch, as the API server would. */
+int daap__kube_object_merge_patch(daap_kube_object *obj, const char *patch, size_t len);
+
 /* Standard base64 (RFC 4648 with padding), appended to out. */
 int daap__base64_encode(daap_buf *out, const void *data, size_t len);
 /* DAAP_EINVALID for anything that is not canonical padded base64. */

@@ -46,6 +46,7 @@ typedef struct {
     daap__kubeconfig   cfg;
     daap__transport   *http;       /* pooled handles keep the connections alive */
     struct curl_slist *headers;
+    struct curl_slist *patch_headers; /* Content-Type: application/merge-patch+json */
     struct curl_slist *connect_to; /* tls-server-name: the URL names it, this reaches the host */
     char              *base_url;
     bool               tls;        /* credentials never travel over plain http */
@@ -60,6 +61,7 @@ typedef struct {
     size_t           body_len;
     daap__http_retry retry;
     const char      *what; /* "create Cluster team-a/daap-foo", for messages */
+    const struct curl_slist *headers; /* NULL: the backend's JSON headers */
 } http_request;
 
 /* A watch: its own easy handle, driven through a multi handle, its 200 body
@@ -268,7 +270,8 @@ static int http_error(const http_request *req, const daap__http_exchange *x)
 /* THE request: the transport's retry loop, then Kubernetes' answer. */
 static int send_request(rest_backend *rb, const http_request *req, daap__http_exchange *x)
 {
-    daap__http_request hr = { req->verb, req->url, rb->headers, req->body, req->body_len, req->retry,
+    daap__http_request hr = { req->verb, req->url, req->headers ? req->headers : rb->headers,
+                              req->body, req->body_len, req->retry,
                               req->what, 0, x->sink != NULL, configure, rb };
     int rc = daap__transport_call(rb->http, &hr, x);
 
@@ -417,6 +420,36 @@ static int rest_get(daap_kube_object **out, daap_kube_backend *be, const daap_ku
         rc = call(rb, &req, &answer);
     }
     if (rc == 0)
+        rc = parse_answer(out, &answer, r.kind, what);
+    daap_buf_dispose(&url);
+    daap_buf_dispose(&answer);
+    return rc;
+}
+
+/* A merge patch gives the same object however often it is sent, so it is
+ * retried like a read (ADR 0003). */
+static int rest_patch(daap_kube_object **out, daap_kube_backend *be, const daap_kube_ref *ref,
+                      const char *patch, size_t len)
+{
+    rest_backend *rb = (rest_backend *)be;
+    const daap_kube_kind_info *info;
+    daap_kube_ref r;
+    daap_buf url = DAAP_BUF_INIT, answer = DAAP_BUF_INIT;
+    char what[WHAT_MAX];
+    int rc;
+
+    if (out)
+        *out = NULL;
+    DAAP_ASSERT_ARG(ref && patch);
+    DAAP_TRY(resolve_ref(&r, rb, ref, &info));
+    describe_call(what, "patch", &r);
+    if ((rc = object_url(&url, rb, info, &r)) == 0
+        && (rc = add_query(&url, "fieldManager", "daap")) == 0
+        && (rc = add_query(&url, "fieldValidation", "Strict")) == 0) {
+        http_request req = { "PATCH", url.ptr, patch, len, DAAP__RETRY_SAFE, what, rb->patch_headers };
+        rc = call(rb, &req, out ? &answer : NULL);
+    }
+    if (rc == 0 && out)
         rc = parse_answer(out, &answer, r.kind, what);
     daap_buf_dispose(&url);
     daap_buf_dispose(&answer);
@@ -690,6 +723,7 @@ static void rest_free(daap_kube_backend *be)
         return;
     daap__transport_free(rb->http);
     curl_slist_free_all(rb->headers);
+    curl_slist_free_all(rb->patch_headers);
     curl_slist_free_all(rb->connect_to);
     daap__free(rb->base_url);
     replace_token(rb, NULL);
@@ -739,6 +773,8 @@ static int endpoint_init(rest_backend *rb)
 static int setup(rest_backend *rb, const daap_kube_rest_options *opts)
 {
     static const char *const headers[] = { "Accept: application/json", "Content-Type: application/json", "Expect:" };
+    static const char *const patch_headers[] = { "Accept: application/json",
+                                                 "Content-Type: application/merge-patch+json", "Expect:" };
     size_t i;
 
     daap__transport_options to = { DAAP_ERRCLASS_KUBE, "the Kubernetes API", NULL, NULL, 0, 0, BODY_MAX };
@@ -753,6 +789,11 @@ static int setup(rest_backend *rb, const daap_kube_rest_options *opts)
         struct curl_slist *l = curl_slist_append(rb->headers, headers[i]);
         DAAP_ERROR_CHECK_ALLOC(l);
         rb->headers = l;
+    }
+    for (i = 0; i < DAAP_ARRAY_SIZE(patch_headers); i++) {
+        struct curl_slist *l = curl_slist_append(rb->patch_headers, patch_headers[i]);
+        DAAP_ERROR_CHECK_ALLOC(l);
+        rb->patch_headers = l;
     }
     DAAP_TRY(endpoint_init(rb));
     if (!rb->tls) /* kubectl sends no credentials over http, nor do we */
@@ -785,6 +826,7 @@ int daap_kube_rest_new(daap_kube_backend **out, const daap_kube_rest_options *op
     rb->parent.watch_next = rest_watch_next;
     rb->parent.watch_free = rest_watch_free;
     rb->parent.ping = rest_ping;
+    rb->parent.patch = rest_patch;
     rc = daap__kubeconfig_load(&rb->cfg, opts ? opts->kubeconfig : NULL, opts ? opts->context : NULL,
                                opts ? opts->flags : 0);
     if (rc == 0)

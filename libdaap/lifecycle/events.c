@@ -84,6 +84,17 @@ void daap__events_for_update(daap__events *e, const daap_ctx *ctx, const daap_db
         snprintf(message, sizeof(message), "purpose changed to '%.400s'", daap_db_purpose(after));
         daap__events_add(e, ctx, DAAP_DB_EVENT_NORMAL, "PurposeChanged", message, -1, -1);
     }
+    if (daap_db_deletion_protection(before) != daap_db_deletion_protection(after))
+        daap__events_add(e, ctx, DAAP_DB_EVENT_NORMAL, "ProtectionChanged",
+                         daap_db_deletion_protection(after) ? "deletion protection turned on"
+                                                            : "deletion protection turned off", -1, -1);
+    if (text_changed(before, after, DAAP_DB_F_STORAGE_SIZE) ||
+        daap_db_instances(before) != daap_db_instances(after)) {
+        snprintf(message, sizeof(message), "resize asked: storage_size %s to %s, instances %d to %d",
+                 daap_db_storage_size(before), daap_db_storage_size(after),
+                 (int)daap_db_instances(before), (int)daap_db_instances(after));
+        daap__events_add(e, ctx, DAAP_DB_EVENT_NORMAL, "Resized", message, -1, -1);
+    }
     if (e->count == 0)
         daap__events_add(e, ctx, DAAP_DB_EVENT_NORMAL, "Updated", "the update changed nothing", -1, -1);
 }

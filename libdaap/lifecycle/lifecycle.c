@@ -33,9 +33,19 @@ int daap_db_update_spec_init(daap_db_update_spec *spec, unsigned int version)
     return 0;
 }
 
+/* How much of a caller's spec its version has: a version 1 caller's struct
+ * ends before deletion_protection, so only that much is read. */
+static size_t spec_size(unsigned int version)
+{
+    return version >= 2 ? sizeof(daap_db_spec) : offsetof(daap_db_spec, deletion_protection);
+}
+
 static daap_db_spec with_defaults(const daap_ctx *ctx, const daap_db_spec *spec)
 {
-    daap_db_spec s = *spec;
+    daap_db_spec s;
+
+    memset(&s, 0, sizeof(s));
+    memcpy(&s, spec, spec_size(spec->version));
     if (s.instances == 0) s.instances = DEFAULT_INSTANCES;
     if (s.storage_size == NULL) s.storage_size = DEFAULT_STORAGE_SIZE;
     if (s.pg_version == 0) s.pg_version = ctx->default_pg_version;
@@ -96,6 +106,7 @@ static int build_record(daap_db **out, daap_ctx *ctx, const daap_db_spec *spec)
     db->num[DAAP_DB_F_CREATED_AT] = now;
     db->num[DAAP_DB_F_UPDATED_AT] = now;
     db->num[DAAP_DB_F_REVISION] = 1;
+    db->num[DAAP_DB_F_DELETION_PROTECTION] = s.deletion_protection != 0;
     *out = db;
     return 0;
 }
@@ -214,6 +225,14 @@ static void take_string(daap__fields *f, const daap__rj_member *m, const char **
         daap__fields_add(f, m->key, "type", "%s must be a string, not %s", m->key, daap__rj_type_name(m->type));
 }
 
+static void take_bool(daap__fields *f, const daap__rj_member *m, int32_t *dst, int32_t if_true, int32_t if_false)
+{
+    if (m->type == DAAP__RJ_BOOL)
+        *dst = m->text && m->text[0] == 't' ? if_true : if_false;
+    else
+        daap__fields_add(f, m->key, "type", "%s must be a boolean, not %s", m->key, daap__rj_type_name(m->type));
+}
+
 static void take_int(daap__fields *f, const daap__rj_member *m, int32_t *dst)
 {
     char *end;
@@ -254,6 +273,7 @@ static void spec_from_members(daap__fields *f, const daap__rj_object *o, daap_db
         else if (strcmp(m->key, "storage_size") == 0) take_string(f, m, &spec->storage_size);
         else if (strcmp(m->key, "instances") == 0) take_int(f, m, &spec->instances);
         else if (strcmp(m->key, "pg_version") == 0) take_int(f, m, &spec->pg_version);
+        else if (strcmp(m->key, "deletion_protection") == 0) take_bool(f, m, &spec->deletion_protection, 1, 0);
         else if (is_record_field(m->key))
             daap__fields_add(f, m->key, "read_only", "%s is set by daap and cannot be given", m->key);
         else
@@ -480,17 +500,131 @@ static int check_owner(const daap_db *db, const char *caller_team)
     return 0;
 }
 
+/* Fields a version 1 caller's struct does not have read as unchanged. */
+static int32_t requested_protection(const daap_db_update_spec *spec)
+{
+    return spec->version >= 2 ? spec->deletion_protection : DAAP_DB_PROTECTION_UNCHANGED;
+}
+
+static int32_t requested_instances(const daap_db_update_spec *spec)
+{
+    return spec->version >= 3 ? spec->instances : 0;
+}
+
+static const char *requested_storage(const daap_db_update_spec *spec)
+{
+    return spec->version >= 3 ? spec->storage_size : NULL;
+}
+
+static void apply_protection(daap_db *db, const daap_db_update_spec *spec)
+{
+    int32_t p = requested_protection(spec);
+    if (p != DAAP_DB_PROTECTION_UNCHANGED)
+        db->num[DAAP_DB_F_DELETION_PROTECTION] = p == DAAP_DB_PROTECTION_ON;
+}
+
+/* The checks of the fields alone; a resize's rules that need the record
+ * come later (check_resize). */
+static void check_update_fields(daap_ctx *ctx, daap__fields *f, const daap_db_update_spec *spec)
+{
+    if (spec->owner_team)
+        daap__check_team(f, "owner_team", spec->owner_team);
+    if (spec->purpose)
+        daap__check_purpose(f, "purpose", spec->purpose);
+    if (requested_instances(spec))
+        daap__check_instances(f, "instances", requested_instances(spec), &ctx->limits);
+    if (requested_storage(spec))
+        daap__check_storage_size(f, "storage_size", requested_storage(spec));
+    if (requested_protection(spec) < DAAP_DB_PROTECTION_UNCHANGED || requested_protection(spec) > DAAP_DB_PROTECTION_OFF)
+        daap__fields_add(f, "deletion_protection", "out_of_range",
+                         "deletion_protection must be a daap_db_protection (0 unchanged, 1 on, 2 off)");
+}
+
 static int validate_update(daap_ctx *ctx, const daap_db_update_spec *spec)
 {
     daap__fields f;
 
-    (void)ctx;
     daap__fields_init(&f);
-    if (spec->owner_team)
-        daap__check_team(&f, "owner_team", spec->owner_team);
-    if (spec->purpose)
-        daap__check_purpose(&f, "purpose", spec->purpose);
+    check_update_fields(ctx, &f, spec);
     return daap__fields_result(&f, "update");
+}
+
+/* ---- resize: grow storage, change instances (docs/day2.md) */
+
+static bool wants_instances(const daap_db *db, const daap_db_update_spec *spec)
+{
+    return requested_instances(spec) && requested_instances(spec) != daap_db_instances(db);
+}
+
+static bool wants_storage(const daap_db *db, const daap_db_update_spec *spec)
+{
+    const char *size = requested_storage(spec);
+    return size && strcmp(size, daap_db_storage_size(db)) != 0;
+}
+
+/* Rules that need the record: a ready database, one change at a time,
+ * storage that grows (CNPG cannot shrink a volume) up to the maximum. */
+static int check_resize(daap_ctx *ctx, const daap_db *db, const daap_db_update_spec *spec)
+{
+    double now_bytes = 0, want_bytes = 0;
+    daap__fields f;
+
+    if (daap_db_status(db) != DAAP_DB_READY)
+        return daap_error_set(DAAP_ECONFLICT, DAAP_ERRCLASS_INVALID,
+                              "database %s is %s; it can be resized once it is ready", daap_db_name(db),
+                              daap_db_status_name(daap_db_status(db)));
+    if (daap_db_change_started_at(db))
+        return daap_error_set(DAAP_ECONFLICT, DAAP_ERRCLASS_INVALID,
+                              "database %s is still rolling out a change (%s); one change at a time: "
+                              "try again once status_reason no longer says it is rolling out",
+                              daap_db_name(db), daap_db_status_reason(db) ? daap_db_status_reason(db) : "");
+    if (!wants_storage(db, spec))
+        return 0;
+    daap__fields_init(&f);
+    (void)daap__parse_quantity(daap_db_storage_size(db), &now_bytes);
+    (void)daap__parse_quantity(requested_storage(spec), &want_bytes);
+    if (want_bytes < now_bytes)
+        daap__fields_add(&f, "storage_size", "shrink",
+                         "storage_size can only grow: %s is less than the current %s, and CNPG cannot shrink a volume",
+                         requested_storage(spec), daap_db_storage_size(db));
+    else if (want_bytes > ctx->limits.max_storage_bytes)
+        daap__fields_add(&f, "storage_size", "out_of_range",
+                         "storage_size may be at most %s (the server's max_storage_size)", ctx->limits.max_storage_size);
+    return daap__fields_result(&f, "update");
+}
+
+static void describe_change(char *out, size_t size, const daap_db *db)
+{
+    snprintf(out, size, "rolling out: %d instance%s with %s of storage each", (int)daap_db_instances(db),
+             daap_db_instances(db) == 1 ? "" : "s", daap_db_storage_size(db));
+}
+
+/* The record takes the new values now; the reconciler patches the Cluster.
+ * @return 1 when a resize was started, 0 when none was asked for, < 0 */
+static int apply_resize(daap_ctx *ctx, daap_db *db, const daap_db_update_spec *spec)
+{
+    bool inst = wants_instances(db, spec), storage = wants_storage(db, spec);
+
+    if (!inst && !storage)
+        return 0;
+    DAAP_TRY(check_resize(ctx, db, spec));
+    if (storage)
+        DAAP_TRY(daap_db_set_text(db, DAAP_DB_F_STORAGE_SIZE, requested_storage(spec)));
+    if (inst)
+        db->num[DAAP_DB_F_INSTANCES] = requested_instances(spec);
+    db->num[DAAP_DB_F_CHANGE_STARTED_AT] = daap__now_ms();
+    return 1;
+}
+
+/* Said through daap__set_reason, so the change shows in the history too; a
+ * lost race leaves the reconciler's newer reason, which says the same. */
+static void announce_resize(daap_ctx *ctx, daap_db *db)
+{
+    char reason[256];
+
+    describe_change(reason, sizeof(reason), db);
+    if (daap__set_reason(ctx, db, reason) < 0)
+        daap_error_clear();
 }
 
 /* Re-read and retry on a lost compare-and-set: the reconciler may have moved
@@ -504,6 +638,7 @@ static int update_with_retries(daap_db **out, daap_ctx *ctx, const char *id, con
         daap_db *db, *before = NULL;
         daap__events e;
         int64_t rev;
+        int resized;
 
         DAAP_TRY(get_live(&db, ctx, id));
         if ((rc = check_owner(db, caller_team)) < 0 || (rc = daap_db_dup(&before, db)) < 0) {
@@ -517,12 +652,20 @@ static int update_with_retries(daap_db **out, daap_ctx *ctx, const char *id, con
             daap_db_free(db);
             return rc;
         }
+        apply_protection(db, spec);
+        if ((resized = apply_resize(ctx, db, spec)) < 0) {
+            daap_db_free(before);
+            daap_db_free(db);
+            return resized;
+        }
         db->num[DAAP_DB_F_REVISION] = rev + 1;
         db->num[DAAP_DB_F_UPDATED_AT] = daap__now_ms();
         daap__events_init(&e);
         daap__events_for_update(&e, ctx, before, db);
         daap_db_free(before);
         rc = daap__storage_update_with_events(ctx->storage, db, rev, e.items, e.count);
+        if (rc == 0 && resized)
+            announce_resize(ctx, db);
         /* The change is saved; a record without its password is still the answer. */
         if (rc == 0 && daap_db_status(db) == DAAP_DB_READY && daap__unseal_password(ctx, db) < 0)
             daap_error_clear();
@@ -570,13 +713,17 @@ static void update_from_members(daap__fields *f, const daap__rj_object *o, daap_
         const daap__rj_member *m = &o->members[i];
         if (strcmp(m->key, "owner_team") == 0) take_string(f, m, &spec->owner_team);
         else if (strcmp(m->key, "purpose") == 0) take_string(f, m, &spec->purpose);
+        else if (strcmp(m->key, "deletion_protection") == 0)
+            take_bool(f, m, &spec->deletion_protection, DAAP_DB_PROTECTION_ON, DAAP_DB_PROTECTION_OFF);
+        else if (strcmp(m->key, "instances") == 0) take_int(f, m, &spec->instances);
+        else if (strcmp(m->key, "storage_size") == 0) take_string(f, m, &spec->storage_size);
         else if (is_record_field(m->key))
-            daap__fields_add(f, m->key, "immutable", "%s cannot be changed; only owner_team and purpose can", m->key);
+            daap__fields_add(f, m->key, "immutable",
+                             "%s cannot be changed; only owner_team, purpose, deletion_protection, instances "
+                             "and storage_size can", m->key);
         else
             daap__fields_add(f, m->key, "unknown_field", "unknown field '%s'", m->key);
     }
-    if (spec->owner_team) daap__check_team(f, "owner_team", spec->owner_team);
-    if (spec->purpose) daap__check_purpose(f, "purpose", spec->purpose);
 }
 
 int daap_db_update_json(daap_db **out, daap_ctx *ctx, const char *id, const char *caller_team,
@@ -606,6 +753,7 @@ static int local_update_json(daap_db **out, void *self, const char *id, const ch
     DAAP_TRY(daap__reqjson_parse(&obj, json, len));
     daap__fields_init(&f);
     update_from_members(&f, &obj, &spec);
+    check_update_fields(ctx, &f, &spec); /* one error per field: type errors leave the field unset */
     rc = daap__fields_result(&f, "update");
     if (rc == 0)
         rc = apply_update(out, ctx, id, caller_team, &spec);
@@ -636,6 +784,17 @@ static int finish_delete_now(daap_ctx *ctx, daap_db *db)
     return 0; /* under way; the reconciler finishes it */
 }
 
+/* The refusal says how to lift it, since the owner asked for it on purpose. */
+static int check_unprotected(const daap_db *db)
+{
+    if (daap_db_deletion_protection(db))
+        return daap_error_set(DAAP_EPROTECTED, DAAP_ERRCLASS_INVALID,
+                              "database %s has deletion protection on; turn it off first with "
+                              "PATCH {\"deletion_protection\": false} (daapctl unprotect %s), then delete it",
+                              daap_db_name(db), daap_db_name(db));
+    return 0;
+}
+
 /* Soft-delete under compare-and-set; an already deleted record is returned as is. */
 static int start_delete(daap_db **out, daap_ctx *ctx, const char *id, const char *caller_team)
 {
@@ -645,6 +804,8 @@ static int start_delete(daap_db **out, daap_ctx *ctx, const char *id, const char
         daap_db *db;
         DAAP_TRY(daap__storage_get(&db, ctx->storage, id));
         rc = check_owner(db, caller_team);
+        if (rc == 0 && daap_db_deleted_at(db) == 0)
+            rc = check_unprotected(db);
         if (rc == 0 && daap_db_deleted_at(db) == 0)
             rc = mark_deleting(ctx, db);
         if (rc == 0) {

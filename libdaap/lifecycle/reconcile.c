@@ -245,6 +245,93 @@ static int reconcile_error(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_r
     return pooler_serving(o->deployment) ? become_ready(ctx, db, res) : 0;
 }
 
+/* ---- a resize rolling out (docs/day2.md) ---- */
+
+static bool cluster_has_record_spec(const daap_kube_object *cluster, const daap_db *db)
+{
+    int64_t instances = 0;
+    const char *size = daap_kube_object_str(cluster, "spec.storage.size");
+
+    daap_kube_object_int(&instances, cluster, "spec.instances");
+    daap_error_clear();
+    return instances == daap_db_instances(db) && size && strcmp(size, daap_db_storage_size(db)) == 0;
+}
+
+/* CNPG has caught up with the spec (observedGeneration), every instance it
+ * asks for is ready, and the Cluster is healthy. */
+static bool rollout_done(const daap_kube_object *cluster, const daap_db *db)
+{
+    int64_t gen = 0, seen = -1, instances = -1, ready = -1;
+    const char *phase = cluster_phase(cluster);
+
+    daap_kube_object_int(&gen, cluster, "metadata.generation");
+    if (daap_kube_object_int(&seen, cluster, "status.observedGeneration") < 0)
+        seen = gen; /* a status without it (the fake's) is taken as current */
+    daap_kube_object_int(&instances, cluster, "status.instances");
+    daap_kube_object_int(&ready, cluster, "status.readyInstances");
+    daap_error_clear();
+    return cluster_ready(cluster) && phase && strcmp(phase, PHASE_HEALTHY) == 0 && seen >= gen
+        && instances == daap_db_instances(db) && ready == instances;
+}
+
+static void rollout_reason(char *out, size_t size, const daap_db *db, const daap_kube_object *cluster)
+{
+    int64_t ready = 0;
+    const char *phase = cluster_phase(cluster);
+
+    daap_kube_object_int(&ready, cluster, "status.readyInstances");
+    daap_error_clear();
+    snprintf(out, size, "rolling out: %d instance%s with %s of storage each (CNPG: %s; %lld of %d ready)",
+             (int)daap_db_instances(db), daap_db_instances(db) == 1 ? "" : "s", daap_db_storage_size(db),
+             phase ? phase : "waiting for the operator", (long long)ready, (int)daap_db_instances(db));
+}
+
+/* Kubernetes refused the patch: the record goes back to what the Cluster
+ * runs, the change ends, and the reason says why. */
+static int refuse_change(daap_ctx *ctx, daap_db *db, const daap_kube_object *cluster, daap_reconcile_result *res)
+{
+    char reason[512];
+    int64_t instances = daap_db_instances(db);
+    const char *size = daap_kube_object_str(cluster, "spec.storage.size");
+    int rc;
+
+    snprintf(reason, sizeof(reason), "the resize was refused and nothing changed: %s", daap_error_last()->message);
+    daap_kube_object_int(&instances, cluster, "spec.instances");
+    daap_error_clear();
+    if (size && (rc = daap_db_set_text(db, DAAP_DB_F_STORAGE_SIZE, size)) < 0)
+        return note(rc, res);
+    db->num[DAAP_DB_F_INSTANCES] = instances;
+    db->num[DAAP_DB_F_CHANGE_STARTED_AT] = 0;
+    return note(daap__transition(ctx, db, DAAP_DB_READY, reason), res); /* ready stays ready: no transition */
+}
+
+/* A ready database whose owner asked for a resize: patch the Cluster until
+ * it asks for the record's values, then follow CNPG until it is done. The
+ * database stays ready all along (only failure phases, checked before, end
+ * that). */
+static int reconcile_change(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_reconcile_result *res)
+{
+    char reason[512];
+    int rc;
+
+    if (!cluster_has_record_spec(o->cluster, db)) {
+        if ((rc = still_current(ctx, db)) < 0)
+            return note(rc, res);
+        if ((rc = daap__patch_cluster(ctx, db)) < 0)
+            return daap__is_rejection(rc) ? refuse_change(ctx, db, o->cluster, res) : note(rc, res);
+        rollout_reason(reason, sizeof(reason), db, o->cluster);
+        return note(daap__set_reason(ctx, db, reason), res);
+    }
+    if (!rollout_done(o->cluster, db)) {
+        rollout_reason(reason, sizeof(reason), db, o->cluster);
+        return note(daap__set_reason(ctx, db, reason), res);
+    }
+    /* Done: the plain ready reason again, written even if it were unchanged,
+     * because the change ends in the same write. */
+    db->num[DAAP_DB_F_CHANGE_STARTED_AT] = 0;
+    return note(daap__transition(ctx, db, DAAP_DB_READY, "the Cluster is healthy and the pooler is serving"), res);
+}
+
 /* A ready database stays ready through switchovers and rolling updates;
  * only CNPG's failure phases move it to error. */
 static int reconcile_ready(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_reconcile_result *res)
@@ -254,6 +341,8 @@ static int reconcile_ready(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_r
         failure_reason(reason, sizeof(reason), o->cluster);
         return transition(ctx, db, DAAP_DB_ERROR, reason, res);
     }
+    if (o->cluster && daap_db_change_started_at(db))
+        return reconcile_change(ctx, db, o, res);
     if (cluster_ready(o->cluster))
         snprintf(reason, sizeof(reason), "the Cluster is healthy and the pooler is serving");
     else

@@ -172,6 +172,23 @@ int daap__create_object(daap_ctx *ctx, const daap_db *db, int kind)
     return rc;
 }
 
+int daap__patch_cluster(daap_ctx *ctx, const daap_db *db)
+{
+    daap_kube_object *cluster;
+    daap_buf patch = DAAP_BUF_INIT;
+    daap_kube_ref ref;
+    int rc;
+
+    DAAP_TRY(daap__render(&cluster, ctx, db, DAAP_KUBE_CLUSTER));
+    rc = daap__cluster_resize_patch(&patch, cluster);
+    daap_kube_object_free(cluster);
+    object_ref(&ref, db, DAAP_KUBE_CLUSTER);
+    if (rc == 0)
+        rc = daap__kube_patch(NULL, ctx->kube, &ref, patch.ptr, patch.size);
+    daap_buf_dispose(&patch);
+    return rc;
+}
+
 /* 1 when the object is gone, 0 when it still exists. */
 static int object_gone(daap_ctx *ctx, const daap_db *db, int kind)
 {

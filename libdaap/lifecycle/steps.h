@@ -48,6 +48,10 @@ int daap__set_reason_because(daap_ctx *ctx, daap_db *db, const char *reason,
  * already there (adopted), or a negative code. */
 int daap__create_object(daap_ctx *ctx, const daap_db *db, int kind);
 
+/* Patch the record's Cluster to its instances and storage_size (a resize,
+ * docs/day2.md), with the merge patch of daap__cluster_resize_patch(). */
+int daap__patch_cluster(daap_ctx *ctx, const daap_db *db);
+
 /* Remove the Pooler, then (once it is gone) the Cluster.
  * @return 1 when both are gone, 0 when deletion is under way, or an error. */
 int daap__remove_objects(daap_ctx *ctx, const daap_db *db, uint32_t *deleted);

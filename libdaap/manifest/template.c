@@ -993,3 +993,33 @@ int daap__template_render(daap_kube_object **out, const daap__templates *t,
     DAAP_TRY(render_node(&json, &rc, t->root[kind]));
     return daap__kube_object_wrap(out, json);
 }
+
+/* ---- the resize patch */
+
+static int put_patch_str(daap_buf *out, const char *key, const char *value)
+{
+    DAAP_TRY(daap__buf_puts(out, key));
+    return daap__buf_put_json_str(out, value);
+}
+
+int daap__cluster_resize_patch(daap_buf *out, const daap_kube_object *cluster)
+{
+    const char *api = daap_kube_object_str(cluster, "apiVersion");
+    const char *kind = daap_kube_object_str(cluster, "kind");
+    const char *name = daap_kube_object_str(cluster, "metadata.name");
+    const char *ns = daap_kube_object_str(cluster, "metadata.namespace");
+    const char *size = daap_kube_object_str(cluster, "spec.storage.size");
+    int64_t instances = 0;
+
+    if (!api || !kind || !name || !ns || !size || daap_kube_object_int(&instances, cluster, "spec.instances") < 0)
+        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_KUBE,
+                              "the rendered Cluster lacks one of apiVersion, kind, metadata.name, metadata.namespace, "
+                              "spec.instances and spec.storage.size, which a resize patches");
+    DAAP_TRY(put_patch_str(out, "{\"apiVersion\":", api));
+    DAAP_TRY(put_patch_str(out, ",\"kind\":", kind));
+    DAAP_TRY(put_patch_str(out, ",\"metadata\":{\"name\":", name));
+    DAAP_TRY(put_patch_str(out, ",\"namespace\":", ns));
+    DAAP_TRY(daap__buf_printf(out, "},\"spec\":{\"instances\":%lld", (long long)instances));
+    DAAP_TRY(put_patch_str(out, ",\"storage\":{\"size\":", size));
+    return daap__buf_puts(out, "}}}");
+}

@@ -71,6 +71,13 @@ int daap__template_render(daap_kube_object **out, const daap__templates *t,
                           daap__template_kind kind,
                           const daap__template_value *values, size_t n);
 
+/* The JSON merge patch that resizes a live Cluster to what `cluster` (a
+ * rendered Cluster) asks for: its apiVersion, kind, metadata.name and
+ * namespace, spec.instances and spec.storage.size, nothing else, so every
+ * other field CNPG or an operator set stays as it is (docs/day2.md).
+ * @return 0, DAAP_EINVALID (the Cluster lacks one of them), DAAP_ERROR (OOM) */
+int daap__cluster_resize_patch(daap_buf *out, const daap_kube_object *cluster);
+
 /* Accepts NULL. */
 void daap__templates_free(daap__templates *t);
 

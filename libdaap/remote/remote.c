@@ -686,6 +686,11 @@ static int put_int_member(daap_buf *b, const char *key, int32_t value)
     return daap__buf_printf(b, "%s\"%s\":%d", b->size > 1 ? "," : "", key, (int)value);
 }
 
+static int put_bool_member(daap_buf *b, const char *key, bool value)
+{
+    return daap__buf_printf(b, "%s\"%s\":%s", b->size > 1 ? "," : "", key, value ? "true" : "false");
+}
+
 static int spec_json(daap_buf *b, const daap_db_spec *s)
 {
     DAAP_TRY(daap__buf_putc(b, '{'));
@@ -695,6 +700,9 @@ static int spec_json(daap_buf *b, const daap_db_spec *s)
     DAAP_TRY(put_int_member(b, "instances", s->instances));
     DAAP_TRY(put_member(b, "storage_size", s->storage_size));
     DAAP_TRY(put_int_member(b, "pg_version", s->pg_version));
+    /* a version 1 spec ends before deletion_protection */
+    if (s->version >= 2 && s->deletion_protection)
+        DAAP_TRY(put_bool_member(b, "deletion_protection", true));
     return daap__buf_putc(b, '}');
 }
 
@@ -724,6 +732,12 @@ static int remote_update(daap_db **out, void *self, const char *id, const char *
 
     if (rc == 0) rc = put_member(&body, "owner_team", spec->owner_team);
     if (rc == 0) rc = put_member(&body, "purpose", spec->purpose);
+    if (rc == 0 && spec->version >= 2 && spec->deletion_protection != DAAP_DB_PROTECTION_UNCHANGED)
+        rc = put_bool_member(&body, "deletion_protection", spec->deletion_protection == DAAP_DB_PROTECTION_ON);
+    if (rc == 0 && spec->version >= 3) /* a resize */
+        rc = put_int_member(&body, "instances", spec->instances);
+    if (rc == 0 && spec->version >= 3)
+        rc = put_member(&body, "storage_size", spec->storage_size);
     if (rc == 0) rc = daap__buf_putc(&body, '}');
     if (rc == 0)
         rc = remote_update_json(out, self, id, team, body.ptr, body.size);

@@ -58,8 +58,17 @@ function protectionControl(ctx) {
   const box = h('input', {});
   const wrap = checkboxField('deletion_protection', 'Deletion protection: refuse DELETE until it is turned off', box);
   const el = h('div', { 'data-feature': 'deletion-protection', 'data-state': 'ready' }, h('h3', { text: 'Deletion protection' }), wrap);
+  // Turning protection off is what makes a delete possible again, so it is
+  // asked for; turning it on is safe and happens at once.
+  const confirmOff = () => confirmDialog({
+    title: `Turn off deletion protection of ${ctx.db.name}?`,
+    body: 'Anyone in the owner team can then delete the database and all its data.',
+    confirmLabel: 'Turn off protection',
+    danger: true,
+  });
   box.addEventListener('change', async () => {
     const want = box.checked;
+    if (!want && !(await confirmOff())) { box.checked = true; return; }
     box.disabled = true;
     try {
       ctx.show(await api.update(ctx.db.id, { deletion_protection: want }));

@@ -10,6 +10,7 @@ import stat
 import subprocess
 import tempfile
 import threading
+import time
 import unittest
 import urllib.parse
 
@@ -28,6 +29,14 @@ def setUpModule():
     except Exception:
         stack.stop()
         raise
+
+
+def wait_until(pred, timeout):
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met within %ss" % timeout)
+        time.sleep(0.1)
 
 
 def tearDownModule():
@@ -268,6 +277,47 @@ class RecordTest(RemoteTest):
         self.assertRegex(r.out, r"^Delet(ed|ing) database doomed \(%s\)" % db["id"])
         r = self.ctl("get", db["id"])
         self.assertExit(r, 3)
+
+    def test_protect_refuses_delete_until_unprotect(self):
+        r = self.ctl("create", "guarded", "--purpose", "kept", "--deletion-protection", "-o", "json")
+        self.assertExit(r, 0)
+        self.assertIs(r.json()["deletion_protection"], True)
+        # A protected database is refused without a prompt: exit 14, and how to lift it.
+        r = self.ctl("delete", "guarded", "--yes")
+        self.assertExit(r, 14)
+        self.assertIn("daapctl unprotect guarded", r.err)
+        self.assertExit(self.ctl("unprotect", "guarded", "--as", "intruders"), 10)
+        r = self.ctl("unprotect", "guarded", "-o", "json")
+        self.assertExit(r, 0)
+        self.assertIs(r.json()["deletion_protection"], False)
+        r = self.ctl("protect", "guarded")
+        self.assertExit(r, 0)
+        self.assertRegex(r.out, r"Protection:\s+on")
+        self.assertExit(self.ctl("delete", "guarded", "--yes"), 14)
+        self.assertExit(self.ctl("unprotect", "guarded"), 0)
+        self.assertExit(self.ctl("delete", "guarded", "--yes"), 0)
+
+    def test_resize(self):
+        self.create_ready("roomy")
+        self.assertExit(self.ctl("resize", "roomy"), 2)
+        r = self.ctl("resize", "roomy", "--storage", "3Gi", "-o", "json")
+        self.assertExit(r, 0)
+        self.assertEqual(r.json()["storage_size"], "3Gi")
+        self.assertEqual(r.json()["status"], "ready")
+        self.assertTrue(r.json()["status_reason"].startswith("rolling out:"), r.json())
+        # One change at a time (6: conflict), and never smaller (5: invalid, saying why).
+        self.assertExit(self.ctl("resize", "roomy", "--instances", "2"), 6)
+        def rolled_out():
+            got = self.ctl("get", "roomy", "-o", "json").json()
+            return not got["status_reason"].startswith("rolling out:")
+        wait_until(rolled_out, 60)
+        r = self.ctl("resize", "roomy", "--storage", "2Gi")
+        self.assertExit(r, 5)
+        self.assertIn("can only grow", r.err)
+        self.assertExit(self.ctl("resize", "roomy", "--instances", "2", "--as", "intruders"), 10)
+        r = self.ctl("resize", "roomy", "--instances", "2")
+        self.assertExit(r, 0)
+        self.assertIn("Rolling out", r.err)
 
     def test_not_found(self):
         self.assertExit(self.ctl("get", "no-such-db"), 3)

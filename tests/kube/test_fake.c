@@ -240,6 +240,35 @@ static void test_auto_ready(void **state)
     daap_kube_object_free(dep);
 }
 
+/* A merge patch: members merge, null removes; a Ready Cluster whose
+ * instances change rolls out (not Ready) until made ready again. */
+static void test_merge_patch_rolls_out(void **state)
+{
+    static const char patch[] = "{\"spec\":{\"instances\":4,\"imageName\":null},\"metadata\":{\"labels\":{\"x\":\"y\"}}}";
+    daap_kube_backend *be = *state;
+    daap_kube_ref ref = { DAAP_KUBE_CLUSTER, NS, "daap-foo" };
+    daap_kube_object *c;
+
+    assert_ok(create_cluster(be, "daap-foo", NULL));
+    assert_ok(daap_kube_fake_set_cluster_phase(be, NS, "daap-foo", NULL));
+    assert_ok(daap__kube_patch(NULL, be, &ref, patch, sizeof(patch) - 1));
+    assert_int_equal(daap_kube_fake_calls(be, DAAP_KUBE_FAKE_PATCH), 1);
+    c = get(be, DAAP_KUBE_CLUSTER, "daap-foo");
+    assert_int_equal(int_at(c, "spec.instances"), 4);
+    assert_null(daap_kube_object_str(c, "spec.imageName"));
+    assert_string_equal(daap_kube_object_label(c, "x"), "y");
+    assert_int_equal(daap_kube_object_condition(c, "Ready"), 0);
+    assert_int_equal(int_at(c, "metadata.generation"), int_at(c, "status.observedGeneration"));
+    daap_kube_object_free(c);
+    assert_ok(daap_kube_fake_set_cluster_phase(be, NS, "daap-foo", NULL));
+    c = get(be, DAAP_KUBE_CLUSTER, "daap-foo");
+    assert_int_equal(int_at(c, "status.readyInstances"), 4);
+    daap_kube_object_free(c);
+    assert_int_equal(daap__kube_patch(NULL, be, &ref, "[1]", 3), DAAP_EINVALID);
+    ref.name = "daap-nobody";
+    assert_int_equal(daap__kube_patch(NULL, be, &ref, patch, sizeof(patch) - 1), DAAP_ENOTFOUND);
+}
+
 static void test_rejections(void **state)
 {
     daap_kube_backend *be = *state;
@@ -423,6 +452,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rejections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_with_selectors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_faults_and_counters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge_patch_rolls_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch_from_a_forgotten_rv_expires, setup, teardown),
         cmocka_unit_test(test_watch_survives_its_backend),

@@ -319,6 +319,34 @@ static void test_cluster_and_pooler_lifecycle(void **state)
     assert_ok(daap__kube_ping(sim.be));
 }
 
+/* A JSON merge patch changes only what it names, and kubesim's webhook
+ * refuses a storage shrink as CNPG's does (DAAP_EINVALID, with its words). */
+static void test_merge_patch(void **state)
+{
+    static const char grow[] = "{\"spec\":{\"instances\":2,\"storage\":{\"size\":\"2Gi\"}}}";
+    static const char shrink[] = "{\"spec\":{\"storage\":{\"size\":\"500Mi\"}}}";
+    daap_kube_ref ref = { DAAP_KUBE_CLUSTER, NS, "daap-patched" };
+    daap_kube_object *after = NULL;
+    int64_t n = 0;
+
+    (void)state;
+    assert_ok(create(sim.be, cluster_object("daap-patched", "id-patched")));
+    assert_ok(daap__kube_patch(&after, sim.be, &ref, grow, sizeof(grow) - 1));
+    assert_ok(daap_kube_object_int(&n, after, "spec.instances"));
+    assert_int_equal(n, 2);
+    assert_string_equal(daap_kube_object_str(after, "spec.storage.size"), "2Gi");
+    assert_string_equal(daap_kube_object_label(after, "daap.dev/database-id"), "id-patched");
+    daap_kube_object_free(after);
+    assert_int_equal(daap__kube_patch(NULL, sim.be, &ref, shrink, sizeof(shrink) - 1), DAAP_EINVALID);
+    assert_non_null(strstr(daap_error_last()->message, "shrink"));
+    ref.name = "daap-nobody";
+    assert_int_equal(daap__kube_patch(NULL, sim.be, &ref, grow, sizeof(grow) - 1), DAAP_ENOTFOUND);
+    assert_ok(remove_rc(sim.be, DAAP_KUBE_CLUSTER, "daap-patched"));
+    /* Let its owned objects go before the next test counts requests. */
+    wait_for_get(DAAP_KUBE_CLUSTER, "daap-patched", DAAP_ENOTFOUND);
+    wait_for_get(DAAP_KUBE_SECRET, "daap-patched-app", DAAP_ENOTFOUND);
+}
+
 static void test_errors_are_mapped(void **state)
 {
     daap_kube_backend *bad_token;
@@ -663,6 +691,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_cluster_and_pooler_lifecycle, reset),
+        cmocka_unit_test_setup(test_merge_patch, reset),
         cmocka_unit_test_setup(test_errors_are_mapped, reset),
         cmocka_unit_test_setup(test_safe_calls_retry_through_503_and_429, reset),
         cmocka_unit_test_setup(test_create_retries_only_what_was_not_done, reset),

@@ -24,7 +24,7 @@ static daap_kube_object *cluster(const char *name, const char *phase)
              "\"metadata\":{\"name\":\"%s\",\"namespace\":\"daap\",\"resourceVersion\":\"7\","
              "\"labels\":{\"daap.dev/database-id\":\"id-%s\"},"
              "\"managedFields\":[{\"manager\":\"kubectl\",\"fieldsV1\":{\"f:spec\":{}}}]},"
-             "\"spec\":{\"instances\":3,\"storage\":{\"size\":\"1Gi\"}},"
+             "\"spec\":{\"instances\":3,\"imageName\":\"img:17\",\"storage\":{\"size\":\"1Gi\"}},"
              "\"status\":{\"phase\":\"%s\",\"phaseReason\":\"why\",\"readyInstances\":1,"
              "\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"message\":\"a long message\"}]}}",
              name, name, phase);
@@ -49,8 +49,12 @@ static void test_summary_keeps_what_the_reconciler_reads(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(daap_kube_object_condition(small, "Ready"), 1);
     assert_int_equal(daap__kube_kind_of(small), DAAP_KUBE_CLUSTER);
-    /* Spec, managedFields and condition messages are what made lists big. */
-    assert_null(daap_kube_object_str(small, "spec.storage.size"));
+    /* managedFields and condition messages are what made lists big; of the
+     * spec only what a resize compares is kept (docs/day2.md). */
+    assert_string_equal(daap_kube_object_str(small, "spec.storage.size"), "1Gi");
+    assert_ok(daap_kube_object_int(&n, small, "spec.instances"));
+    assert_int_equal(n, 3);
+    assert_null(daap_kube_object_str(small, "spec.imageName"));
     assert_ok(daap_kube_object_to_json(&text, small));
     assert_null(strstr(text.ptr, "managedFields"));
     assert_null(strstr(text.ptr, "a long message"));
@@ -146,7 +150,7 @@ static void test_list_summaries_come_sorted_and_small(void **state)
     assert_ok(daap__kube_list_summaries(&l, be, DAAP_KUBE_CLUSTER, "daap", DAAP__SELECTOR));
     assert_int_equal(l.count, 3);
     assert_sorted(&l);
-    assert_null(daap_kube_object_str(l.items[0], "spec.storage.size"));
+    assert_null(daap_kube_object_str(l.items[0], "spec.imageName"));
     assert_non_null(l.resource_version);
     daap_kube_list_dispose(&l);
     daap__kube_free(be);

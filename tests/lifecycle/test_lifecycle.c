@@ -128,6 +128,70 @@ static void test_create_ready_get_update_delete(void **state)
     daap_db_free(db);
 }
 
+static const char *reason_of(fixture *f, const char *id, char *buf, size_t size)
+{
+    daap_db *db;
+    assert_ok(daap_db_get(&db, f->ctx, id));
+    snprintf(buf, size, "%s", daap_db_status_reason(db) ? daap_db_status_reason(db) : "");
+    daap_db_free(db);
+    return buf;
+}
+
+/* A resize (docs/day2.md): the reconciler patches the Cluster, the record
+ * stays ready with a rolling-out reason until the fake's CNPG is healthy. */
+static void test_resize_rolls_out_while_ready(void **state)
+{
+    fixture *f = *state;
+    daap_db *db = create(f, "resized", "payments"), *upd = NULL;
+    daap_db_update_spec u = DAAP_DB_UPDATE_INIT;
+    daap_kube_ref ref = { DAAP_KUBE_CLUSTER, "daap", "daap-resized" };
+    daap_kube_object *cluster = NULL;
+    char id[64], reason[256];
+    int64_t n = 0;
+
+    snprintf(id, sizeof(id), "%s", daap_db_id(db));
+    daap_db_free(db);
+    u.instances = 2;
+    assert_int_equal(daap_db_update(NULL, f->ctx, id, "payments", &u), DAAP_ECONFLICT); /* not ready yet */
+    assert_ok(daap_kube_fake_set_cluster_phase(f->kube, "daap", "daap-resized", NULL));
+    reconcile(f);
+    assert_int_equal(status_of(f, id), DAAP_DB_READY);
+
+    u.storage_size = "4Gi";
+    assert_ok(daap_db_update(&upd, f->ctx, id, "payments", &u));
+    assert_int_equal(daap_db_instances(upd), 2);
+    assert_true(daap_db_change_started_at(upd) > 0);
+    daap_db_free(upd);
+    assert_ok(daap_db_update(NULL, f->ctx, id, "payments", &u)); /* the same again: no change */
+    u.instances = 3;
+    assert_int_equal(daap_db_update(NULL, f->ctx, id, "payments", &u), DAAP_ECONFLICT); /* one at a time */
+    u.instances = 2;
+
+    reconcile(f);
+    assert_int_equal(daap_kube_fake_calls(f->kube, DAAP_KUBE_FAKE_PATCH), 1);
+    assert_ok(f->kube->get(&cluster, f->kube, &ref));
+    assert_ok(daap_kube_object_int(&n, cluster, "spec.instances"));
+    assert_int_equal(n, 2);
+    assert_string_equal(daap_kube_object_str(cluster, "spec.storage.size"), "4Gi");
+    daap_kube_object_free(cluster);
+    reconcile(f); /* still rolling out: no second patch, still ready */
+    assert_int_equal(daap_kube_fake_calls(f->kube, DAAP_KUBE_FAKE_PATCH), 1);
+    assert_int_equal(status_of(f, id), DAAP_DB_READY);
+    assert_non_null(strstr(reason_of(f, id, reason, sizeof(reason)), "rolling out: 2 instances with 4Gi"));
+
+    assert_ok(daap_kube_fake_set_cluster_phase(f->kube, "daap", "daap-resized", NULL));
+    reconcile(f);
+    assert_string_equal(reason_of(f, id, reason, sizeof(reason)), "the Cluster is healthy and the pooler is serving");
+    assert_ok(daap_db_get(&upd, f->ctx, id));
+    assert_int_equal(daap_db_change_started_at(upd), 0);
+    daap_db_free(upd);
+
+    u.instances = 0;
+    u.storage_size = "2Gi";
+    assert_int_equal(daap_db_update(NULL, f->ctx, id, "payments", &u), DAAP_EINVALID);
+    assert_string_equal(daap_error_last()->fields[0].code, "shrink");
+}
+
 static void test_duplicate_and_validation(void **state)
 {
     fixture *f = *state;
@@ -150,7 +214,7 @@ static void test_create_json_and_update_json(void **state)
     daap_db *db = NULL;
     const char *ok = "{\"name\":\"jsondb\",\"owner_team\":\"web\",\"purpose\":\"p\",\"instances\":2,\"storage_size\":\"5Gi\",\"pg_version\":16}";
     const char *bad = "{\"name\":7,\"owner_team\":\"web\",\"purpose\":\"p\",\"colour\":\"red\",\"status\":\"ready\"}";
-    const char *immut = "{\"name\":\"other\",\"instances\":3,\"purpose\":\"fine\"}";
+    const char *immut = "{\"name\":\"other\",\"pg_version\":17,\"purpose\":\"fine\"}";
 
     assert_ok(daap_db_create_json(&db, f->ctx, ok, strlen(ok)));
     assert_int_equal(daap_db_instances(db), 2);
@@ -674,6 +738,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_write_leaves_no_event, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_repeat_folds_and_kube_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconcile_purges_old_events_in_batches, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resize_rolls_out_while_ready, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_and_validation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_json_and_update_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kube_down_at_create_then_reconciler_finishes, setup, teardown),

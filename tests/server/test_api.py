@@ -126,10 +126,11 @@ class ApiTest(ServerTestCase):
         path = "/databases/" + db["id"]
         self.assertEqual(self.srv.patch(path, {"purpose": "x"}).status, 403)
         self.assertEqual(self.srv.patch(path, {"purpose": "x"}, team="strangers").status, 403)
-        r = self.srv.patch(path, {"name": "renamed", "instances": 3}, team="owners")
+        # instances and storage_size are a resize (tests/server/test_day2.py), not immutable.
+        r = self.srv.patch(path, {"name": "renamed", "pg_version": 16}, team="owners")
         self.assertEqual(r.status, 400, r)
         self.assertEqual({(e["field"], e["code"]) for e in r.json["errors"]},
-                         {("name", "immutable"), ("instances", "immutable")})
+                         {("name", "immutable"), ("pg_version", "immutable")})
         r = self.srv.patch(path, {"purpose": "x", "flavour": "y"}, team="owners")
         self.assertEqual(r.status, 400)
         self.assertEqual(r.json["errors"][0]["code"], "unknown_field")

@@ -112,25 +112,32 @@ static size_t count_lines_starting(const char *text, const char *prefix)
     return n;
 }
 
+/* Write json to <dir>/<stem>.json and dispose of it; returns the malloc'd path. */
+static char *write_json(const fixture *f, daap_buf *json, const char *stem)
+{
+    char *path;
+    FILE *fp;
+
+    assert_true(asprintf(&path, "%s/%s.json", f->dir, stem) > 0);
+    fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(json->ptr, 1, json->size, fp), json->size);
+    assert_int_equal(fclose(fp), 0);
+    daap_buf_dispose(json);
+    return path;
+}
+
 /* Render and write <dir>/<stem>.json; returns the malloc'd path. */
 static char *write_rendered(const fixture *f, const daap__templates *t, daap__template_kind kind,
                             const tpl_values *v, const char *stem)
 {
     daap_kube_object *obj = NULL;
     daap_buf json = DAAP_BUF_INIT;
-    char *path;
-    FILE *fp;
 
     assert_ok(daap__template_render(&obj, t, kind, v->v, TPL_MARKERS));
     assert_ok(daap_kube_object_to_json(&json, obj));
-    assert_true(asprintf(&path, "%s/%s.json", f->dir, stem) > 0);
-    fp = fopen(path, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(json.ptr, 1, json.size, fp), json.size);
-    assert_int_equal(fclose(fp), 0);
-    daap_buf_dispose(&json);
     daap_kube_object_free(obj);
-    return path;
+    return write_json(f, &json, stem);
 }
 
 /* One spread of inputs per case index. Strings live in *c. */
@@ -283,11 +290,61 @@ static void test_broken_override_rejected(void **state)
     tpl_rmdir(tdir);
 }
 
+/* Write the resize merge patch of a rendered Cluster to <dir>/<stem>.json. */
+static char *write_patch(const fixture *f, const daap__templates *t, const tpl_values *v, const char *stem)
+{
+    daap_kube_object *cluster = NULL;
+    daap_buf patch = DAAP_BUF_INIT;
+
+    assert_ok(daap__template_render(&cluster, t, DAAP__TEMPLATE_CLUSTER, v->v, TPL_MARKERS));
+    assert_ok(daap__cluster_resize_patch(&patch, cluster));
+    daap_kube_object_free(cluster);
+    return write_json(f, &patch, stem);
+}
+
+/* The merge patch a resize sends (docs/day2.md) is itself a valid Cluster
+ * for every case, and one that asks for 0 instances is refused. */
+static void test_resize_patch_passes(void **state)
+{
+    fixture *f = *state;
+    daap__templates *t = NULL;
+    char *files[CASES], stem[32], *out, *bad;
+    case_strings c;
+    tpl_values v;
+    size_t i;
+    int rc;
+
+    skip_without_validator(f);
+    assert_ok(daap__templates_load(&t, NULL));
+    for (i = 0; i < CASES; i++) {
+        fill_case(&v, &c, i);
+        snprintf(stem, sizeof(stem), "patch-%02zu", i);
+        files[i] = write_patch(f, t, &v, stem);
+    }
+    rc = run_validator(f, files, CASES, &out);
+    if (rc != 0 || count_lines_starting(out, "OK ") != CASES)
+        fail_msg("validate.py exit %d, %zu OK lines for %d patches:\n%s", rc,
+                 count_lines_starting(out, "OK "), CASES, out);
+    free(out);
+    free_files(files, CASES);
+
+    fill_case(&v, &c, 3);
+    tpl_values_set(&v, "INSTANCES", "0", 1);
+    bad = write_patch(f, t, &v, "patch-bad");
+    rc = run_validator(f, &bad, 1, &out);
+    if (rc != 1 || strstr(out, "spec.instances") == NULL)
+        fail_msg("validate.py exit %d for a patch to 0 instances:\n%s", rc, out);
+    free(out);
+    free(bad);
+    daap__templates_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_builtins_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broken_override_rejected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resize_patch_passes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

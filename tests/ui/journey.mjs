@@ -288,7 +288,14 @@ async function run() {
       await waitFor(async () => (await http('GET', `/databases/${record.id}`)).data.deletion_protection === true, 'protection on', 10000);
       await page.waitForSelector('#delete-button[disabled]');
       check((await page.textContent('#delete-reason')).includes('protection'), 'delete disabled, saying why');
-      await page.uncheck('[data-feature="deletion-protection"] input');
+      // Turning it off asks first; Cancel keeps it on.
+      await page.click('[data-feature="deletion-protection"] input');
+      await page.click('dialog[open] button:has-text("Cancel")');
+      await page.waitForSelector('dialog[open]', { state: 'detached' });
+      check(await page.isChecked('[data-feature="deletion-protection"] input'), 'cancel keeps protection on');
+      check((await http('GET', `/databases/${record.id}`)).data.deletion_protection === true, 'the API still has protection on');
+      await page.click('[data-feature="deletion-protection"] input');
+      await page.click('dialog[open] button:has-text("Turn off protection")');
       await waitFor(async () => (await http('GET', `/databases/${record.id}`)).data.deletion_protection === false, 'protection off', 10000);
       await page.waitForSelector('#delete-button:not([disabled])');
     } else {

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Optional, Tuple, Union
 
 from . import _native as N
-from .errors import (AlreadyExists, BackendAuth, Conflict, Crypto, Error, Expired, FieldError,
+from .errors import (AlreadyExists, BackendAuth, Conflict, Crypto, DeletionProtected, Error, Expired, FieldError,
                      Forbidden, InvalidArgument, NotFound, NotSupported, ProvisioningFailed,
                      Timeout, Unavailable)
 
@@ -43,7 +43,7 @@ __all__ = [
     "MigrationStatus", "FakeKube", "library_version", "features",
     "Error", "NotFound", "AlreadyExists", "InvalidArgument", "FieldError", "Conflict",
     "Unavailable", "Timeout", "BackendAuth", "NotSupported", "Forbidden", "Expired", "Crypto",
-    "ProvisioningFailed",
+    "ProvisioningFailed", "DeletionProtected",
 ]
 
 
@@ -116,6 +116,8 @@ class Database:
     deleted_at: Optional[_dt.datetime]
     #: Only for ready records fetched with get() or wait_ready().
     connection: Optional[Connection] = None
+    #: While True, delete() raises DeletionProtected; unprotect() turns it off.
+    deletion_protection: bool = False
     #: The Client that fetched it, for wait() and events(); not part of the value.
     _client: Optional["Client"] = field(default=None, compare=False, repr=False)
 
@@ -133,6 +135,25 @@ class Database:
         if self._client is None:
             raise Error("this Database was not returned by a Client")
         return self._client.events(self.id, type=type, limit=limit)
+
+
+    def _owner_client(self) -> "Client":
+        if self._client is None:
+            raise Error("this Database was not fetched through a Client", code=N.errors.EINVALID)
+        return self._client
+
+    def protect(self, *, team: Optional[str] = None) -> "Database":
+        """Turn deletion protection on (see Client.protect) and return the new record."""
+        return self._owner_client().protect(self.id, team=team)
+
+    def unprotect(self, *, team: Optional[str] = None) -> "Database":
+        """Turn deletion protection off (see Client.unprotect) and return the new record."""
+        return self._owner_client().unprotect(self.id, team=team)
+
+    def resize(self, *, storage_size: Optional[str] = None, instances: Optional[int] = None,
+               team: Optional[str] = None) -> "Database":
+        """Grow storage and/or change instances (see Client.resize)."""
+        return self._owner_client().resize(self.id, team=team, storage_size=storage_size, instances=instances)
 
 
 @dataclass(frozen=True)
@@ -223,7 +244,8 @@ def _database(p, client=None) -> Database:
                     status_reason=g["status_reason"], revision=g["revision"],
                     created_at=_time(g["created_at"]), updated_at=_time(g["updated_at"]),
                     ready_at=_time(g["ready_at"]), deleted_at=_time(g["deleted_at"]),
-                    connection=conn, _client=client)
+                    connection=conn, _client=client,
+                    deletion_protection=bool(N.db_get["deletion_protection"](p)))
 
 
 # ------------------------------------------------------------ fake cluster
@@ -241,7 +263,7 @@ class FakeKube:
     """
 
     METHODS = {"create": N.FAKE_CREATE, "get": N.FAKE_GET, "remove": N.FAKE_REMOVE,
-               "list": N.FAKE_LIST, "watch": N.FAKE_WATCH}
+               "list": N.FAKE_LIST, "watch": N.FAKE_WATCH, "patch": N.FAKE_PATCH}
 
     def __init__(self, auto_ready: bool = False):
         handle = c_void_p()
@@ -506,7 +528,8 @@ class Client:
     # -- databases
 
     @staticmethod
-    def _spec(name, owner_team, purpose, instances, storage_size, pg_version, idempotency_key=None):
+    def _spec(name, owner_team, purpose, instances, storage_size, pg_version, idempotency_key=None,
+              deletion_protection=False):
         spec = N.daap_db_spec()
         N.check(N.daap_db_spec_init(byref(spec), N.DAAP_DB_SPEC_VERSION))
         spec.name = N.cstr(name, "name")
@@ -516,12 +539,14 @@ class Client:
         spec.storage_size = N.cstr(storage_size, "storage_size")
         spec.pg_version = pg_version or 0
         spec.idempotency_key = N.cstr(idempotency_key, "idempotency_key")
+        spec.deletion_protection = 1 if deletion_protection else 0
         return spec
 
     def create(self, name: str, owner_team: str, purpose: str, instances: Optional[int] = None,
                storage_size: Optional[str] = None, pg_version: Optional[int] = None,
-               idempotency_key: Optional[str] = None) -> Database:
+               idempotency_key: Optional[str] = None, deletion_protection: bool = False) -> Database:
         """Ask for a database. Returns the record, status "provisioning".
+        deletion_protection=True refuses delete() until unprotect().
 
         idempotency_key: makes a retry safe (docs/idempotency.md): the same
         key with the same request returns the first call's database instead
@@ -529,7 +554,8 @@ class Client:
         and while the first call is still running, Conflict.
 
         Raises InvalidArgument (with field_errors), AlreadyExists, Conflict, Unavailable."""
-        spec = self._spec(name, owner_team, purpose, instances, storage_size, pg_version, idempotency_key)
+        spec = self._spec(name, owner_team, purpose, instances, storage_size, pg_version, idempotency_key,
+                          deletion_protection)
         return self._fetch(N.daap_db_create, byref(spec))
 
     def validate(self, name: str, owner_team: str, purpose: str, instances: Optional[int] = None,
@@ -611,19 +637,45 @@ class Client:
         return N.cstr(team, "team")
 
     def update(self, id: str, *, team: Optional[str] = None, owner_team: Optional[str] = None,
-               purpose: Optional[str] = None) -> Database:
-        """Change owner_team and/or purpose, as `team` (which must own the
-        database; default: the Client's team). Raises Forbidden, NotFound,
-        InvalidArgument, Conflict."""
+               purpose: Optional[str] = None, deletion_protection: Optional[bool] = None) -> Database:
+        """Change owner_team, purpose and/or deletion_protection, as `team`
+        (which must own the database; default: the Client's team). Raises
+        Forbidden, NotFound, InvalidArgument, Conflict."""
         spec = N.daap_db_update_spec()
         N.check(N.daap_db_update_spec_init(byref(spec), N.DAAP_DB_UPDATE_VERSION))
         spec.owner_team = N.cstr(owner_team, "owner_team")
         spec.purpose = N.cstr(purpose, "purpose")
+        if deletion_protection is not None:
+            spec.deletion_protection = N.PROTECTION_ON if deletion_protection else N.PROTECTION_OFF
         return self._fetch(N.daap_db_update, N.cstr(id, "id"), self._team(team), byref(spec))
+
+    def resize(self, id: str, *, team: Optional[str] = None, storage_size: Optional[str] = None,
+               instances: Optional[int] = None) -> Database:
+        """Grow storage_size (never shrink; up to the server's maximum) and/or
+        change instances of a ready database. It stays ready while CNPG rolls
+        the change out; status_reason starts with "rolling out:" until done.
+        Raises InvalidArgument (a shrink, a bad value), Conflict (not ready,
+        or another resize still rolling out), Forbidden, NotFound."""
+        if storage_size is None and instances is None:
+            raise InvalidArgument("resize needs storage_size and/or instances")
+        spec = N.daap_db_update_spec()
+        N.check(N.daap_db_update_spec_init(byref(spec), N.DAAP_DB_UPDATE_VERSION))
+        spec.storage_size = N.cstr(storage_size, "storage_size")
+        spec.instances = instances or 0
+        return self._fetch(N.daap_db_update, N.cstr(id, "id"), self._team(team), byref(spec))
+
+    def protect(self, id: str, *, team: Optional[str] = None) -> Database:
+        """Turn deletion protection on: delete() raises DeletionProtected until unprotect()."""
+        return self.update(id, team=team, deletion_protection=True)
+
+    def unprotect(self, id: str, *, team: Optional[str] = None) -> Database:
+        """Turn deletion protection off, so that delete() works again."""
+        return self.update(id, team=team, deletion_protection=False)
 
     def delete(self, id: str, *, team: Optional[str] = None) -> Database:
         """Delete a database, as `team`. Returns the record (status deleting,
-        or deleted if it was already gone). Raises Forbidden, NotFound."""
+        or deleted if it was already gone). Raises Forbidden, NotFound,
+        DeletionProtected (turn it off with unprotect() first)."""
         out = c_void_p()
         caller = self._team(team)
         with self._lock:

@@ -63,7 +63,7 @@ class daap_ctx_options(Structure):
                 ("flags", c_uint),
                 ("team", c_char_p),
                 # version 2
-                ("event_retention_ms", c_int64)]
+                ("event_retention_ms", c_int64), ("max_storage_size", c_char_p)]
 
 
 DAAP_CTX_OPTIONS_VERSION = 2
@@ -78,7 +78,7 @@ class daap_db_spec(Structure):
                 ("purpose", c_char_p), ("instances", c_int32), ("storage_size", c_char_p),
                 ("pg_version", c_int32),
                 # version 2
-                ("idempotency_key", c_char_p)]
+                ("idempotency_key", c_char_p), ("deletion_protection", c_int32)]
 
 
 DAAP_DB_SPEC_VERSION = 2
@@ -124,10 +124,13 @@ DAAP_DB_EVENTS_OPTIONS_VERSION = 1
 
 
 class daap_db_update_spec(Structure):
-    _fields_ = [("version", c_uint), ("owner_team", c_char_p), ("purpose", c_char_p)]
+    _fields_ = [("version", c_uint), ("owner_team", c_char_p), ("purpose", c_char_p),
+                ("deletion_protection", c_int32),  # version 2: a daap_db_protection
+                ("instances", c_int32), ("storage_size", c_char_p)]  # version 3: a resize
 
 
-DAAP_DB_UPDATE_VERSION = 1
+DAAP_DB_UPDATE_VERSION = 3
+PROTECTION_UNCHANGED, PROTECTION_ON, PROTECTION_OFF = 0, 1, 2
 
 
 class daap_reconcile_options(Structure):
@@ -184,7 +187,7 @@ FEATURE_KUBE_REST = 1 << 2
 FEATURE_REMOTE = 1 << 3
 
 # daap_kube_fake_method
-FAKE_CREATE, FAKE_GET, FAKE_REMOVE, FAKE_LIST, FAKE_WATCH = range(5)
+FAKE_CREATE, FAKE_GET, FAKE_REMOVE, FAKE_LIST, FAKE_WATCH, FAKE_PATCH = range(6)
 
 # ------------------------------------------------------------------- loading
 
@@ -311,6 +314,7 @@ for _n in DB_INT32_GETTERS:
 for _n in DB_INT64_GETTERS:
     db_get[_n] = _fn("daap_db_" + _n, c_int64, c_void_p)
 db_get["status"] = _fn("daap_db_status", c_int, c_void_p)
+db_get["deletion_protection"] = _fn("daap_db_deletion_protection", c_int, c_void_p)
 # migrate.h
 daap_migrate = _fn("daap_migrate", c_int, c_void_p, c_int32)
 daap_migration_status_get = _fn("daap_migration_status_get", c_int, POINTER(daap_migration_status), c_void_p)

@@ -24,6 +24,7 @@ ENOTSUPPORTED = -9
 EFORBIDDEN = -10
 EEXPIRED = -11
 ECRYPTO = -12
+EPROTECTED = -13
 ITEROVER = -31
 
 @dataclass(frozen=True)
@@ -118,6 +119,12 @@ class Crypto(Error):
     code = ECRYPTO
 
 
+class DeletionProtected(Error):
+    """Delete refused: deletion protection is on. Turn it off first
+    (``Client.unprotect`` or ``Database.unprotect``)."""
+    code = EPROTECTED
+
+
 class ProvisioningFailed(Error):
     """Raised by ``Client.wait_ready`` when the database ends in ``error``
     (or is being deleted) instead of becoming ready. ``database`` holds the
@@ -142,6 +149,7 @@ CODE_TO_CLASS = {
     EFORBIDDEN: Forbidden,
     EEXPIRED: Expired,
     ECRYPTO: Crypto,
+    EPROTECTED: DeletionProtected,
 }
 
 

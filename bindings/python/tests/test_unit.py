@@ -240,6 +240,50 @@ class TestLifecycle(Base):
         # Deleting again is idempotent: the deleted record comes back.
         self.assertEqual(self.client.delete(db.id, team="billing").status, daap.Status.DELETED)
 
+    def test_deletion_protection_refuses_delete_until_unprotected(self):
+        db = self.client.create("guarded", "payments", "kept safe", deletion_protection=True)
+        self.assertTrue(db.deletion_protection)
+        with self.assertRaises(daap.DeletionProtected) as cm:
+            self.client.delete(db.id, team="payments")
+        self.assertEqual(cm.exception.code, daap.errors.EPROTECTED)
+        self.assertIn('"deletion_protection": false', str(cm.exception))
+        self.assertEqual(self.client.get(db.id).status, daap.Status.PROVISIONING)
+        off = db.unprotect(team="payments")
+        self.assertFalse(off.deletion_protection)
+        self.assertFalse(self.client.get(db.id).deletion_protection)
+        on = off.protect(team="payments")
+        self.assertTrue(on.deletion_protection)
+        with self.assertRaises(daap.DeletionProtected):
+            self.client.delete(db.id, team="payments")
+        # Only the owner may lift it.
+        with self.assertRaises(daap.Forbidden):
+            self.client.unprotect(db.id, team="audit")
+        self.client.update(db.id, team="payments", deletion_protection=False)
+        gone = self.client.delete(db.id, team="payments")
+        self.assertIn(gone.status, (daap.Status.DELETING, daap.Status.DELETED))
+
+    def test_resize_a_ready_database(self):
+        db = self.create(storage_size="5Gi")
+        self.fake.make_ready(db)
+        ready = self.client.wait_ready(db.id, timeout=10)
+        with self.assertRaises(daap.InvalidArgument) as cm:
+            ready.resize(storage_size="2Gi", team="payments")
+        self.assertEqual(cm.exception.field_errors[0].code, "shrink")
+        grown = ready.resize(storage_size="8Gi", instances=2, team="payments")
+        self.assertEqual((grown.storage_size, grown.instances), ("8Gi", 2))
+        self.assertEqual(grown.status, daap.Status.READY)
+        self.assertTrue(grown.status_reason.startswith("rolling out:"), grown.status_reason)
+        with self.assertRaises(daap.Conflict):
+            self.client.resize(db.id, team="payments", instances=3)
+        with self.assertRaises(daap.InvalidArgument):
+            self.client.resize(db.id, team="payments")
+
+    def test_new_databases_are_unprotected(self):
+        db = self.create()
+        self.assertFalse(db.deletion_protection)
+        self.assertIn(self.client.delete(db.id, team="payments").status,
+                      (daap.Status.DELETING, daap.Status.DELETED))
+
     def test_update_needs_a_team(self):
         db = self.create()
         with self.assertRaises(daap.InvalidArgument):

@@ -41,6 +41,8 @@ typedef enum {
     DAAP_DB_F_READY_AT,
     DAAP_DB_F_DELETED_AT,
     DAAP_DB_F_REVISION,
+    DAAP_DB_F_DELETION_PROTECTION, /**< 0 or 1: DELETE is refused while 1 (migration 0004) */
+    DAAP_DB_F_CHANGE_STARTED_AT,   /**< a resize is rolling out since then; 0: none (migration 0004) */
     DAAP_DB_F__COUNT
 } daap_db_field;
 

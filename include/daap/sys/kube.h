@@ -199,9 +199,22 @@ struct daap_kube_backend {
 
     /** Optional. Cheap round trip (GET /version or similar). */
     int  (*ping)(daap_kube_backend *be);
+
+    /* version 2 */
+
+    /** Optional. Apply a JSON merge patch (RFC 7386, `patch` of `len`
+     *  bytes) to the object `ref` names: how daap changes a live Cluster.
+     *  Repeating the same patch is harmless, so it may be retried.
+     *  @param[out] out  the object after the patch (may be NULL: not wanted)
+     *  @return 0, DAAP_ENOTFOUND, DAAP_EINVALID (rejected, e.g. by a
+     *  webhook, with the server's message), DAAP_EUNAVAILABLE, DAAP_EAUTH,
+     *  DAAP_ETIMEOUT; the core answers DAAP_ENOTSUPPORTED for backends
+     *  without it */
+    int  (*patch)(daap_kube_object **out, daap_kube_backend *be, const daap_kube_ref *ref,
+                  const char *patch, size_t len);
 };
 
-#define DAAP_KUBE_BACKEND_VERSION 1
+#define DAAP_KUBE_BACKEND_VERSION 2
 
 /**
  * Initialiser for a Kubernetes backend: this header's version, no name, no
@@ -285,6 +298,7 @@ typedef enum {
     DAAP_KUBE_FAKE_REMOVE,
     DAAP_KUBE_FAKE_LIST,
     DAAP_KUBE_FAKE_WATCH,
+    DAAP_KUBE_FAKE_PATCH,
     DAAP_KUBE_FAKE__METHODS
 } daap_kube_fake_method;
 
