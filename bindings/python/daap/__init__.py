@@ -209,6 +209,21 @@ def _time(ms: int) -> Optional[_dt.datetime]:
     return _dt.datetime.fromtimestamp(ms / 1000.0, tz=_dt.timezone.utc) if ms else None
 
 
+def _paged(page_of, limit):
+    """Yield the items of page_of(cursor) -> (items, next_cursor), page after page, until the
+    last page or `limit` items (None: no limit)."""
+    cursor, yielded = None, 0
+    while True:
+        items, cursor = page_of(cursor)
+        for item in items:
+            yield item
+            yielded += 1
+            if limit is not None and yielded >= limit:
+                return
+        if cursor is None:
+            return
+
+
 def _event(e) -> Event:
     """Copy one daap_db_event (strings borrowed from its page)."""
     def status(v):
@@ -601,9 +616,7 @@ class Client:
         return mask
 
     def _iter(self, owner_team, mask, name_prefix, include_deleted, limit, page_size):
-        cursor = None
-        yielded = 0
-        while True:
+        def page_of(cursor):
             opts = N.daap_db_list_options()
             N.check(N.daap_db_list_options_init(byref(opts), N.DAAP_DB_LIST_OPTIONS_VERSION))
             opts.owner_team = owner_team
@@ -618,17 +631,11 @@ class Client:
                 try:
                     if rc < 0:
                         raise N.last_error(rc)
-                    items = [_database(page.items[i], self) for i in range(page.count)]
-                    cursor = ctypes.string_at(page.next_cursor) if page.next_cursor else None
+                    return ([_database(page.items[i], self) for i in range(page.count)],
+                            ctypes.string_at(page.next_cursor) if page.next_cursor else None)
                 finally:
                     N.daap_db_page_dispose(byref(page))
-            for db in items:
-                yield db
-                yielded += 1
-                if limit is not None and yielded >= limit:
-                    return
-            if cursor is None:
-                return
+        return _paged(page_of, limit)
 
     def _team(self, team: Optional[str]) -> bytes:
         team = team if team is not None else self.team
@@ -705,8 +712,7 @@ class Client:
         return self._iter_events(N.cstr(id, "id"), type == "warning", limit, page_size)
 
     def _iter_events(self, id, warnings_only, limit, page_size):
-        cursor, yielded = None, 0
-        while True:
+        def page_of(cursor):
             opts = N.daap_db_events_options()
             N.check(N.daap_db_events_options_init(byref(opts), N.DAAP_DB_EVENTS_OPTIONS_VERSION))
             opts.limit = page_size
@@ -718,17 +724,11 @@ class Client:
                 try:
                     if rc < 0:
                         raise N.last_error(rc)
-                    items = [_event(page.items[i]) for i in range(page.count)]
-                    cursor = ctypes.string_at(page.next_cursor) if page.next_cursor else None
+                    return ([_event(page.items[i]) for i in range(page.count)],
+                            ctypes.string_at(page.next_cursor) if page.next_cursor else None)
                 finally:
                     N.daap_db_event_page_dispose(byref(page))
-            for ev in items:
-                yield ev
-                yielded += 1
-                if limit is not None and yielded >= limit:
-                    return
-            if cursor is None:
-                return
+        return _paged(page_of, limit)
 
     # -- waiting and reconciling
 
