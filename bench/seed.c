@@ -17,7 +17,13 @@
  *
  * prints the library's own list statements for GET /databases?owner_team=X
  * (first page, then a keyset page), one per line, so the figure scripts can
- * EXPLAIN exactly what the server runs. */
+ * EXPLAIN exactly what the server runs.
+ *
+ *   daap-bench-seed --list-shapes sqlite|postgres
+ *
+ * prints, one "label<TAB>sql" line each, the statement of every filter
+ * combination of GET /databases (none, owner_team, status, both), first
+ * page and keyset page, for bench/list-plans. */
 #include "crypto.h"
 #include "ctx.h"
 #include "storage/sqlgen.h"
@@ -133,6 +139,32 @@ static int list_sql(const char *dialect)
     return 0;
 }
 
+/* The filter combinations of GET /databases, as bench/list-plans names them. */
+static int list_shapes(const char *dialect)
+{
+    static const struct { const char *label; unsigned int shape; } filters[] = {
+        { "none", 0 },
+        { "owner_team", DAAP__LIST_OWNER },
+        { "status", DAAP__LIST_STATUS },
+        { "owner_team+status", DAAP__LIST_OWNER | DAAP__LIST_STATUS },
+    };
+    const daap__sqlgen_dialect *d = strcmp(dialect, "postgres") == 0 ? &daap__sqlgen_postgres : &daap__sqlgen_sqlite;
+    size_t i;
+    int keyset;
+
+    for (i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
+        for (keyset = 0; keyset < 2; keyset++) {
+            daap_buf sql = DAAP_BUF_INIT;
+            unsigned int shape = filters[i].shape | DAAP__LIST_LIVE | DAAP__LIST_SUMMARY;
+            if (daap__sqlgen_list(&sql, d, keyset ? shape | DAAP__LIST_KEYSET : shape) < 0)
+                die("list SQL");
+            printf("%s%s\t%s\n", filters[i].label, keyset ? ",keyset" : "", sql.ptr);
+            daap_buf_dispose(&sql);
+        }
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *store = NULL, *key = NULL, *prefix = "bench", *ns = "daap";
@@ -145,6 +177,8 @@ int main(int argc, char **argv)
 
     if (argc == 3 && strcmp(argv[1], "--list-sql") == 0)
         return list_sql(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "--list-shapes") == 0)
+        return list_shapes(argv[2]);
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v == NULL)

@@ -38,7 +38,11 @@ struct store {
     int (*plan)(daap_buf *out, const store *s, const daap_storage_query *q);
     const char *sort_marker;      /* how a sort step shows in a plan */
     const char *scan_marker;      /* how a full table scan shows in a plan */
-    const char *bulk_fill_sql;    /* 20000 rows of 200 teams, then statistics */
+    /* 50000 rows of 100 teams, then statistics; statuses independent of the
+     * team (10% each deleted, error, provisioning), so a team has 500 rows
+     * and a team-status pair 50: a page of 10 of them is worth reading in
+     * order from an index, as the server's pages of 50 are at 100,000. */
+    const char *bulk_fill_sql;
 };
 
 static const store *current;
@@ -610,6 +614,18 @@ static void assert_plan(const daap_storage_query *q, const char *index, int may_
     daap_buf_dispose(&plan);
 }
 
+/* Every filter combination of GET /databases, first page and keyset page,
+ * reads the index whose order it wants (migration 0005 for the live list
+ * and for owner_team with status), so a page reads about as many rows as it
+ * returns and sorts nothing. */
+static void assert_plans_with_keyset(daap_storage_query q, const char *index)
+{
+    assert_plan(&q, index, 0);
+    q.after_created_at = T0 + 5000;
+    q.after_id = "bulk-05000";
+    assert_plan(&q, index, 0);
+}
+
 static void test_list_reads_index_without_sorting(void **state)
 {
     daap_storage_query q = query();
@@ -617,22 +633,30 @@ static void test_list_reads_index_without_sorting(void **state)
     if (!current->shared)
         skip();
     assert_int_equal(current->raw_exec(current, current->bulk_fill_sql), 0);
-    q.limit = 20;
-    assert_plan(&q, "databases_created", 0);
+    q.limit = 10;
+    assert_plans_with_keyset(q, "databases_live_created");
     q.owner_team = "team-7";
-    assert_plan(&q, "databases_owner_created", 0);
-    q.after_created_at = T0 + 5000;
-    q.after_id = "bulk-05000";
-    assert_plan(&q, "databases_owner_created", 0);
+    assert_plans_with_keyset(q, "databases_live_owner_created");
+    q.status_mask = DAAP_DB_STATUS_BIT(DAAP_DB_ERROR);
+    assert_plans_with_keyset(q, "databases_owner_status_created");
     q.owner_team = NULL;
-    assert_plan(&q, "databases_created", 0);
+    assert_plans_with_keyset(q, "databases_status_created");
 
+    /* With the deleted records, 0001's full indexes. */
+    q = query();
+    q.limit = 10;
+    q.include_deleted = 1;
+    assert_plans_with_keyset(q, "databases_created");
+    q.owner_team = "team-7";
+    assert_plans_with_keyset(q, "databases_owner_created");
+    q.status_mask = DAAP_DB_STATUS_BIT(DAAP_DB_DELETED);
+    assert_plans_with_keyset(q, "databases_owner_status_created");
+
+    /* Several statuses may sort, but only the rows that have them. */
     q = query();
     q.limit = 20;
-    q.status_mask = DAAP_DB_STATUS_BIT(DAAP_DB_ERROR);
-    assert_plan(&q, NULL, 0);
-    /* Several statuses may sort, but only the rows that have them. */
-    q.status_mask |= DAAP_DB_STATUS_BIT(DAAP_DB_PROVISIONING) | DAAP_DB_STATUS_BIT(DAAP_DB_DELETING);
+    q.status_mask = DAAP_DB_STATUS_BIT(DAAP_DB_PROVISIONING) | DAAP_DB_STATUS_BIT(DAAP_DB_ERROR) |
+                    DAAP_DB_STATUS_BIT(DAAP_DB_DELETING);
     q.include_deleted = 1;
     assert_plan(&q, NULL, 1);
     (void)state;
@@ -1465,12 +1489,13 @@ static int sqlite_plan(daap_buf *out, const store *s, const daap_storage_query *
 }
 
 #define SQLITE_BULK_FILL \
-    "WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < 20000) " \
+    "WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < 50000) " \
     "INSERT INTO databases (id, name, owner_team, purpose, namespace, cluster_name, pooler_name," \
-    " instances, storage_size, pg_version, status, created_at, updated_at, revision) " \
-    "SELECT printf('bulk-%05d', i), printf('bulk-%05d', i), 'team-' || (i % 200), 'bulk', 'daap'," \
-    " 'c', 'p', 1, '1Gi', 17, CASE i % 50 WHEN 0 THEN 'provisioning' WHEN 1 THEN 'error' ELSE 'ready' END," \
-    " 1700000000000 + i, 1700000000000 + i, 1 FROM g; ANALYZE;"
+    " instances, storage_size, pg_version, status, created_at, updated_at, deleted_at, revision) " \
+    "SELECT printf('bulk-%05d', i), printf('bulk-%05d', i), 'team-' || (i % 100), 'bulk', 'daap'," \
+    " 'c', 'p', 1, '1Gi', 17, CASE i / 100 % 10 WHEN 1 THEN 'error' WHEN 3 THEN 'deleted'" \
+    " WHEN 5 THEN 'provisioning' ELSE 'ready' END, 1700000000000 + i, 1700000000000 + i," \
+    " CASE WHEN i / 100 % 10 = 3 THEN 1700000000001 + i END, 1 FROM g; ANALYZE;"
 
 static store sqlite_file = {
     "sqlite file", "", 1, sqlite_open, sqlite_raw_exec, sqlite_plan, "TEMP B-TREE", "SCAN databases\n",
@@ -1670,12 +1695,12 @@ static int pg_plan(daap_buf *out, const store *s, const daap_storage_query *q)
 
 #define PG_BULK_FILL \
     "INSERT INTO databases (id, name, owner_team, purpose, namespace, cluster_name, pooler_name," \
-    " instances, storage_size, pg_version, status, created_at, updated_at, revision) " \
-    "SELECT 'bulk-' || lpad(i::text, 5, '0'), 'bulk-' || lpad(i::text, 5, '0'), 'team-' || (i % 200)," \
+    " instances, storage_size, pg_version, status, created_at, updated_at, deleted_at, revision) " \
+    "SELECT 'bulk-' || lpad(i::text, 5, '0'), 'bulk-' || lpad(i::text, 5, '0'), 'team-' || (i % 100)," \
     " 'bulk', 'daap', 'c', 'p', 1, '1Gi', 17," \
-    " CASE i % 50 WHEN 0 THEN 'provisioning' WHEN 1 THEN 'error' ELSE 'ready' END," \
-    " to_timestamp((1700000000000 + i) / 1000.0), now(), 1" \
-    " FROM generate_series(1, 20000) i; ANALYZE databases;"
+    " CASE i / 100 % 10 WHEN 1 THEN 'error' WHEN 3 THEN 'deleted' WHEN 5 THEN 'provisioning' ELSE 'ready' END," \
+    " to_timestamp((1700000000000 + i) / 1000.0), now(), CASE WHEN i / 100 % 10 = 3 THEN now() END, 1" \
+    " FROM generate_series(1, 50000) i; ANALYZE databases;"
 
 static store pg_store = {
     "postgres", "", 1, pg_open, pg_raw_exec, pg_plan, "Sort", "Seq Scan", PG_BULK_FILL

@@ -1,0 +1,4 @@
+DROP INDEX databases_live_owner_created;
+DROP INDEX databases_live_created;
+DROP STATISTICS databases_owner_status;
+DROP INDEX databases_owner_status_created;

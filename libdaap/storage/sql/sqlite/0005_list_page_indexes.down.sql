@@ -1,0 +1,3 @@
+DROP INDEX databases_live_owner_created;
+DROP INDEX databases_live_created;
+DROP INDEX databases_owner_status_created;
