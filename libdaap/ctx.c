@@ -25,20 +25,13 @@
     "17=ghcr.io/cloudnative-pg/postgresql:17.6-system-trixie," \
     "18=ghcr.io/cloudnative-pg/postgresql:18.4-system-trixie"
 
-/* A caller built against version 1 has a shorter struct: clear only the
- * fields of the version it asks for. */
-static size_t ctx_options_size(unsigned int version)
-{
-    return version >= 2 ? sizeof(daap_ctx_options) : offsetof(daap_ctx_options, event_retention_ms);
-}
+/* Per version, how much of the struct a caller of that version has. */
+static const size_t ctx_options_sizes[] = { offsetof(daap_ctx_options, event_retention_ms),
+                                            sizeof(daap_ctx_options) };
 
 int daap_ctx_options_init(daap_ctx_options *opts, unsigned int version)
 {
-    DAAP_ASSERT_ARG(opts);
-    if (version == 0 || version > DAAP_CTX_OPTIONS_VERSION)
-        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID, "unsupported daap_ctx_options version %u", version);
-    memset(opts, 0, ctx_options_size(version));
-    opts->version = version;
+    DAAP_INIT_VERSIONS(opts, version, DAAP_CTX_OPTIONS_VERSION, ctx_options_sizes, "daap_ctx_options");
     return 0;
 }
 

@@ -21,23 +21,21 @@
 #define LIST_MAX_LIMIT       100
 #define UPDATE_RETRIES       5
 
+/* Per version, how much of each struct a caller of that version has. */
+static const size_t spec_sizes[] = { offsetof(daap_db_spec, idempotency_key), sizeof(daap_db_spec) };
+static const size_t update_sizes[] = { offsetof(daap_db_update_spec, deletion_protection),
+                                       offsetof(daap_db_update_spec, instances), sizeof(daap_db_update_spec) };
+
 int daap_db_spec_init(daap_db_spec *spec, unsigned int version)
 {
-    DAAP_INIT_VERSIONED(spec, version, DAAP_DB_SPEC_VERSION, "daap_db_spec");
+    DAAP_INIT_VERSIONS(spec, version, DAAP_DB_SPEC_VERSION, spec_sizes, "daap_db_spec");
     return 0;
 }
 
 int daap_db_update_spec_init(daap_db_update_spec *spec, unsigned int version)
 {
-    DAAP_INIT_VERSIONED(spec, version, DAAP_DB_UPDATE_VERSION, "daap_db_update_spec");
+    DAAP_INIT_VERSIONS(spec, version, DAAP_DB_UPDATE_VERSION, update_sizes, "daap_db_update_spec");
     return 0;
-}
-
-/* How much of a caller's spec its version has: a version 1 caller's struct
- * ends before deletion_protection, so only that much is read. */
-static size_t spec_size(unsigned int version)
-{
-    return version >= 2 ? sizeof(daap_db_spec) : offsetof(daap_db_spec, deletion_protection);
 }
 
 static daap_db_spec with_defaults(const daap_ctx *ctx, const daap_db_spec *spec)
@@ -45,7 +43,7 @@ static daap_db_spec with_defaults(const daap_ctx *ctx, const daap_db_spec *spec)
     daap_db_spec s;
 
     memset(&s, 0, sizeof(s));
-    memcpy(&s, spec, spec_size(spec->version));
+    memcpy(&s, spec, DAAP_VERSION_SIZE(spec_sizes, spec->version));
     if (s.instances == 0) s.instances = DEFAULT_INSTANCES;
     if (s.storage_size == NULL) s.storage_size = DEFAULT_STORAGE_SIZE;
     if (s.pg_version == 0) s.pg_version = ctx->default_pg_version;

@@ -46,6 +46,28 @@ static void test_ctx_options_v1_init_stays_in_v1(void **state)
     assert_int_equal(o.event_retention_ms, (int64_t)0xabababababababab);
 }
 
+/* The same for every struct that has grown: a version-1 (or 2) caller's
+ * struct ends where the next version's fields begin. */
+static void test_older_versions_init_stay_in_their_size(void **state)
+{
+    daap_db_spec s;
+    daap_db_update_spec u;
+    (void)state;
+    memset(&s, 0xab, sizeof(s));
+    assert_ok(daap_db_spec_init(&s, 1));
+    assert_null(s.name);
+    assert_int_equal(s.pg_version, 0);
+    assert_int_equal((uintptr_t)s.idempotency_key, (uintptr_t)0xabababababababab);
+    memset(&u, 0xab, sizeof(u));
+    assert_ok(daap_db_update_spec_init(&u, 1));
+    assert_null(u.purpose);
+    assert_int_equal(u.deletion_protection, (int32_t)0xabababab);
+    memset(&u, 0xab, sizeof(u));
+    assert_ok(daap_db_update_spec_init(&u, 2));
+    assert_int_equal(u.deletion_protection, 0);
+    assert_int_equal(u.instances, (int32_t)0xabababab);
+}
+
 static void test_bad_versions(void **state)
 {
     daap_ctx_options o;
@@ -89,6 +111,7 @@ int main(void)
         cmocka_unit_test(test_init_matches_macro),
         cmocka_unit_test(test_bad_versions),
         cmocka_unit_test(test_ctx_options_v1_init_stays_in_v1),
+        cmocka_unit_test(test_older_versions_init_stay_in_their_size),
         cmocka_unit_test(test_status_names),
         cmocka_unit_test(test_version),
     };
