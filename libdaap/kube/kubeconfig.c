@@ -369,7 +369,9 @@ static int read_config_file(daap_buf *out, const char *dir, const char *path, co
     int rc;
 
     DAAP_ERROR_CHECK_ALLOC(abs);
-    snprintf(what, sizeof(what), "%s of %s", key, owner);
+    /* only a label for messages: a long owner may cut it short */
+    if (snprintf(what, sizeof(what), "%s of %s", key, owner) >= (int)sizeof(what))
+        what[sizeof(what) - 2] = '~';
     rc = missing_is_invalid(daap__read_file(out, abs, what));
     daap__free(abs);
     return rc;
