@@ -47,25 +47,6 @@ static int wait_timeout(long long *ms, const cli_args *a)
     return t ? cli_parse_duration(ms, t) : 0;
 }
 
-/* A version 4 UUID from the kernel's random source: a key nobody else
- * sends (the draft recommends one). */
-static int fresh_key(char out[37])
-{
-    unsigned char b[16];
-    FILE *f = fopen("/dev/urandom", "rb");
-    size_t got = f ? fread(b, 1, sizeof(b), f) : 0;
-
-    if (f)
-        fclose(f);
-    if (got != sizeof(b))
-        return cli_fail(DAAP_ERROR, "cannot read /dev/urandom for an Idempotency-Key; pass --idempotency-key");
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-    return 0;
-}
-
 /* Network failures (refused, reset, timed out) may or may not have
  * reached the server; the key makes sending again safe either way. */
 static bool worth_retrying(int rc)
@@ -95,14 +76,15 @@ int cmd_create(cli_args *a)
     daap_ctx *ctx;
     daap_db *db = NULL, *ready = NULL;
     long long timeout_ms;
-    char key[37];
+    char key[DAAP_IDEMPOTENCY_KEY_NEW_SIZE];
     int rc;
 
     CLI_TRY(spec_from_args(&spec, a));
     CLI_TRY(wait_timeout(&timeout_ms, a));
     spec.idempotency_key = cli_opt(a, "idempotency-key");
     if (spec.idempotency_key == NULL) {
-        CLI_TRY(fresh_key(key));
+        if ((rc = daap_idempotency_key_new(key, sizeof(key))) < 0)
+            return cli_fail(rc, "cannot make an Idempotency-Key; pass --idempotency-key");
         spec.idempotency_key = key;
     }
     CLI_TRY(cli_open(&ctx, a, OPEN_KUBE));

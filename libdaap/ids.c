@@ -34,6 +34,14 @@ static uint16_t next_time_and_count(int64_t *ms, const unsigned char *random)
     return rand_a;
 }
 
+static void format_uuid(char out[DAAP__UUID_STRLEN + 1], const unsigned char b[16])
+{
+    snprintf(out, DAAP__UUID_STRLEN + 1,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+             b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
 int daap__uuid7(char out[DAAP__UUID_STRLEN + 1], int64_t ms)
 {
     unsigned char b[16];
@@ -48,10 +56,19 @@ int daap__uuid7(char out[DAAP__UUID_STRLEN + 1], int64_t ms)
     b[6] = (unsigned char)(0x70 | ((rand_a >> 8) & 0x0f));
     b[7] = (unsigned char)(rand_a & 0xff);
     b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
-    snprintf(out, DAAP__UUID_STRLEN + 1,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-             b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    format_uuid(out, b);
+    return 0;
+}
+
+int daap__uuid4(char out[DAAP__UUID_STRLEN + 1])
+{
+    unsigned char b[16];
+
+    if (RAND_bytes(b, sizeof(b)) != 1)
+        return daap_error_set(DAAP_ERROR, DAAP_ERRCLASS_OS, "no randomness for a UUID");
+    b[6] = (unsigned char)(0x40 | (b[6] & 0x0f));
+    b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
+    format_uuid(out, b);
     return 0;
 }
 

@@ -71,6 +71,22 @@ typedef struct {
  */
 DAAP_EXTERN(void) daap_idempotency_record_dispose(daap_idempotency_record *rec);
 
+/** Room for a key made by daap_idempotency_key_new(), NUL included. */
+#define DAAP_IDEMPOTENCY_KEY_NEW_SIZE 37
+
+/**
+ * Make a fresh key for one request: a random (version 4) UUID, as the
+ * draft recommends, so that no other client sends the same one. Send it
+ * with every retry of that request, and a new one for the next request.
+ * Needs no context.
+ *
+ * @param[out] out  receives the key, NUL-terminated
+ * @param size      bytes at `out`; at least DAAP_IDEMPOTENCY_KEY_NEW_SIZE
+ * @return 0, DAAP_EINVALID (size too small), DAAP_ERROR (no randomness)
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_idempotency_key_new(char *out, size_t size);
+
 /**
  * Read an `Idempotency-Key` header value: a structured-field string
  * (`"abc"`, with `\"` and `\\` escapes) as the draft wants, or a bare

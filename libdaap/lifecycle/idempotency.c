@@ -5,6 +5,7 @@
 #include "ctx.h"
 #include "crypto.h"
 #include "db/db_parse.h"
+#include "ids.h"
 #include "storage/storage.h"
 
 #include <stdio.h>
@@ -15,6 +16,15 @@ int daap_idempotency_request_init(daap_idempotency_request *req, unsigned int ve
 {
     DAAP_INIT_VERSIONED(req, version, DAAP_IDEMPOTENCY_REQUEST_VERSION, "daap_idempotency_request");
     return 0;
+}
+
+int daap_idempotency_key_new(char *out, size_t size)
+{
+    DAAP_ASSERT_ARG(out);
+    if (size < DAAP_IDEMPOTENCY_KEY_NEW_SIZE)
+        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_INVALID, "an idempotency key needs %d bytes",
+                              DAAP_IDEMPOTENCY_KEY_NEW_SIZE);
+    return daap__uuid4(out);
 }
 
 static int bad_key(const char *why)

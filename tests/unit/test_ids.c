@@ -206,6 +206,26 @@ static void test_counter_overflow_keeps_order(void **state)
 
 /* Through the public API: records made one after another have v7 ids in
  * creation order, and a list returns them in that order. */
+/* Idempotency keys: random version 4 UUIDs that the key parser accepts,
+ * never two alike, and a buffer too small is refused, not overrun. */
+static void test_idempotency_key_new(void **state)
+{
+    char a[DAAP_IDEMPOTENCY_KEY_NEW_SIZE], b[DAAP_IDEMPOTENCY_KEY_NEW_SIZE];
+    char parsed[DAAP_IDEMPOTENCY_KEY_MAX + 1], small[36];
+    (void)state;
+    assert_ok(daap_idempotency_key_new(a, sizeof(a)));
+    assert_ok(daap_idempotency_key_new(b, sizeof(b)));
+    assert_true(daap__uuid_valid(a));
+    assert_int_equal(a[14], '4');
+    assert_non_null(strchr("89ab", a[19]));
+    assert_string_not_equal(a, b);
+    assert_ok(daap_idempotency_key_parse(parsed, sizeof(parsed), a));
+    assert_string_equal(parsed, a);
+    memset(small, 'x', sizeof(small));
+    assert_int_equal(daap_idempotency_key_new(small, sizeof(small)), DAAP_EINVALID);
+    assert_int_equal(small[0], 'x');
+}
+
 static void test_created_records_ordered(void **state)
 {
     daap_ctx_options o = DAAP_CTX_OPTIONS_INIT;
@@ -257,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_ordered_within_one_millisecond),
         cmocka_unit_test(test_counter_overflow_keeps_order),
         cmocka_unit_test(test_created_records_ordered),
+        cmocka_unit_test(test_idempotency_key_new),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
