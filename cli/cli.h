@@ -19,7 +19,8 @@
 enum {
     CLI_USAGE        = -1000, /* bad command line */
     CLI_DB_FAILED    = -1001, /* --wait: the database went to status error */
-    CLI_WAIT_TIMEOUT = -1002  /* --wait: the timeout passed first */
+    CLI_WAIT_TIMEOUT = -1002, /* --wait: the timeout passed first */
+    CLI_NOT_ROTATED  = -1003  /* rotate-password --wait: the old password is still the one */
 };
 
 typedef enum { OUT_TABLE, OUT_JSON, OUT_YAML } cli_output;
@@ -154,6 +155,9 @@ int cmd_events(cli_args *a);
 int cmd_protect(cli_args *a);
 int cmd_unprotect(cli_args *a);
 int cmd_resize(cli_args *a);
+int cmd_rotate_password(cli_args *a);
+/* Whether a rotation is under way: its status_reason says so (cmd_db.c). */
+bool cli_is_rotating(const daap_db *db);
 int cmd_url(cli_args *a);
 int cmd_connect(cli_args *a);
 int cmd_migrate(cli_args *a);
@@ -165,11 +169,16 @@ int cmd_gen_man(cli_args *a);
 
 /* wait.c */
 /* What --wait waits for. */
-typedef enum { WAIT_READY, WAIT_DELETED } wait_goal;
+typedef enum { WAIT_READY, WAIT_DELETED, WAIT_ROTATED } wait_goal;
 /* Follow db until ready: 0 with the ready record in *out, CLI_DB_FAILED,
  * CLI_WAIT_TIMEOUT, or another failure. */
 int cli_wait_ready(daap_db **out, daap_ctx *ctx, const daap_db *db, long long timeout_ms);
 /* Follow a deleting db until it is gone: 0, CLI_DB_FAILED, CLI_WAIT_TIMEOUT, ... */
 int cli_wait_deleted(daap_ctx *ctx, const daap_db *db, long long timeout_ms);
+/* Follow a rotating db until its rotation ends: 0 with the record and its
+ * new credentials in *out, CLI_NOT_ROTATED when `old_password` is still
+ * the one (the rotation failed), CLI_WAIT_TIMEOUT, ... */
+int cli_wait_rotated(daap_db **out, daap_ctx *ctx, const daap_db *db, const char *old_password,
+                     long long timeout_ms);
 
 #endif

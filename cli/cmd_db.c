@@ -313,6 +313,60 @@ int cmd_resize(cli_args *a)
     return run_update(a, &spec, say_rolling_out);
 }
 
+/* ---- rotate-password */
+
+bool cli_is_rotating(const daap_db *db)
+{
+    const char *reason = daap_db_status_reason(db);
+    return reason && strncmp(reason, "rotating password:", 18) == 0;
+}
+
+/* Rotate, and with --wait follow it until the new password is in the
+ * record (or the old one was kept). The password before is kept to tell
+ * the two apart; it never leaves this process. */
+static int rotate_and_follow(daap_db **out, cli_args *a, daap_ctx *ctx, const daap_db *before, long long timeout_ms)
+{
+    char *old = daap_db_password(before) ? strdup(daap_db_password(before)) : NULL;
+    daap_db *started = NULL;
+    int rc = daap_db_rotate_password(&started, ctx, daap_db_id(before), cli_caller_team(a));
+
+    if (rc == 0 && cli_flag(a, "wait")) {
+        rc = cli_wait_rotated(out, ctx, started, old, timeout_ms);
+        daap_db_free(started);
+    } else {
+        *out = started;
+    }
+    if (old) {
+        memset(old, 0, strlen(old));
+        free(old);
+    }
+    return rc;
+}
+
+int cmd_rotate_password(cli_args *a)
+{
+    daap_ctx *ctx;
+    daap_db *before = NULL, *after = NULL;
+    long long timeout_ms;
+    bool waited = cli_flag(a, "wait");
+    int rc;
+
+    CLI_TRY(wait_timeout(&timeout_ms, a));
+    CLI_TRY(cli_open(&ctx, a, 0));
+    rc = cli_resolve(&before, ctx, a->args[0]);
+    if (rc == 0)
+        rc = rotate_and_follow(&after, a, ctx, before, timeout_ms);
+    if (rc == 0)
+        rc = cli_print_record(a, after, waited); /* after --wait, -o json/yaml carry the new credentials */
+    if (rc == 0 && !waited && a->output == OUT_TABLE)
+        fprintf(stderr, "Rotating; the database stays ready and the old password works until a login with the "
+                "new one succeeds. Follow it with 'daapctl get %s', or use --wait.\n", daap_db_name(after));
+    daap_db_free(before);
+    daap_db_free(after);
+    daap_ctx_free(ctx);
+    return rc;
+}
+
 /* ---- delete */
 
 static bool confirmed(const daap_db *db)

@@ -89,6 +89,14 @@ static const cli_option resize_opts[] = {
     { NULL, 0, NULL, NULL, NULL, NULL }
 };
 
+/* rotate-password */
+static const cli_option rotate_opts[] = {
+    { "wait", 0, NULL, "wait until the rotation is done (or undone)", NULL, NULL },
+    { "timeout", 0, "DURATION", "with --wait: give up after this long, e.g. 90s, 10m (default 20m)", NULL, NULL },
+    { "as", 0, "TEAM", "the team making the change (default: the global --team or DAAP_TEAM)", NULL, NULL },
+    { NULL, 0, NULL, NULL, NULL, NULL }
+};
+
 /* protect, unprotect */
 static const cli_option protect_opts[] = {
     { "as", 0, "TEAM", "the team making the change (default: the global --team or DAAP_TEAM)", NULL, NULL },
@@ -173,6 +181,21 @@ const cli_command cli_commands[] = {
       "'rolling out: ...' until it is done. One change at a time: another resize before then is "
       "refused (exit status 6). Only the owner team may do this.",
       resize_opts, 1, 1, NULL, 0 },
+    /* rotate-password */
+    { "rotate-password", cmd_rotate_password, "give a ready database a new random password",
+      "ID|NAME [--wait [--timeout DURATION]] [--as TEAM]",
+      "Ask for a new random password (64 letters and digits). daap writes it into the Cluster's -app "
+      "Secret, CNPG applies it to the role, and only once a login with it succeeds through the pooler "
+      "does the database's record carry it: until then 'daapctl get' shows the old password, which keeps "
+      "working, and the status reason says 'rotating password: ...'. If no login succeeds within the "
+      "rotation deadline (2 minutes by default) the old password is put back and kept, and 'daapctl "
+      "events NAME' says why. Open sessions keep working; new connections need the new password. The "
+      "database must be ready, and one change at a time: while a resize or another rotation is under way "
+      "it is refused (exit status 6). Only the owner team may do this.\n\n"
+      "With --wait, daapctl follows the rotation until it ends and prints the record with its new "
+      "credentials: exit 0 when rotated, 1 when the rotation failed and the old password was kept, 2 when "
+      "the timeout passes.",
+      rotate_opts, 1, 1, NULL, 0 },
     /* protect, unprotect */
     { "protect", cmd_protect, "turn deletion protection on",
       "ID|NAME [--as TEAM]",

@@ -20,7 +20,8 @@ const cli_exit_entry cli_exit_table[] = {
     { DAAP_EPROTECTED,    14, "deletion_protected", "deletion protection is on (daapctl unprotect NAME turns it off)" },
     /* --wait's own verdicts: 0 ready (or deleted), 1 error, 2 timeout (DESIGN.md 11). */
     { CLI_DB_FAILED,      1,  "db_error",       "create/delete --wait: the database went to status error" },
-    { CLI_WAIT_TIMEOUT,   2,  "wait_timeout",   "create/delete --wait: the --timeout passed first" },
+    { CLI_WAIT_TIMEOUT,   2,  "wait_timeout",   "create/delete/rotate-password --wait: the --timeout passed first" },
+    { CLI_NOT_ROTATED,    1,  "not_rotated",    "rotate-password --wait: the rotation failed and the old password still works" },
 };
 
 const size_t cli_exit_count = sizeof(cli_exit_table) / sizeof(cli_exit_table[0]);

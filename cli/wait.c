@@ -111,6 +111,8 @@ static int verdict(progress *p, const daap_db *db)
 
     switch (daap_db_status(db)) {
     case DAAP_DB_READY:
+        if (p->goal == WAIT_ROTATED)
+            return cli_is_rotating(db) ? 0 : 1;
         return p->goal == WAIT_READY ? 1 : 0;
     case DAAP_DB_ERROR:
         clear_spinner(p);
@@ -247,6 +249,25 @@ int cli_wait_deleted(daap_ctx *ctx, const daap_db *db, long long timeout_ms)
 
     daap_db_free(last);
     return rc;
+}
+
+/* The rotation has ended either way; the credentials tell which. */
+int cli_wait_rotated(daap_db **out, daap_ctx *ctx, const daap_db *db, const char *old_password,
+                     long long timeout_ms)
+{
+    daap_db *last = NULL;
+    const char *now;
+    int rc = follow_until(&last, ctx, db, timeout_ms, WAIT_ROTATED);
+
+    daap_db_free(last);
+    *out = NULL;
+    if (rc < 0 || (rc = daap_db_get(out, ctx, daap_db_id(db))) < 0)
+        return rc;
+    now = daap_db_password(*out);
+    if (old_password && now && strcmp(now, old_password) == 0)
+        return cli_fail(CLI_NOT_ROTATED, "the password of %s was not rotated and the old one still works; "
+                        "'daapctl events %s' says why", daap_db_name(*out), daap_db_name(*out));
+    return 0;
 }
 
 int cli_wait_ready(daap_db **out, daap_ctx *ctx, const daap_db *db, long long timeout_ms)

@@ -92,6 +92,30 @@ void daap__key_wipe(daap__key *key)
     OPENSSL_cleanse(key, sizeof(*key));
 }
 
+int daap__random_alnum(char *out, size_t len)
+{
+    static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned char pool[64];
+    size_t have = 0, used = 0, n = 0;
+
+    DAAP_ASSERT_ARG(out);
+    while (n < len) {
+        if (used == have) {
+            if (RAND_bytes(pool, sizeof(pool)) != 1)
+                return daap_error_set(DAAP_ERROR, DAAP_ERRCLASS_CRYPTO, "no randomness for a password");
+            have = sizeof(pool);
+            used = 0;
+        }
+        /* 248 = 4 * 62: larger bytes are dropped, so every character is equally likely */
+        if (pool[used] < 248)
+            out[n++] = alnum[pool[used] % 62];
+        used++;
+    }
+    out[len] = '\0';
+    OPENSSL_cleanse(pool, sizeof(pool));
+    return 0;
+}
+
 int daap_secret_key_create(const char *path)
 {
     unsigned char raw[DAAP__KEY_LEN];

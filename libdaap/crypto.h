@@ -30,6 +30,13 @@ int daap__seal(daap_buf *out, const daap__key *key, const char *plain, const cha
 /* Decrypt; DAAP_ECRYPTO with a plain message for a wrong key or tampering. */
 int daap__open(daap_buf *out, const daap__key *key, const unsigned char *sealed, size_t len, const char *aad);
 
+/* A random password of `len` characters (and a NUL) from A-Z, a-z and 0-9:
+ * the strength and alphabet of CNPG's generated ones (64 characters,
+ * reference/cnpg.md 3.1), so no URI ever needs escaping. Drawn from
+ * RAND_bytes without modulo bias. */
+#define DAAP__PASSWORD_LEN 64
+int daap__random_alnum(char *out, size_t len);
+
 /* The hex SHA-256 (64 digits and a NUL) of `count` byte ranges, hashed
  * one after the other. */
 #define DAAP__SHA256_HEX_LEN 64

@@ -14,6 +14,7 @@
 #define DEFAULT_PG_VERSION     17
 #define DEFAULT_MAX_INSTANCES  9
 #define DEFAULT_DEADLINE_MS    (15 * 60 * 1000)
+#define DEFAULT_ROTATION_DEADLINE_MS (2 * 60 * 1000)
 #define DEFAULT_STORE          "sqlite://var/daap.db"
 
 /* CNPG 1.30 supports PostgreSQL 14-18. Operators should pin their own tags
@@ -123,6 +124,20 @@ static int set_max_storage(daap_ctx *ctx, const char *configured)
     return 0;
 }
 
+/* How long a rotation may try to log in with its new password before it
+ * puts the old one back ($DAAP_ROTATION_DEADLINE_MS, milliseconds). */
+static int configure_rotation(daap_ctx *ctx)
+{
+    const char *env = getenv("DAAP_ROTATION_DEADLINE_MS");
+    char *end = NULL;
+
+    ctx->rotation_deadline_ms = env && *env ? strtoll(env, &end, 10) : DEFAULT_ROTATION_DEADLINE_MS;
+    if (ctx->rotation_deadline_ms <= 0 || (end && *end))
+        return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_CONFIG,
+                              "the rotation deadline must be a positive number of milliseconds (DAAP_ROTATION_DEADLINE_MS)");
+    return 0;
+}
+
 static int configure(daap_ctx *ctx, const daap_ctx_options *o)
 {
     static const daap_ctx_options defaults = DAAP_CTX_OPTIONS_INIT;
@@ -142,6 +157,7 @@ static int configure(daap_ctx *ctx, const daap_ctx_options *o)
     if (ctx->deadline_ms <= 0 || ctx->max_instances < 1)
         return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_CONFIG, "provisioning deadline and max instances must be positive");
     DAAP_TRY(configure_retention(ctx, o));
+    DAAP_TRY(configure_rotation(ctx));
     if (daap__ctx_image(ctx, ctx->default_pg_version) == NULL)
         return daap_error_set(DAAP_EINVALID, DAAP_ERRCLASS_CONFIG,
                               "default pg_version %d has no image in the image map", (int)ctx->default_pg_version);
@@ -224,6 +240,7 @@ static int engine_check(const daap__engine *e)
     DAAP__SLOT(wait);
     DAAP__SLOT(events);
     DAAP__SLOT(reconcile_once); DAAP__SLOT(reconcile_db); DAAP__SLOT(watch_open);
+    DAAP__SLOT(rotate_password);
     DAAP__SLOT(idempotency_begin); DAAP__SLOT(idempotency_finish); DAAP__SLOT(idempotency_abandon);
     DAAP__SLOT(idempotency_purge);
 #undef DAAP__SLOT

@@ -14,6 +14,20 @@
 
 typedef struct daap__templates daap__templates;
 
+/* A login to check: where and as whom (lifecycle/login.h). */
+typedef struct {
+    const char *host;
+    int64_t     port;
+    const char *dbname;
+    const char *user;
+    const char *password;
+    int32_t     connect_timeout_s;
+} daap__login;
+
+/* 0 when the login succeeds; else a negative code with the server's
+ * message in daap_error_last() (never the password). */
+typedef int (*daap__login_check)(void *payload, const daap__login *login);
+
 typedef struct {
     int32_t major;
     char   *image;
@@ -40,6 +54,12 @@ struct daap_ctx {
     const char           *acting_team;     /* the team a request path acts for (borrowed, for one call) */
     bool                  reconciling;     /* writes now are the reconciler's */
     int64_t               event_retention_ms;
+    /* password rotation (lifecycle/rotate.c) */
+    int64_t               rotation_deadline_ms; /* a rotation that cannot log in by then is undone */
+    daap__login_check     login_check;          /* the verifying login; NULL: libpq (lifecycle/login.c) */
+    void                 *login_payload;
+    daap_reconcile_handoff_cb handoff;          /* daap_reconcile_set_handoff(); NULL: do it here */
+    void                 *handoff_payload;
 };
 
 /* The image for a PostgreSQL major, or NULL. */

@@ -52,6 +52,8 @@ typedef struct daap__engine {
     /* db.h: daap_db_wait (options checked by the caller) */
     int (*wait)(daap_db **out, void *self, const char *id, const daap_db_wait_options *opts);
     int (*events)(daap_db_event_page *out, void *self, const char *id, const daap_db_events_options *opts);
+    /* db.h: daap_db_rotate_password */
+    int (*rotate_password)(daap_db **out, void *self, const char *id, const char *caller_team);
 
     /* reconcile.h */
     int (*reconcile_once)(daap_reconcile_result *out, void *self, const daap_reconcile_options *opts);

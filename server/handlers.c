@@ -192,6 +192,51 @@ void handle_delete(request *r)
     }
 }
 
+/* The {id} of a path with a suffix ("/databases/{id}/events"); a longer
+ * segment is no database id: cut, it answers 404. */
+static void path_record_id(const request *r, char *id, size_t size)
+{
+    size_t n = strcspn(r->path_id, "/");
+
+    snprintf(id, size, "%.*s", (int)(n < size ? n : size - 1), r->path_id);
+}
+
+/* ---- POST /databases/{id}/rotate-password (docs/day2.md) */
+
+/* The record now holds the new password as pending; a reconciler worker
+ * writes the Secret and verifies the login, so the answer never waits on
+ * either. It leaves the credentials out: it may be stored with its
+ * Idempotency-Key, and its password is the one on its way out. */
+void handle_rotate_password(request *r)
+{
+    daap_buf out = DAAP_BUF_INIT;
+    daap_db *db = NULL;
+    const char *team;
+    char id[64];
+    int rc;
+
+    if (request_team(r, &team) < 0)
+        return;
+    path_record_id(r, id, sizeof(id));
+    begin_call(r, team);
+    rc = daap_db_rotate_password(&db, request_ctx(r), id, team);
+    end_call(r);
+
+    if (rc < 0) {
+        respond_daap_error(r, rc);
+        return;
+    }
+    reconciler_enqueue(r->w->reconciler, daap_db_id(db));
+    rc = daap_db_to_json(&out, db, DAAP_JSON_NO_SECRETS);
+    daap_db_free(db);
+    if (rc < 0) {
+        daap_buf_dispose(&out);
+        respond_daap_error(r, rc);
+        return;
+    }
+    respond_json(r, 202, &out);
+}
+
 /* GET /databases/{id}/events: newest first, any team may read it, as it
  * may read the record; a soft-deleted database's trail still answers. */
 void handle_events(request *r)
@@ -199,11 +244,10 @@ void handle_events(request *r)
     daap_db_events_options opts;
     daap_db_event_page page;
     daap_buf scratch = DAAP_BUF_INIT, out = DAAP_BUF_INIT;
-    char id[64]; /* a longer segment is no database id: cut, it answers 404 */
-    size_t n = strcspn(r->path_id, "/");
+    char id[64];
     int rc;
 
-    snprintf(id, sizeof(id), "%.*s", (int)(n < sizeof(id) ? n : sizeof(id) - 1), r->path_id);
+    path_record_id(r, id, sizeof(id));
     memset(&page, 0, sizeof(page));
     rc = daap_db_events_options_parse(&opts, &scratch, r->query);
     if (rc == 0)

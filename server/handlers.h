@@ -10,6 +10,7 @@ void handle_get(request *r);
 void handle_update(request *r);
 void handle_delete(request *r);
 void handle_events(request *r);
+void handle_rotate_password(request *r);
 void handle_healthz(request *r);
 void handle_readyz(request *r);
 void handle_openapi(request *r);

@@ -258,6 +258,13 @@ void reconciler_enqueue(reconciler *r, const char *id)
                  (log_field[]){ LF_STR("database_id", id), LF_STR("error", daap_error_last()->message) }, 2);
 }
 
+/* A rotation's verifying login is a worker's, never the watch thread's
+ * (lifecycle/rotate.c): the watch context hands such records over. */
+static void hand_to_workers(const char *id, void *payload)
+{
+    reconciler_enqueue(payload, id);
+}
+
 /* ---- start and stop */
 
 static void free_ctxs(daap_ctx **ctxs, int n)
@@ -285,6 +292,8 @@ int reconciler_start(reconciler **out, daap_ctx *ctx, daap_ctx **worker_ctxs, in
     r->reopen_delay_ms = REOPEN_MIN_MS;
     r->healthy = true;
     atomic_init(&r->stop, false);
+    if (nworkers > 0)
+        (void)daap_reconcile_set_handoff(ctx, hand_to_workers, r);
     if (start_workers(r, worker_ctxs, nworkers) < 0 || pthread_create(&r->thread, NULL, run, r) != 0) {
         stop_workers(r);
         daap_ctx_free(ctx);

@@ -17,6 +17,7 @@ static const route routes[] = {
     { "/databases/{id}", "PATCH",  handle_update,  ROUTE_BODY | ROUTE_MERGE_PATCH },
     { "/databases/{id}", "DELETE", handle_delete,  0 },
     { "/databases/{id}/events", "GET", handle_events, ROUTE_QUERY },
+    POST("/databases/{id}/rotate-password", handle_rotate_password, 0), /* docs/day2.md */
     { "/healthz",        "GET",    handle_healthz, 0 },
     { "/readyz",         "GET",    handle_readyz,  0 },
     { "/openapi.json",   "GET",    handle_openapi, 0 },

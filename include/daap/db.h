@@ -200,6 +200,33 @@ DAAP_EXTERN(int) daap_db_update(daap_db **out, daap_ctx *ctx, const char *id,
 DAAP_EXTERN(int) daap_db_update_json(daap_db **out, daap_ctx *ctx, const char *id,
                                      const char *caller_team, const char *json, size_t len);
 
+/* ---- password rotation (docs/day2.md) */
+
+/**
+ * Rotate the password of a ready database: a new random password (64
+ * letters and digits, as CNPG makes them) is stored encrypted in the record
+ * as pending, and the reconciler writes it into the Cluster's `-app`
+ * Secret (label `cnpg.io/reload: "true"`, so CNPG applies it to the role).
+ * Only once a login with it succeeds through the pooler does the record
+ * take it as its password, with a PasswordRotated event. A rotation that
+ * cannot log in within the rotation deadline ($DAAP_ROTATION_DEADLINE_MS,
+ * default 2 minutes) puts the old password back into the Secret, keeps the
+ * old credentials in the record and writes a PasswordRotationFailed
+ * warning event that says why. The database stays ready all along, with a
+ * status_reason that starts with "rotating password:" while it is under
+ * way. The pending password never appears in JSON, lists or events.
+ *
+ * @param[out] out   receives the record as it is after the call (may be
+ *                   NULL); it still carries the old password
+ * @param id         the record id
+ * @param caller_team the team making the change: the owner team
+ * @return 0, DAAP_ENOTFOUND, DAAP_EFORBIDDEN (not the owner team),
+ *         DAAP_ECONFLICT (not ready, or a resize or another rotation is
+ *         still under way)
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_db_rotate_password(daap_db **out, daap_ctx *ctx, const char *id, const char *caller_team);
+
 /**
  * Delete a database: soft-delete the record (status deleting), remove the
  * Pooler, then the Cluster. The record becomes deleted once both are gone,

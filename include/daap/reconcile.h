@@ -64,6 +64,28 @@ DAAP_EXTERN(int) daap_reconcile_once(daap_reconcile_result *out, daap_ctx *ctx,
 DAAP_EXTERN(int) daap_reconcile_db(daap_ctx *ctx, const char *id);
 
 /**
+ * Called with the id of a record whose next step would wait on the network
+ * beyond a Kubernetes call (a password rotation's verifying login through
+ * the pooler). The callback must not block; it typically queues the id for
+ * a worker thread that calls daap_reconcile_db() on a context of its own.
+ */
+typedef void (*daap_reconcile_handoff_cb)(const char *id, void *payload);
+
+/**
+ * Hand such steps off instead of doing them in this context's passes,
+ * watch steps and daap_reconcile_db() calls, so that the thread that runs
+ * them (a server's watch thread) never waits on a login. Without a handoff
+ * (the default) every step is done in the calling thread, bounded by a few
+ * seconds per record and pass.
+ *
+ * @param cb       the callback, or NULL to do every step here again
+ * @param payload  passed to cb; borrowed, must outlive the context's use
+ * @return 0 or DAAP_EINVALID (a remote context, whose server reconciles)
+ * @since 0.1
+ */
+DAAP_EXTERN(int) daap_reconcile_set_handoff(daap_ctx *ctx, daap_reconcile_handoff_cb cb, void *payload);
+
+/**
  * Start watching daap-labelled Clusters, Poolers and pooler Deployments.
  * The watch uses the context; give it a context of its own.
  *

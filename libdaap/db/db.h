@@ -17,8 +17,14 @@ struct daap_db {
     int64_t        num[DAAP_DB_F__COUNT];
     unsigned char *blob;      /* DAAP_DB_F_PASSWORD ciphertext */
     size_t         blob_len;
+    unsigned char *pending;   /* DAAP_DB_F_PENDING_PASSWORD ciphertext (a rotation) */
+    size_t         pending_len;
     char          *password;  /* plaintext, only after decryption for a ready record */
 };
+
+/* Where a BLOB field lives in the record: its pointer and length, or NULL
+ * for a field that is not a BLOB. */
+unsigned char **daap__db_blob_slot(daap_db *db, int field, size_t **len);
 
 /* A TEXT field and its length (0 when unset): lets renderers skip strlen. */
 const char *daap__db_textn(const daap_db *db, int field, size_t *len);

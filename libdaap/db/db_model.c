@@ -30,6 +30,7 @@ static const daap_db_field_info fields[DAAP_DB_F__COUNT] = {
     [DAAP_DB_F_REVISION]      = { "revision",      DAAP_DB_T_INT,    1 },
     [DAAP_DB_F_DELETION_PROTECTION] = { "deletion_protection", DAAP_DB_T_INT, 1 },
     [DAAP_DB_F_CHANGE_STARTED_AT]   = { "change_started_at",   DAAP_DB_T_TIME, 0 },
+    [DAAP_DB_F_PENDING_PASSWORD]    = { "pending_password",    DAAP_DB_T_BLOB, 0 },
 };
 
 static const char *const status_names[] = {
@@ -84,6 +85,7 @@ void daap_db_free(daap_db *db)
     for (i = 0; i < DAAP_DB_F__COUNT; i++)
         daap__free(db->text[i]);
     daap__free(db->blob);
+    daap__free(db->pending);
     if (db->password) {
         wipe(db->password, strlen(db->password));
         daap__free(db->password);
@@ -104,6 +106,8 @@ int daap_db_dup(daap_db **out, const daap_db *db)
             rc = daap_db_set_textn(d, i, db->text[i], db->text_len[i]);
     if (rc == 0)
         rc = daap_db_set_blob(d, DAAP_DB_F_PASSWORD, db->blob, db->blob_len);
+    if (rc == 0)
+        rc = daap_db_set_blob(d, DAAP_DB_F_PENDING_PASSWORD, db->pending, db->pending_len);
     if (rc == 0 && db->password)
         rc = daap__db_set_password(d, db->password);
     if (rc < 0) {
@@ -152,20 +156,35 @@ int daap_db_set_int(daap_db *db, int field, int64_t value)
     return 0;
 }
 
+unsigned char **daap__db_blob_slot(daap_db *db, int field, size_t **len)
+{
+    if (field == DAAP_DB_F_PASSWORD) {
+        *len = &db->blob_len;
+        return &db->blob;
+    }
+    if (field == DAAP_DB_F_PENDING_PASSWORD) {
+        *len = &db->pending_len;
+        return &db->pending;
+    }
+    return NULL;
+}
+
 int daap_db_set_blob(daap_db *db, int field, const unsigned char *value, size_t len)
 {
-    unsigned char *copy = NULL;
+    unsigned char *copy = NULL, **slot;
+    size_t *slot_len = NULL;
 
     DAAP_ASSERT_ARG(db);
     DAAP_TRY(check_field(field, DAAP_DB_T_BLOB, DAAP_DB_T_BLOB, DAAP_DB_T_BLOB));
+    slot = daap__db_blob_slot(db, field, &slot_len);
     if (value && len) {
         copy = daap__malloc(len);
         DAAP_ERROR_CHECK_ALLOC(copy);
         memcpy(copy, value, len);
     }
-    daap__free(db->blob);
-    db->blob = copy;
-    db->blob_len = copy ? len : 0;
+    daap__free(*slot);
+    *slot = copy;
+    *slot_len = copy ? len : 0;
     return 0;
 }
 
@@ -204,9 +223,14 @@ int64_t daap_db_get_int(const daap_db *db, int field)
 
 const unsigned char *daap_db_get_blob(const daap_db *db, int field, size_t *len)
 {
+    unsigned char **slot = NULL;
+    size_t *slot_len = NULL;
+
+    if (db)
+        slot = daap__db_blob_slot((daap_db *)db, field, &slot_len);
     if (len)
-        *len = db ? db->blob_len : 0;
-    return (db && field == DAAP_DB_F_PASSWORD) ? db->blob : NULL;
+        *len = slot ? *slot_len : 0;
+    return slot ? *slot : NULL;
 }
 
 int daap_db_array_push(daap_db_array *arr, daap_db *db)

@@ -9,6 +9,7 @@
 #include "lifecycle/watch.h"
 #include "lifecycle/wait.h"
 #include "lifecycle/idempotency.h"
+#include "lifecycle/rotate.h"
 #include "kube/kube.h"
 #include "storage/storage.h"
 
@@ -138,7 +139,7 @@ static int provision(daap_ctx *ctx, daap_db *db)
 
 /* Request-path writes are by `team` unless the call info names the caller;
  * returns the team acted for before, to put back. */
-static const char *act_for(daap_ctx *ctx, const char *team)
+const char *daap__act_for(daap_ctx *ctx, const char *team)
 {
     const char *before = ctx->acting_team;
     ctx->acting_team = team;
@@ -186,7 +187,7 @@ static int create_as_owner(daap_db **out, daap_ctx *ctx, const daap_db_spec *spe
 
 static int create_checked(daap_db **out, daap_ctx *ctx, const daap_db_spec *spec)
 {
-    const char *acted_for = act_for(ctx, spec->owner_team);
+    const char *acted_for = daap__act_for(ctx, spec->owner_team);
     int rc = create_as_owner(out, ctx, spec);
 
     ctx->acting_team = acted_for;
@@ -306,7 +307,7 @@ static int local_create_json(daap_db **out, void *self, const char *json, size_t
 }
 
 /* A live record: not soft-deleted. */
-static int get_live(daap_db **out, daap_ctx *ctx, const char *id)
+int daap__get_live(daap_db **out, daap_ctx *ctx, const char *id)
 {
     if (!daap__uuid_valid(id))
         return daap_error_set(DAAP_ENOTFOUND, DAAP_ERRCLASS_INVALID, "no database with id '%.64s'", id);
@@ -332,7 +333,7 @@ static int local_get(daap_db **out, void *self, const char *id)
     daap_db *db;
     int rc;
 
-    DAAP_TRY(get_live(&db, ctx, id));
+    DAAP_TRY(daap__get_live(&db, ctx, id));
     if (daap_db_status(db) == DAAP_DB_READY && (rc = daap__unseal_password(ctx, db)) < 0) {
         daap_db_free(db);
         return rc;
@@ -489,7 +490,7 @@ static int local_list_json(daap_buf *out, void *self, const daap_db_list_options
     return rc;
 }
 
-static int check_owner(const daap_db *db, const char *caller_team)
+int daap__check_owner(const daap_db *db, const char *caller_team)
 {
     if (caller_team == NULL || strcmp(caller_team, daap_db_owner_team(db)) != 0)
         return daap_error_set(DAAP_EFORBIDDEN, DAAP_ERRCLASS_INVALID,
@@ -638,8 +639,8 @@ static int update_with_retries(daap_db **out, daap_ctx *ctx, const char *id, con
         int64_t rev;
         int resized;
 
-        DAAP_TRY(get_live(&db, ctx, id));
-        if ((rc = check_owner(db, caller_team)) < 0 || (rc = daap_db_dup(&before, db)) < 0) {
+        DAAP_TRY(daap__get_live(&db, ctx, id));
+        if ((rc = daap__check_owner(db, caller_team)) < 0 || (rc = daap_db_dup(&before, db)) < 0) {
             daap_db_free(db);
             return rc;
         }
@@ -678,7 +679,7 @@ static int update_with_retries(daap_db **out, daap_ctx *ctx, const char *id, con
 static int apply_update(daap_db **out, daap_ctx *ctx, const char *id, const char *caller_team,
                         const daap_db_update_spec *spec)
 {
-    const char *acted_for = act_for(ctx, caller_team);
+    const char *acted_for = daap__act_for(ctx, caller_team);
     int rc = update_with_retries(out, ctx, id, caller_team, spec);
 
     ctx->acting_team = acted_for;
@@ -744,8 +745,8 @@ static int local_update_json(daap_db **out, void *self, const char *id, const ch
 
     /* Existence and ownership come first: a stranger learns nothing from
      * the validation of a body meant for someone else's database. */
-    DAAP_TRY(get_live(&db, ctx, id));
-    rc = check_owner(db, caller_team);
+    DAAP_TRY(daap__get_live(&db, ctx, id));
+    rc = daap__check_owner(db, caller_team);
     daap_db_free(db);
     DAAP_TRY(rc);
     DAAP_TRY(daap__reqjson_parse(&obj, json, len));
@@ -801,7 +802,7 @@ static int start_delete(daap_db **out, daap_ctx *ctx, const char *id, const char
     for (attempt = 0; attempt < UPDATE_RETRIES; attempt++) {
         daap_db *db;
         DAAP_TRY(daap__storage_get(&db, ctx->storage, id));
-        rc = check_owner(db, caller_team);
+        rc = daap__check_owner(db, caller_team);
         if (rc == 0 && daap_db_deleted_at(db) == 0)
             rc = check_unprotected(db);
         if (rc == 0 && daap_db_deleted_at(db) == 0)
@@ -850,7 +851,7 @@ static int local_remove(daap_db **out, void *self, const char *id, const char *c
 
     if (!daap__uuid_valid(id))
         return daap_error_set(DAAP_ENOTFOUND, DAAP_ERRCLASS_INVALID, "no database with id '%.64s'", id);
-    acted_for = act_for(ctx, caller_team);
+    acted_for = daap__act_for(ctx, caller_team);
     rc = remove_as_caller(out, ctx, id, caller_team);
     ctx->acting_team = acted_for;
     return rc;
@@ -898,6 +899,7 @@ const daap__engine daap__local_engine = {
     .remove           = local_remove,
     .wait             = daap__db_wait_local,
     .events           = daap__events_local,
+    .rotate_password  = daap__rotate_password_local,
     .reconcile_once   = daap__reconcile_once_local,
     .reconcile_db     = daap__reconcile_db_local,
     .watch_open       = daap__watch_open_local,

@@ -6,6 +6,7 @@
 #include "kube/kube.h"
 #include "storage/storage.h"
 #include "lifecycle/reconcile.h"
+#include "lifecycle/rotate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -341,6 +342,9 @@ static int reconcile_ready(daap_ctx *ctx, daap_db *db, daap__observed *o, daap_r
         failure_reason(reason, sizeof(reason), o->cluster);
         return transition(ctx, db, DAAP_DB_ERROR, reason, res);
     }
+    /* A rotation first: it also holds change_started_at, but patches nothing. */
+    if (o->cluster && daap__rotation_pending(db))
+        return note(daap__reconcile_rotation(ctx, db), res);
     if (o->cluster && daap_db_change_started_at(db))
         return reconcile_change(ctx, db, o, res);
     if (cluster_ready(o->cluster))

@@ -77,6 +77,16 @@ int daap__set_reason_because(daap_ctx *ctx, daap_db *db, const char *reason,
     return write_cas(ctx, db, &e);
 }
 
+int daap__write_with_event(daap_ctx *ctx, daap_db *db, const char *event_reason, int event_type,
+                           const char *message)
+{
+    daap__events e;
+
+    daap__events_init(&e);
+    daap__events_add(&e, ctx, event_type, event_reason, message, -1, -1);
+    return write_cas(ctx, db, &e);
+}
+
 const char *daap__object_db_id(const daap_kube_object *obj)
 {
     const char *managed = daap_kube_object_label(obj, DAAP__LABEL_MANAGED_BY);

@@ -43,6 +43,11 @@ int daap__transition_because(daap_ctx *ctx, daap_db *db, int status, const char 
 int daap__set_reason_because(daap_ctx *ctx, daap_db *db, const char *reason,
                              const char *event_reason, int event_type);
 
+/* Write `db` as it is (CAS) with one event of its own message: a change
+ * whose record fields the caller has set (a password rotation). */
+int daap__write_with_event(daap_ctx *ctx, daap_db *db, const char *event_reason, int event_type,
+                           const char *message);
+
 /* Create the Cluster (kind DAAP_KUBE_CLUSTER) or Pooler for a record:
  * 0 when created, 1 when an object with this record's id label was
  * already there (adopted), or a negative code. */

@@ -423,6 +423,24 @@ static int remote_update_json(daap_db **out, void *self, const char *id, const c
     return rc;
 }
 
+/* A rotation answers 202 with the record: still the old password, and a
+ * status_reason that says the rotation is under way. */
+static int remote_rotate_password(daap_db **out, void *self, const char *id, const char *team)
+{
+    daap__remote *r = self;
+    daap_buf path = DAAP_BUF_INIT;
+    int rc = record_path(&path, id);
+    http_req q = { "POST", NULL, "", 0, team_or_default(r, team), DAAP__RETRY_UNSENT, 0 };
+
+    if (rc == 0)
+        rc = daap__buf_puts(&path, "/rotate-password");
+    q.path = path.ptr;
+    if (rc == 0)
+        rc = record_answer(out, r, &q, 202, 202);
+    daap_buf_dispose(&path);
+    return rc;
+}
+
 /* 204 means the objects are already gone and carries no body: report the
  * little that is known, the id and the final status. */
 static int deleted_record(daap_db **out, const char *id)
@@ -864,6 +882,7 @@ const daap__engine daap__remote_engine = {
     .remove           = remote_remove,
     .wait             = remote_wait,
     .events           = remote_events,
+    .rotate_password  = remote_rotate_password,
     .reconcile_once   = remote_reconcile_once,
     .reconcile_db     = remote_reconcile_db,
     .watch_open       = remote_watch_open,

@@ -355,10 +355,13 @@ static int view_field(daap_db *view, int f, const daap__sqlvalue *v)
         return 0;
     case DAAP_DB_T_STATUS:
         return parse_status(&view->num[f], v);
-    case DAAP_DB_T_BLOB:
-        view->blob = (unsigned char *)v->p;
-        view->blob_len = v->len;
+    case DAAP_DB_T_BLOB: {
+        size_t *len;
+        unsigned char **slot = daap__db_blob_slot(view, f, &len);
+        *slot = (unsigned char *)v->p;
+        *len = v->len;
         return 0;
+    }
     default:
         view->num[f] = v->i;
         return 0;

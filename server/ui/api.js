@@ -83,8 +83,8 @@ export const api = {
   update: (dbId, patch) => call('PATCH', `/databases/${id(dbId)}`, { body: patch }).then((r) => r.data),
   remove: (dbId) => call('DELETE', `/databases/${id(dbId)}`).then((r) => ({ status: r.status, db: r.data })),
   events: (dbId, params, signal) => call('GET', `/databases/${id(dbId)}/events${query(params)}`, { signal }).then((r) => r.data),
-  // An empty JSON object: accepted whether or not the endpoint reads a body.
-  rotatePassword: (dbId) => call('POST', `/databases/${id(dbId)}/rotate-password`, { body: {} }).then((r) => r.data),
+  // No body: the endpoint takes none (docs/openapi.json).
+  rotatePassword: (dbId) => call('POST', `/databases/${id(dbId)}/rotate-password`).then((r) => r.data),
   readyz: () => call('GET', '/readyz').then((r) => r.data),
 };
 

@@ -63,10 +63,16 @@ class CliTestCase(unittest.TestCase):
 
 
 class RemoteStack:
-    """kubesim (no backing PostgreSQL) plus a daap-server on a free port."""
+    """kubesim plus a daap-server on a free port; kubesim runs without a backing
+    PostgreSQL unless backing=True (then real PostgreSQL and PgBouncer)."""
 
-    def __init__(self, kubesim_args=()):
-        self.dir = tempfile.mkdtemp(prefix="daapctl-remote-")
+    def __init__(self, kubesim_args=(), backing=False, server_args=()):
+        self.backing = backing
+        self.server_args = list(server_args)
+        base = os.environ.get("DAAP_TEST_WORK_DIR") if backing else None
+        self.dir = tempfile.mkdtemp(prefix="daapctl-remote-", dir=base)
+        if backing:
+            os.chmod(self.dir, 0o755)  # kubesim's backing runs as the postgres user
         self.kubesim_dir = os.path.join(self.dir, "kubesim")
         self.kubesim_args = list(kubesim_args)
         self.server = None
@@ -75,13 +81,15 @@ class RemoteStack:
 
     def start(self):
         up = os.path.join(SOURCE_DIR, "tools", "kubesim", "kubesim-up")
-        kubeconfig = subprocess.run([up, self.kubesim_dir, "--no-backing", "--ready-delay", "0.3"] + self.kubesim_args,
+        os.makedirs(self.kubesim_dir, mode=0o755, exist_ok=True)
+        backing = [] if self.backing else ["--no-backing"]
+        kubeconfig = subprocess.run([up, self.kubesim_dir, "--ready-delay", "0.3"] + backing + self.kubesim_args,
                                     env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                     timeout=120, check=True).stdout.strip()
         key = write_key(os.path.join(self.dir, "key"))
         args = [SERVER, "--listen", testports.listen_address(),
                 "--store", "sqlite://" + os.path.join(self.dir, "daap.db"),
-                "--kubeconfig", kubeconfig, "--secret-key-file", key, "--migrate", "--resync-period", "1s"]
+                "--kubeconfig", kubeconfig, "--secret-key-file", key, "--migrate", "--resync-period", "1s"] + self.server_args
         with open(self.log, "w") as log:
             self.server = subprocess.Popen(args, env=clean_env(), stdin=subprocess.DEVNULL, stdout=log,
                                            stderr=subprocess.STDOUT)

@@ -310,6 +310,18 @@ class ApiTest(ServerTestCase):
         self.assertEqual(self.srv.get("/databases/%s/events?type=bogus" % db["id"]).status, 400)
         self.assertEqual(self.srv.get("/databases/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/events").status, 404)
 
+    def test_rotate_password_refusals(self):
+        # The rotation itself needs a real PostgreSQL behind the pooler: tests/server/test_rotate.py.
+        db = self.srv.create("unrotated")
+        path = "/databases/%s/rotate-password" % db["id"]
+        r = self.srv.post(path, None, headers={"X-Daap-Team": "payments"})
+        self.assertEqual(r.status, 409, r)   # still provisioning: kubesim takes ready_delay at least
+        self.assertIn("once it is ready", r.json["detail"])
+        r = self.srv.post("/databases/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/rotate-password", None,
+                          headers={"X-Daap-Team": "payments"})
+        self.assertEqual(r.status, 404, r)
+        self.assertEqual(self.srv.get(path).status, 405)
+
     def test_zz_every_documented_operation_was_exercised(self):
         ops = set(self.openapi.operations())
         seen = {(m, t) for m, t, _ in self.openapi.seen}

@@ -1197,6 +1197,52 @@ static void test_deletion_protection_migration(void **state)
         assert_int_not_equal(current->raw_exec(current, "UPDATE databases SET deletion_protection = 2 WHERE id = 'id-1'"), 0);
 }
 
+/* Migration 0006 adds pending_password (a rotation's sealed new password):
+ * it round-trips as bytes apart from the current password, clears to
+ * NULL, and its down step drops it while keeping the rows. */
+static void test_pending_password_migration(void **state)
+{
+    static const unsigned char sealed[] = { 1, 0, 'p', 'e', 'n', 'd', 0xff, 0 };
+    static const unsigned char now_sealed[] = { 1, 0, 'c', 'u', 'r' };
+    daap_storage_backend *be = backend(state);
+    daap_db *db = record("id-1", "orders", "red", DAAP_DB_READY, T0), *got = NULL;
+    const unsigned char *blob;
+    size_t len = 0;
+
+    assert_ok(daap_db_set_blob(db, DAAP_DB_F_PASSWORD, now_sealed, sizeof(now_sealed)));
+    assert_ok(daap_db_set_blob(db, DAAP_DB_F_PENDING_PASSWORD, sealed, sizeof(sealed)));
+    assert_ok(daap__storage_insert(be, db));
+    assert_ok(daap__storage_get(&got, be, "id-1"));
+    blob = daap_db_get_blob(got, DAAP_DB_F_PENDING_PASSWORD, &len);
+    assert_non_null(blob);
+    assert_int_equal(len, sizeof(sealed));
+    assert_memory_equal(blob, sealed, sizeof(sealed));
+    blob = daap_db_get_blob(got, DAAP_DB_F_PASSWORD, &len);
+    assert_int_equal(len, sizeof(now_sealed));
+    assert_memory_equal(blob, now_sealed, sizeof(now_sealed));
+
+    /* cleared: the rotation is over */
+    assert_ok(daap_db_set_blob(got, DAAP_DB_F_PENDING_PASSWORD, NULL, 0));
+    assert_ok(daap_db_set_int(got, DAAP_DB_F_REVISION, daap_db_revision(db) + 1));
+    assert_ok(daap__storage_update(be, got, daap_db_revision(db)));
+    daap_db_free(got);
+    assert_ok(daap__storage_get(&got, be, "id-1"));
+    assert_null(daap_db_get_blob(got, DAAP_DB_F_PENDING_PASSWORD, &len));
+    assert_int_equal(len, 0);
+    daap_db_free(got);
+
+    /* down to 0005 and up again: the row stays, without a pending password */
+    assert_ok(daap_db_set_int(db, DAAP_DB_F_REVISION, daap_db_revision(db) + 2));
+    assert_ok(daap__storage_update(be, db, daap_db_revision(db) - 1));
+    daap_db_free(db);
+    assert_ok(daap__storage_migrate(be, 5));
+    assert_ok(daap__storage_migrate(be, -1));
+    assert_ok(daap__storage_get(&got, be, "id-1"));
+    assert_null(daap_db_get_blob(got, DAAP_DB_F_PENDING_PASSWORD, NULL));
+    assert_non_null(daap_db_get_blob(got, DAAP_DB_F_PASSWORD, NULL));
+    daap_db_free(got);
+}
+
 /* ---- races between two backend instances on one store ------------------ */
 
 typedef struct racer racer;
@@ -1407,6 +1453,7 @@ static const struct CMUnitTest conformance_tests[] = {
     cmocka_unit_test_setup_teardown(test_events_migration_down_and_up, setup, teardown),
     cmocka_unit_test_setup_teardown(test_events_rejects_bad_query, setup, teardown),
     cmocka_unit_test_setup_teardown(test_deletion_protection_migration, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_pending_password_migration, setup, teardown),
     cmocka_unit_test_setup_teardown(test_race_same_name, setup, teardown),
     cmocka_unit_test_setup_teardown(test_race_compare_and_set, setup, teardown),
     cmocka_unit_test_setup_teardown(test_race_migrators, setup, teardown),

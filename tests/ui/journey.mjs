@@ -313,6 +313,12 @@ async function run() {
       await page.click('[data-feature="rotate"] button');
       await page.click('dialog button:has-text("Rotate password")');
       await waitFor(async () => (await http('GET', `/databases/${record.id}`)).data.connection?.password !== before, 'a new password');
+      // The page shows the rotation's end, and the button is back.
+      await page.waitForSelector('[data-feature="rotate"] [data-rotation="rotated"]', { timeout: 15000 });
+      check((await page.textContent('[data-feature="rotate"] [data-rotation]')).startsWith('Rotated'), 'the page says it is rotated');
+      await page.waitForSelector('[data-feature="rotate"] button:not([disabled])');
+      const events = (await http('GET', `/databases/${record.id}/events`)).data.items.map((e) => e.reason);
+      check(events.includes('PasswordRotated'), 'a PasswordRotated event');
       const now = (await http('GET', `/databases/${record.id}`)).data;
       await page.click('[data-copy="pooled URI"]');
       await waitFor(async () => (await page.evaluate(() => navigator.clipboard.readText())) === now.connection.uri, 'the page to copy the new URI', 10000);

@@ -155,6 +155,10 @@ class Database:
         """Grow storage and/or change instances (see Client.resize)."""
         return self._owner_client().resize(self.id, team=team, storage_size=storage_size, instances=instances)
 
+    def rotate_password(self, *, team: Optional[str] = None) -> "Database":
+        """Start a password rotation (see Client.rotate_password)."""
+        return self._owner_client().rotate_password(self.id, team=team)
+
 
 @dataclass(frozen=True)
 class Event:
@@ -670,6 +674,20 @@ class Client:
         spec.storage_size = N.cstr(storage_size, "storage_size")
         spec.instances = instances or 0
         return self._fetch(N.daap_db_update, N.cstr(id, "id"), self._team(team), byref(spec))
+
+    # -- password rotation (docs/day2.md)
+
+    def rotate_password(self, id: str, *, team: Optional[str] = None) -> Database:
+        """Give a ready database a new random password, as `team` (its owner).
+        Returns the record at once: still ready, with the old password, and a
+        status_reason that starts with "rotating password:". The reconciler
+        writes the new password into the Cluster's -app Secret and, once a
+        login with it succeeds through the pooler, into the record (wait()
+        and get() then show it); if none succeeds within the rotation
+        deadline the old password is kept and events() says why. Raises
+        Conflict (not ready, or a resize or another rotation under way),
+        Forbidden, NotFound."""
+        return self._fetch(N.daap_db_rotate_password, N.cstr(id, "id"), self._team(team))
 
     def protect(self, id: str, *, team: Optional[str] = None) -> Database:
         """Turn deletion protection on: delete() raises DeletionProtected until unprotect()."""

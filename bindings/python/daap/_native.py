@@ -290,6 +290,7 @@ daap_db_update_spec_init = _fn("daap_db_update_spec_init", c_int, POINTER(daap_d
 daap_db_update = _fn("daap_db_update", c_int, POINTER(c_void_p), c_void_p, c_char_p, c_char_p,
                      POINTER(daap_db_update_spec))
 daap_db_delete = _fn("daap_db_delete", c_int, POINTER(c_void_p), c_void_p, c_char_p, c_char_p)
+daap_db_rotate_password = _fn("daap_db_rotate_password", c_int, POINTER(c_void_p), c_void_p, c_char_p, c_char_p)
 daap_db_wait_options_init = _fn("daap_db_wait_options_init", c_int, POINTER(daap_db_wait_options), c_uint)
 daap_db_wait = _fn("daap_db_wait", c_int, POINTER(c_void_p), c_void_p, c_char_p, POINTER(daap_db_wait_options))
 daap_db_events_options_init = _fn("daap_db_events_options_init", c_int, POINTER(daap_db_events_options), c_uint)

@@ -278,6 +278,30 @@ class TestLifecycle(Base):
         with self.assertRaises(daap.InvalidArgument):
             self.client.resize(db.id, team="payments")
 
+    def test_rotate_password_starts_a_rotation_of_a_ready_database(self):
+        db = self.create()
+        with self.assertRaises(daap.Conflict) as cm:
+            db.rotate_password(team="payments")     # still provisioning
+        self.assertIn("once it is ready", str(cm.exception))
+        self.fake.make_ready(db)
+        ready = self.client.wait_ready(db.id, timeout=10)
+        with self.assertRaises(daap.Forbidden):
+            self.client.rotate_password(db.id, team="audit")
+        with self.assertRaises(daap.NotFound):
+            self.client.rotate_password("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", team="payments")
+        started = ready.rotate_password(team="payments")
+        self.assertEqual(started.status, daap.Status.READY)
+        self.assertTrue(started.status_reason.startswith("rotating password:"), started.status_reason)
+        # the old credentials stand until a login with the new password works
+        self.assertEqual(started.connection.password, ready.connection.password)
+        self.assertEqual(self.client.get(db.id).connection.password, ready.connection.password)
+        with self.assertRaises(daap.Conflict) as cm:
+            self.client.rotate_password(db.id, team="payments")
+        self.assertIn("already rotating", str(cm.exception))
+        with self.assertRaises(daap.Conflict):
+            self.client.resize(db.id, team="payments", instances=2)   # one change at a time
+        self.assertIn("PasswordRotationStarted", [e.reason for e in self.client.events(db.id)])
+
     def test_new_databases_are_unprotected(self):
         db = self.create()
         self.assertFalse(db.deletion_protection)

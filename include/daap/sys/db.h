@@ -42,7 +42,8 @@ typedef enum {
     DAAP_DB_F_DELETED_AT,
     DAAP_DB_F_REVISION,
     DAAP_DB_F_DELETION_PROTECTION, /**< 0 or 1: DELETE is refused while 1 (migration 0004) */
-    DAAP_DB_F_CHANGE_STARTED_AT,   /**< a resize is rolling out since then; 0: none (migration 0004) */
+    DAAP_DB_F_CHANGE_STARTED_AT,   /**< a resize or a rotation is under way since then; 0: none (migration 0004) */
+    DAAP_DB_F_PENDING_PASSWORD,    /**< ciphertext of a rotation's new password, a blob; unset: none (migration 0006) */
     DAAP_DB_F__COUNT
 } daap_db_field;
 
@@ -52,7 +53,7 @@ typedef enum {
     DAAP_DB_T_INT,        /**< 64-bit integer */
     DAAP_DB_T_TIME,       /**< ms since the epoch; 0 means NULL */
     DAAP_DB_T_STATUS,     /**< daap_db_status, stored as its name */
-    DAAP_DB_T_BLOB        /**< bytes */
+    DAAP_DB_T_BLOB        /**< bytes (the sealed password and pending password) */
 } daap_db_field_type;
 
 /** Description of one field. */
@@ -106,7 +107,7 @@ DAAP_EXTERN(int) daap_db_set_textn(daap_db *db, int field, const char *value, si
 DAAP_EXTERN(int) daap_db_set_int(daap_db *db, int field, int64_t value);
 
 /**
- * Set the BLOB field (copied; NULL or len 0 clears it).
+ * Set a BLOB field (copied; NULL or len 0 clears it).
  * @return 0, DAAP_EINVALID, DAAP_ERROR
  * @since 0.1
  */
@@ -116,7 +117,7 @@ DAAP_EXTERN(int) daap_db_set_blob(daap_db *db, int field, const unsigned char *v
 DAAP_EXTERN(const char *) daap_db_get_text(const daap_db *db, int field);
 /** An INT, TIME or STATUS field; 0 when unset. @since 0.1 */
 DAAP_EXTERN(int64_t) daap_db_get_int(const daap_db *db, int field);
-/** The BLOB field, borrowed; NULL when unset. @since 0.1 */
+/** A BLOB field, borrowed; NULL when unset or not a BLOB. @since 0.1 */
 DAAP_EXTERN(const unsigned char *) daap_db_get_blob(const daap_db *db, int field, size_t *len);
 
 /** A growable array of records, for backends' list results. */
