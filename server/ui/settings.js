@@ -68,7 +68,13 @@ function protectionControl(ctx) {
   });
   box.addEventListener('change', async () => {
     const want = box.checked;
-    if (!want && !(await confirmOff())) { box.checked = true; return; }
+    if (!want) {
+      // The box shows the server's state until the owner confirms: a Cancel
+      // then changes nothing, even for a moment.
+      box.checked = true;
+      if (!(await confirmOff())) return;
+      box.checked = false;
+    }
     box.disabled = true;
     try {
       ctx.show(await api.update(ctx.db.id, { deletion_protection: want }));
@@ -136,24 +142,39 @@ function resizeForm(ctx, caps) {
   };
 }
 
+const ROTATING = 'rotating password: ';
+const isRotating = (db) => (db.status_reason || '').startsWith(ROTATING);
+
+// A rotation (docs/day2.md) is done only once a login with the new password
+// works through the pooler; until then the record keeps the old one. The
+// page follows the record live, so the progress line below the button shows
+// the server's status_reason, then whether the password changed.
 function rotateControl(ctx) {
   const button = h('button', { type: 'button', class: 'button secondary', text: 'Rotate password' });
-  const why = h('p', { class: 'hint', text: 'A new random password; the old one stops working, open sessions stay connected.' });
-  const el = h('div', { 'data-feature': 'rotate', 'data-state': 'ready' }, h('h3', { text: 'Password' }), why, button);
+  const why = h('p', { class: 'hint', text: 'A new random password. The old one keeps working until a login with the new one succeeds; open sessions stay connected.' });
+  const progress = h('p', { class: 'reason', role: 'status', 'aria-live': 'polite', 'data-rotation': 'idle', hidden: true });
+  const el = h('div', { 'data-feature': 'rotate', 'data-state': 'ready' }, h('h3', { text: 'Password' }), why, button, progress);
+  let before = null; // the password when this page asked for a rotation
+  let startedAt = 0; // the revision the rotation began with: only later records end it
+  const say = (state, text) => { progress.hidden = false; progress.dataset.rotation = state; progress.textContent = text; };
   button.addEventListener('click', async () => {
     const ok = await confirmDialog({
       title: `Rotate the password of ${ctx.db.name}?`,
-      body: 'Applications that use the old password will fail to connect until they get the new one.',
+      body: 'Once the new password is verified, applications that use the old one will fail to connect until they get the new one.',
       confirmLabel: 'Rotate password',
       danger: true,
     });
     if (!ok) return;
     button.disabled = true;
+    const was = ctx.db.connection?.password ?? null;
     try {
-      await api.rotatePassword(ctx.db.id);
-      ctx.show(await api.get(ctx.db.id)); // the new password comes with the record
-      toast('Password rotated; the old one no longer works.');
+      const started = await api.rotatePassword(ctx.db.id);
+      before = was;
+      startedAt = started.revision;
+      ctx.show(await api.get(ctx.db.id)); // the answer has no credentials; the record does
+      toast('Rotation started; the old password works until the new one is verified.');
     } catch (err) {
+      before = null;
       if (err.isMissingEndpoint) {
         await dropCapability('rotate');
         el.replaceWith(unsupported('rotate', 'Password rotation is not available on this daap-server.'));
@@ -161,12 +182,22 @@ function rotateControl(ctx) {
         toast(`Not rotated: ${err.message}`);
       }
     } finally {
-      button.disabled = !(permission(ctx.db).allowed && ctx.db.status === 'ready');
+      button.disabled = !(permission(ctx.db).allowed && ctx.db.status === 'ready' && !isRotating(ctx.db));
     }
   });
   return {
     el,
-    update(db, allowed) { button.disabled = !allowed || db.status !== 'ready'; },
+    update(db, allowed) {
+      const rotating = isRotating(db);
+      button.disabled = !allowed || db.status !== 'ready' || rotating;
+      if (rotating) {
+        say('rotating', `Rotating: ${db.status_reason.slice(ROTATING.length)}`);
+      } else if (before !== null && db.connection && db.revision > startedAt) {
+        if (db.connection.password !== before) say('rotated', 'Rotated: the connection details below carry the new password.');
+        else say('failed', 'Not rotated: the old password still works. The events say why.');
+        before = null;
+      }
+    },
   };
 }
 
