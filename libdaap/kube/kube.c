@@ -90,13 +90,35 @@ int daap__kube_patch(daap_kube_object **out, daap_kube_backend *be, const daap_k
     return rc;
 }
 
-int daap__kube_list(daap_kube_list *out, daap_kube_backend *be, int kind,
-                    const char *namespace_, const char *label_selector)
+/* For backends without list_map: map what list appended, in place. */
+static int map_after_list(daap_kube_list *out, size_t from, daap_kube_map_fn map, void *arg)
+{
+    size_t i, kept = from;
+    int rc = 0;
+
+    for (i = from; i < out->count; i++) {
+        daap_kube_object *obj = out->items[i], *small = NULL;
+        out->items[i] = NULL;
+        if (rc < 0)
+            daap_kube_object_free(obj);
+        else if ((rc = map(&small, obj, arg)) == 0 && small)
+            out->items[kept++] = small;
+    }
+    out->count = kept;
+    return rc;
+}
+
+int daap__kube_list_map(daap_kube_list *out, daap_kube_backend *be, int kind, const char *namespace_,
+                        const char *label_selector, daap_kube_map_fn map, void *arg)
 {
     size_t before = out->count;
     char *rv = out->resource_version;
-    int rc = be->list(out, be, kind, namespace_, label_selector);
+    int rc;
 
+    if (map && be->version >= 3 && be->list_map)
+        rc = be->list_map(out, be, kind, namespace_, label_selector, map, arg);
+    else if ((rc = be->list(out, be, kind, namespace_, label_selector)) == 0 && map)
+        rc = map_after_list(out, before, map, arg);
     if (rc < 0) {
         while (out->count > before)
             daap_kube_object_free(out->items[--out->count]);
@@ -106,6 +128,12 @@ int daap__kube_list(daap_kube_list *out, daap_kube_backend *be, int kind,
         }
     }
     return ensure_error(rc, be, "list");
+}
+
+int daap__kube_list(daap_kube_list *out, daap_kube_backend *be, int kind,
+                    const char *namespace_, const char *label_selector)
+{
+    return daap__kube_list_map(out, be, kind, namespace_, label_selector, NULL, NULL);
 }
 
 int daap__kube_watch(daap_kube_watch **out, daap_kube_backend *be, int kind,

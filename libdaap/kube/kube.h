@@ -26,6 +26,10 @@ int  daap__kube_patch(daap_kube_object **out, daap_kube_backend *be, const daap_
 /* On failure `out` holds exactly what it held before the call. */
 int  daap__kube_list(daap_kube_list *out, daap_kube_backend *be, int kind,
                      const char *namespace_, const char *label_selector);
+/* As daap__kube_list, keeping what map makes of each object (NULL map:
+ * the objects themselves); with a version 3 backend, page by page. */
+int  daap__kube_list_map(daap_kube_list *out, daap_kube_backend *be, int kind, const char *namespace_,
+                         const char *label_selector, daap_kube_map_fn map, void *arg);
 /* DAAP_ENOTSUPPORTED when the backend lacks DAAP_KUBE_CAP_WATCH. */
 int  daap__kube_watch(daap_kube_watch **out, daap_kube_backend *be, int kind,
                       const char *namespace_, const char *label_selector,

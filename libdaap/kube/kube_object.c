@@ -1,14 +1,18 @@
 /* Kubernetes objects: a json-c document behind an opaque handle, read and
- * written by dotted path. */
+ * written by dotted path; or a packed summary (summary.c) behind the same
+ * readers, turned back into JSON when someone writes to it. */
 #include "kube/kube.h"
 #include "kube/kube_object.h"
+#include "kube/summary.h"
 #include "db/db_parse.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
 
 struct daap_kube_object {
-    json_object *json;
+    json_object *json;       /* NULL: a packed summary */
+    uint32_t     packed_len;
+    char         packed[];   /* one allocation with the handle: a summary costs one malloc */
 };
 
 /* Deep enough for managedFields of CRDs; json-c's default (32) is not. */
@@ -47,7 +51,37 @@ int daap__kube_object_wrap(daap_kube_object **out, json_object *json)
         return daap_error_set_oom();
     }
     obj->json = json;
+    obj->packed_len = 0;
     *out = obj;
+    return 0;
+}
+
+static int new_packed(daap_kube_object **out, const char *packed, size_t len)
+{
+    daap_kube_object *obj;
+
+    *out = NULL;
+    if (len > UINT32_MAX || (obj = daap__malloc(sizeof(*obj) + len)) == NULL)
+        return daap_error_set_oom();
+    obj->json = NULL;
+    obj->packed_len = (uint32_t)len;
+    memcpy(obj->packed, packed, len);
+    *out = obj;
+    return 0;
+}
+
+/* A summary that is about to be written to becomes a json-c document; the
+ * packed bytes stay allocated, unused, until the object is freed. */
+static int ensure_json(daap_kube_object *obj)
+{
+    daap_kube_object *whole;
+
+    if (obj->json)
+        return 0;
+    DAAP_TRY(daap__summary_inflate(&whole, obj->packed, obj->packed_len));
+    obj->json = whole->json;
+    obj->packed_len = 0;
+    daap__free(whole);
     return 0;
 }
 
@@ -73,6 +107,14 @@ int daap_kube_object_to_json(daap_buf *out, const daap_kube_object *obj)
     const char *text;
 
     DAAP_ASSERT_ARG(out && obj);
+    if (obj->json == NULL) {
+        daap_kube_object *whole;
+        int rc;
+        DAAP_TRY(daap__summary_inflate(&whole, obj->packed, obj->packed_len));
+        rc = daap_kube_object_to_json(out, whole);
+        daap_kube_object_free(whole);
+        return rc;
+    }
     text = json_object_to_json_string_length(obj->json,
                JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
     if (text == NULL)
@@ -86,6 +128,8 @@ int daap_kube_object_dup(daap_kube_object **out, const daap_kube_object *obj)
 
     DAAP_ASSERT_ARG(out && obj);
     *out = NULL;
+    if (obj->json == NULL)
+        return new_packed(out, obj->packed, obj->packed_len);
     if (json_object_deep_copy(obj->json, &copy, NULL) != 0)
         return daap_error_set_oom();
     return daap__kube_object_wrap(out, copy);
@@ -168,18 +212,26 @@ static json_object *lookup(const daap_kube_object *obj, const char *path)
 
 const char *daap_kube_object_str(const daap_kube_object *obj, const char *path)
 {
-    json_object *v = lookup(obj, path);
+    json_object *v;
+
+    if (obj && obj->json == NULL)
+        return daap__summary_str(obj->packed, obj->packed_len, path);
+    v = lookup(obj, path);
     return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
 int daap_kube_object_int(int64_t *out, const daap_kube_object *obj, const char *path)
 {
-    json_object *v = lookup(obj, path);
+    json_object *v = NULL;
+    bool found;
 
     DAAP_ASSERT_ARG(out);
-    if (!json_object_is_type(v, json_type_int))
+    if (obj && obj->json == NULL)
+        found = daap__summary_int(out, obj->packed, obj->packed_len, path) == 0;
+    else if ((found = json_object_is_type(v = lookup(obj, path), json_type_int)))
+        *out = json_object_get_int64(v);
+    if (!found)
         return daap_error_set(DAAP_ENOTFOUND, DAAP_ERRCLASS_KUBE, "no integer at %s", path ? path : "(null)");
-    *out = json_object_get_int64(v);
     return 0;
 }
 
@@ -209,11 +261,16 @@ static int set_value(daap_kube_object *obj, const char *path, json_object *value
 {
     char seg[SEGMENT_MAX];
     const char *p = path;
-    json_object *node = obj->json, *next;
+    json_object *node, *next;
     int rc;
 
     if (value == NULL)
         return daap_error_set_oom();
+    if ((rc = ensure_json(obj)) < 0) {
+        json_object_put(value);
+        return rc;
+    }
+    node = obj->json;
     for (;;) {
         if (next_segment(&p, seg, sizeof(seg)) <= 0) {
             json_object_put(value);
@@ -258,6 +315,8 @@ static const char *map_value(const daap_kube_object *obj, const char *map, const
 
 const char *daap_kube_object_label(const daap_kube_object *obj, const char *key)
 {
+    if (obj && obj->json == NULL)
+        return daap__summary_label(obj->packed, obj->packed_len, key);
     return map_value(obj, "metadata.labels", key);
 }
 
@@ -267,6 +326,10 @@ int daap_kube_object_condition(const daap_kube_object *obj, const char *type)
     size_t i, n;
 
     DAAP_ASSERT_ARG(type);
+    if (obj && obj->json == NULL) {
+        int status = daap__summary_condition(obj->packed, obj->packed_len, type);
+        return status >= 0 ? status : daap_error_set(DAAP_ENOTFOUND, DAAP_ERRCLASS_KUBE, "no condition %s", type);
+    }
     n = json_object_is_type(conds, json_type_array) ? json_object_array_length(conds) : 0;
     for (i = 0; i < n; i++) {
         json_object *c = json_object_array_get_idx(conds, i), *t, *s;
@@ -296,98 +359,23 @@ int daap_kube_object_secret_value(daap_buf *out, const daap_kube_object *obj, co
     return rc;
 }
 
-/* Share `path`'s value of `from` under `key` of `to` (json-c counts references). */
-static int share_member(json_object *to, const char *key, const daap_kube_object *from, const char *path)
-{
-    json_object *v = lookup(from, path);
-
-    if (v == NULL)
-        return 0;
-    if (json_object_object_add(to, key, json_object_get(v)) != 0) {
-        json_object_put(v);
-        return daap_error_set_oom();
-    }
-    return 0;
-}
-
-static json_object *new_member(json_object *parent, const char *key)
-{
-    json_object *o = json_object_new_object();
-    if (o && json_object_object_add(parent, key, o) != 0) {
-        json_object_put(o);
-        return NULL;
-    }
-    return o;
-}
-
-/* Conditions as {type, status} only: CNPG's carry long messages. */
-static int share_conditions(json_object *status, const daap_kube_object *from)
-{
-    json_object *conds = lookup(from, "status.conditions"), *slim;
-    size_t i, n;
-
-    if (!json_object_is_type(conds, json_type_array))
-        return 0;
-    if ((slim = json_object_new_array()) == NULL || json_object_object_add(status, "conditions", slim) != 0) {
-        json_object_put(slim);
-        return daap_error_set_oom();
-    }
-    n = json_object_array_length(conds);
-    for (i = 0; i < n; i++) {
-        json_object *c = json_object_array_get_idx(conds, i), *t, *st, *copy = json_object_new_object();
-        if (copy == NULL || json_object_array_add(slim, copy) != 0) {
-            json_object_put(copy);
-            return daap_error_set_oom();
-        }
-        if (json_object_object_get_ex(c, "type", &t))
-            json_object_object_add(copy, "type", json_object_get(t));
-        if (json_object_object_get_ex(c, "status", &st))
-            json_object_object_add(copy, "status", json_object_get(st));
-    }
-    return 0;
-}
-
 int daap__kube_object_summary(daap_kube_object **out, const daap_kube_object *obj)
 {
-    static const char *const meta[] = { "name", "namespace", "resourceVersion", "uid", "labels", "deletionTimestamp",
-                                        "generation" };
-    static const char *const status_keys[] = { "phase", "phaseReason", "readyInstances", "readyReplicas",
-                                               "instances", "observedGeneration" };
-    /* what a resize compares with the record (docs/day2.md) */
-    static const char *const spec_keys[] = { "instances", "storage" };
-    json_object *root = json_object_new_object(), *m, *st, *sp;
-    char path[64];
-    size_t i;
-    int rc = 0;
+    daap_buf packed = DAAP_BUF_INIT;
+    int rc;
 
     *out = NULL;
-    if (root == NULL || (m = new_member(root, "metadata")) == NULL || (st = new_member(root, "status")) == NULL
-        || (sp = new_member(root, "spec")) == NULL) {
-        json_object_put(root);
-        return daap_error_set_oom();
-    }
-    rc = share_member(root, "apiVersion", obj, "apiVersion");
-    if (rc == 0)
-        rc = share_member(root, "kind", obj, "kind");
-    for (i = 0; rc == 0 && i < DAAP_ARRAY_SIZE(meta); i++) {
-        snprintf(path, sizeof(path), "metadata.%s", meta[i]);
-        rc = share_member(m, meta[i], obj, path);
-    }
-    for (i = 0; rc == 0 && i < DAAP_ARRAY_SIZE(status_keys); i++) {
-        snprintf(path, sizeof(path), "status.%s", status_keys[i]);
-        rc = share_member(st, status_keys[i], obj, path);
-    }
-    for (i = 0; rc == 0 && i < DAAP_ARRAY_SIZE(spec_keys); i++) {
-        snprintf(path, sizeof(path), "spec.%s", spec_keys[i]);
-        rc = share_member(sp, spec_keys[i], obj, path);
-    }
-    if (rc == 0)
-        rc = share_conditions(st, obj);
-    if (rc < 0) {
-        json_object_put(root);
-        return rc;
-    }
-    return daap__kube_object_wrap(out, root);
+    if (obj->json == NULL)
+        return new_packed(out, obj->packed, obj->packed_len);
+    if ((rc = daap__summary_pack(&packed, obj)) == 0)
+        rc = new_packed(out, packed.ptr ? packed.ptr : "", packed.size);
+    daap_buf_dispose(&packed);
+    return rc;
+}
+
+size_t daap__kube_object_packed_size(const daap_kube_object *obj)
+{
+    return obj->json ? 0 : obj->packed_len;
 }
 
 /* RFC 7386: objects merge member by member, null removes, anything else
@@ -432,6 +420,7 @@ int daap__kube_object_merge_patch(daap_kube_object *obj, const char *patch, size
     daap_kube_object *p;
     json_object *merged;
 
+    DAAP_TRY(ensure_json(obj));
     DAAP_TRY(daap_kube_object_parse(&p, patch, len));
     if (!json_object_is_type(p->json, json_type_object)) {
         daap_kube_object_free(p);

@@ -18,9 +18,13 @@ int daap__kube_kind_of(const daap_kube_object *obj);
 int daap__kube_object_set_kind(daap_kube_object *obj, int kind);
 
 /* A small copy of a Cluster, Pooler or Deployment with only what the
- * reconciler reads (identity, labels, phase, conditions, ready counts):
- * what caches and snapshots keep instead of whole objects. */
+ * reconciler reads (identity, daap's labels, phase, conditions, ready
+ * counts), packed (summary.c): what caches and snapshots keep instead of
+ * whole objects. The readers work on it as on any object; a write turns it
+ * into a json-c document first. */
 int daap__kube_object_summary(daap_kube_object **out, const daap_kube_object *obj);
+/* The bytes of a summary's packed form; 0 for a whole (json-c) object. */
+size_t daap__kube_object_packed_size(const daap_kube_object *obj);
 
 /* Apply a JSON merge patch (RFC 7386) to obj in place: what the fake does
  * with a backend's patch, as the API server would. */

@@ -476,9 +476,25 @@ static int rest_remove(daap_kube_backend *be, const daap_kube_ref *ref)
     return rc;
 }
 
+/* What a list keeps of each item: the item itself, or what `map` makes of it. */
+typedef struct {
+    daap_kube_map_fn map;
+    void            *arg;
+} list_keep;
+
+static int keep_item(daap_kube_list *into, daap_kube_object *item, const list_keep *keep)
+{
+    daap_kube_object *kept = item;
+
+    if (keep->map)
+        DAAP_TRY(keep->map(&kept, item, keep->arg));
+    return kept ? daap_kube_list_push(into, kept) : 0;
+}
+
 /* Append a page's items to `into`; keep the first page's resourceVersion
  * (the snapshot every page belongs to) and hand back the continue token. */
-static int take_page(daap_kube_list *into, char **cont, const daap_buf *body, int kind, const char *what)
+static int take_page(daap_kube_list *into, char **cont, const daap_buf *body, int kind, const char *what,
+                     const list_keep *keep)
 {
     daap_kube_object *page;
     json_object *items;
@@ -502,14 +518,14 @@ static int take_page(daap_kube_list *into, char **cont, const daap_buf *body, in
         if (rc == 0 && (rc = daap__kube_object_set_kind(item, kind)) < 0)
             daap_kube_object_free(item);
         else if (rc == 0)
-            rc = daap_kube_list_push(into, item);
+            rc = keep_item(into, item, keep);
     }
     daap_kube_object_free(page);
     return rc;
 }
 
 static int list_pages(daap_kube_list *into, rest_backend *rb, int kind, const char *namespace_,
-                      const char *label_selector, const char *what)
+                      const char *label_selector, const char *what, const list_keep *keep)
 {
     const daap_kube_kind_info *info = daap_kube_kind_describe(kind);
     char *cont = NULL;
@@ -528,7 +544,7 @@ static int list_pages(daap_kube_list *into, rest_backend *rb, int kind, const ch
         daap__free(cont);
         cont = NULL;
         if (rc == 0)
-            rc = take_page(into, &cont, &answer, kind, what);
+            rc = take_page(into, &cont, &answer, kind, what, keep);
         daap_buf_dispose(&url);
         daap_buf_dispose(&answer);
     } while (rc == 0 && cont);
@@ -558,10 +574,13 @@ static int move_items(daap_kube_list *to, daap_kube_list *from)
     return rc;
 }
 
-static int rest_list(daap_kube_list *out, daap_kube_backend *be, int kind, const char *namespace_,
-                     const char *label_selector)
+/* Pages of LIST_LIMIT, each parsed and mapped before the next is asked
+ * for: memory is one page of whole objects plus what map keeps. */
+static int rest_list_map(daap_kube_list *out, daap_kube_backend *be, int kind, const char *namespace_,
+                         const char *label_selector, daap_kube_map_fn map, void *arg)
 {
     rest_backend *rb = (rest_backend *)be;
+    const list_keep keep = { map, arg };
     const daap_kube_kind_info *info = daap_kube_kind_describe(kind);
     daap_kube_list all = { 0 };
     char what[WHAT_MAX];
@@ -574,7 +593,7 @@ static int rest_list(daap_kube_list *out, daap_kube_backend *be, int kind, const
              namespace_ ? namespace_ : "");
     /* A continue token that expired mid-list (410) means: start over. */
     for (restarts = 0;; restarts++) {
-        rc = list_pages(&all, rb, kind, namespace_, label_selector, what);
+        rc = list_pages(&all, rb, kind, namespace_, label_selector, what, &keep);
         if (rc != DAAP_EEXPIRED || restarts == LIST_RESTARTS)
             break;
         daap_kube_list_dispose(&all);
@@ -583,6 +602,12 @@ static int rest_list(daap_kube_list *out, daap_kube_backend *be, int kind, const
         rc = move_items(out, &all);
     daap_kube_list_dispose(&all);
     return rc;
+}
+
+static int rest_list(daap_kube_list *out, daap_kube_backend *be, int kind, const char *namespace_,
+                     const char *label_selector)
+{
+    return rest_list_map(out, be, kind, namespace_, label_selector, NULL, NULL);
 }
 
 static int rest_ping(daap_kube_backend *be)
@@ -821,6 +846,7 @@ int daap_kube_rest_new(daap_kube_backend **out, const daap_kube_rest_options *op
     rb->parent.get = rest_get;
     rb->parent.remove = rest_remove;
     rb->parent.list = rest_list;
+    rb->parent.list_map = rest_list_map;
     rb->parent.free = rest_free;
     rb->parent.watch = rest_watch_open;
     rb->parent.watch_next = rest_watch_next;

@@ -58,19 +58,16 @@ static size_t position(const daap_kube_list *l, const char *name, bool *found)
     return lo;
 }
 
-/* Replace every object by its summary: a list of whole objects costs tens
- * of KiB per database once parsed (bench figure 4). */
-static int summarize(daap_kube_list *l)
+/* Keep a summary of each listed object: whole objects cost tens of KiB per
+ * database once parsed (bench figure 4), and the backend drops each page
+ * of them before it asks for the next. */
+static int summarize(daap_kube_object **kept, daap_kube_object *obj, void *arg)
 {
-    size_t i;
+    int rc = daap__kube_object_summary(kept, obj);
 
-    for (i = 0; i < l->count; i++) {
-        daap_kube_object *small;
-        DAAP_TRY(daap__kube_object_summary(&small, l->items[i]));
-        daap_kube_object_free(l->items[i]);
-        l->items[i] = small;
-    }
-    return 0;
+    (void)arg;
+    daap_kube_object_free(obj);
+    return rc;
 }
 
 int daap__kube_list_summaries(daap_kube_list *out, daap_kube_backend *be, int kind,
@@ -79,7 +76,7 @@ int daap__kube_list_summaries(daap_kube_list *out, daap_kube_backend *be, int ki
     daap_kube_list l = { 0 };
     int rc;
 
-    if ((rc = daap__kube_list(&l, be, kind, namespace_, label_selector)) == 0 && (rc = summarize(&l)) == 0) {
+    if ((rc = daap__kube_list_map(&l, be, kind, namespace_, label_selector, summarize, NULL)) == 0) {
         if (l.count > 1)
             qsort(l.items, l.count, sizeof(l.items[0]), compare_names);
         daap_kube_list_dispose(out);
@@ -88,8 +85,8 @@ int daap__kube_list_summaries(daap_kube_list *out, daap_kube_backend *be, int ki
         daap_kube_list_dispose(&l);
     }
 #if defined(__GLIBC__)
-    /* The whole objects were freed in many small pieces; hand the pages
-     * back, or the process keeps the peak of the largest list for good. */
+    /* The pages of whole objects were freed in many small pieces; hand
+     * the memory back, or the process keeps a page's peak for good. */
     malloc_trim(0);
 #endif
     return rc;

@@ -4,6 +4,7 @@
  * temporary directory and stops it at the end. */
 #include "common.h"
 #include "kube/kube.h"
+#include "kube/kube_object.h"
 #include "kube/kubeconfig.h"
 #include "support.h"
 
@@ -445,6 +446,48 @@ static void test_create_retries_only_what_was_not_done(void **state)
     assert_ok(remove_rc(sim.be, DAAP_KUBE_CLUSTER, "daap-retry"));
 }
 
+/* A map for list_map: summaries of even-numbered items, DAAP_EEXISTS at
+ * item `fail_at` (counted from 1). */
+typedef struct {
+    int calls;
+    int fail_at;
+} map_counter;
+
+static int keep_even_summaries(daap_kube_object **kept, daap_kube_object *obj, void *arg)
+{
+    map_counter *c = arg;
+    const char *name = daap_kube_object_str(obj, "metadata.name");
+    int rc = 0;
+
+    *kept = NULL;
+    if (++c->calls == c->fail_at)
+        rc = daap_error_set(DAAP_EEXISTS, DAAP_ERRCLASS_KUBE, "stopped by the test");
+    else if (name && (name[strlen(name) - 1] - '0') % 2 == 0)
+        rc = daap__kube_object_summary(kept, obj);
+    daap_kube_object_free(obj);
+    return rc;
+}
+
+static void lists_map_each_item(void)
+{
+    daap_kube_list list = { 0 };
+    map_counter c = { 0, 0 };
+    size_t i;
+
+    assert_ok(daap__kube_list_map(&list, sim.be, DAAP_KUBE_SECRET, NS, "page=test", keep_even_summaries, &c));
+    assert_int_equal(c.calls, 505);
+    assert_int_equal(list.count, 253); /* page-000, -002, ... -504 */
+    for (i = 0; i < list.count; i++)
+        assert_true(daap__kube_object_packed_size(list.items[i]) > 0);
+    assert_string_equal(daap_kube_object_str(list.items[252], "metadata.name"), "page-504");
+    /* An error on the second page ends the list and keeps nothing of it. */
+    c = (map_counter){ 0, 502 };
+    assert_int_equal(daap__kube_list_map(&list, sim.be, DAAP_KUBE_SECRET, NS, "page=test", keep_even_summaries, &c),
+                     DAAP_EEXISTS);
+    assert_int_equal(list.count, 253);
+    daap_kube_list_dispose(&list);
+}
+
 static void test_lists_follow_continue_tokens(void **state)
 {
     daap_kube_list list = { 0 };
@@ -460,6 +503,7 @@ static void test_lists_follow_continue_tokens(void **state)
     assert_int_equal(list.count, 505);
     assert_int_equal(requests("list"), 2); /* 500 + 5 */
     daap_kube_list_dispose(&list);
+    lists_map_each_item();
     for (i = 0; i < 505; i++) {
         snprintf(name, sizeof(name), "page-%03d", i);
         assert_ok(remove_rc(sim.be, DAAP_KUBE_SECRET, name));

@@ -75,6 +75,92 @@ static void test_summary_of_a_sparse_object(void **state)
     daap_kube_object_free(small);
 }
 
+/* The summary's label table names the labels the reconciler reads. */
+static void test_summary_keeps_daaps_labels_only(void **state)
+{
+    daap_kube_object *full = cluster("daap-orders", "x"), *small;
+
+    (void)state;
+    assert_ok(daap_kube_object_set_str(full, "metadata.labels.app\\.kubernetes\\.io/managed-by", "daap"));
+    assert_ok(daap_kube_object_set_str(full, "metadata.labels.team", "payments"));
+    assert_ok(daap__kube_object_summary(&small, full));
+    assert_string_equal(daap_kube_object_label(small, DAAP__LABEL_MANAGED_BY), "daap");
+    assert_string_equal(daap_kube_object_label(small, DAAP__LABEL_DB_ID), "id-daap-orders");
+    assert_string_equal(daap__object_db_id(small), "id-daap-orders");
+    assert_null(daap_kube_object_label(small, "team"));
+    daap_kube_object_free(full);
+    daap_kube_object_free(small);
+}
+
+/* What made the watch cache 30 KiB per database: a json-c tree per object. */
+static void test_summary_is_packed_small(void **state)
+{
+    daap_kube_object *full = cluster("daap-orders-0123456789", "Cluster in healthy state"), *small, *copy;
+
+    (void)state;
+    assert_int_equal(daap__kube_object_packed_size(full), 0);
+    assert_ok(daap__kube_object_summary(&small, full));
+    assert_in_range(daap__kube_object_packed_size(small), 40, 160);
+    assert_ok(daap_kube_object_dup(&copy, small));
+    assert_int_equal(daap__kube_object_packed_size(copy), daap__kube_object_packed_size(small));
+    assert_string_equal(daap_kube_object_str(copy, "status.phase"), "Cluster in healthy state");
+    daap_kube_object_free(copy);
+    daap_kube_object_free(full);
+    daap_kube_object_free(small);
+}
+
+/* A write to a summary turns it into a document with every field it had. */
+static void test_summary_written_to_becomes_json(void **state)
+{
+    daap_kube_object *full = cluster("daap-orders", "Setting up primary"), *small;
+    int64_t n = 0;
+
+    (void)state;
+    assert_ok(daap__kube_object_summary(&small, full));
+    daap_kube_object_free(full);
+    assert_ok(daap_kube_object_set_str(small, "status.phase", "Cluster in healthy state"));
+    assert_int_equal(daap__kube_object_packed_size(small), 0);
+    assert_string_equal(daap_kube_object_str(small, "status.phase"), "Cluster in healthy state");
+    assert_string_equal(daap_kube_object_str(small, "metadata.namespace"), "daap");
+    assert_string_equal(daap_kube_object_str(small, "kind"), "Cluster");
+    assert_ok(daap_kube_object_int(&n, small, "spec.instances"));
+    assert_int_equal(n, 3);
+    assert_int_equal(daap_kube_object_condition(small, "Ready"), 1);
+    assert_ok(daap__kube_object_merge_patch(small, "{\"status\":{\"readyInstances\":3}}",
+                                                 strlen("{\"status\":{\"readyInstances\":3}}")));
+    assert_ok(daap_kube_object_int(&n, small, "status.readyInstances"));
+    assert_int_equal(n, 3);
+    daap_kube_object_free(small);
+}
+
+/* Readers of a summary answer like those of the whole object for what it
+ * keeps, and "absent" for the rest, types included. */
+static void test_summary_reads_like_the_object(void **state)
+{
+    static const char *const paths[] = { "metadata.name", "metadata.namespace", "metadata.resourceVersion",
+                                         "status.phase", "status.phaseReason", "spec.storage.size",
+                                         "apiVersion", "kind" };
+    daap_kube_object *full = cluster("daap-orders", "Setting up primary"), *small;
+    int64_t a = 0, b = 0;
+    size_t i;
+
+    (void)state;
+    assert_ok(daap_kube_object_set_str(full, "status.conditions.0.status", "False"));
+    assert_ok(daap__kube_object_summary(&small, full));
+    for (i = 0; i < DAAP_ARRAY_SIZE(paths); i++)
+        assert_string_equal(daap_kube_object_str(small, paths[i]), daap_kube_object_str(full, paths[i]));
+    assert_ok(daap_kube_object_int(&a, full, "status.readyInstances"));
+    assert_ok(daap_kube_object_int(&b, small, "status.readyInstances"));
+    assert_int_equal(a, b);
+    assert_null(daap_kube_object_str(small, "status.readyInstances"));        /* an integer */
+    assert_int_equal(daap_kube_object_int(&a, small, "status.phase"), DAAP_ENOTFOUND); /* a string */
+    assert_int_equal(daap_kube_object_int(&a, small, "status.nothing"), DAAP_ENOTFOUND);
+    assert_int_equal(daap_kube_object_condition(small, "Ready"), 0);
+    assert_int_equal(daap_kube_object_condition(small, "Other"), DAAP_ENOTFOUND);
+    daap_kube_object_free(full);
+    daap_kube_object_free(small);
+}
+
 static void put(daap__snapshot *s, int kind, const char *name, const char *phase)
 {
     daap_kube_object *obj = cluster(name, phase);
@@ -161,6 +247,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_summary_keeps_what_the_reconciler_reads),
         cmocka_unit_test(test_summary_of_a_sparse_object),
+        cmocka_unit_test(test_summary_keeps_daaps_labels_only),
+        cmocka_unit_test(test_summary_is_packed_small),
+        cmocka_unit_test(test_summary_written_to_becomes_json),
+        cmocka_unit_test(test_summary_reads_like_the_object),
         cmocka_unit_test(test_snapshot_put_find_drop),
         cmocka_unit_test(test_list_summaries_come_sorted_and_small),
     };

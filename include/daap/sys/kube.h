@@ -150,6 +150,14 @@ typedef struct {
 /** An open watch stream, backend-defined. */
 typedef struct daap_kube_watch daap_kube_watch;
 
+/**
+ * What a list keeps of each object: `map` takes ownership of `obj` and sets
+ * `*kept` to the object to keep (obj itself, a smaller one, or NULL to keep
+ * nothing). A negative return (a DAAP_E* code) ends the list with it.
+ * @since 0.3
+ */
+typedef int (*daap_kube_map_fn)(daap_kube_object **kept, daap_kube_object *obj, void *arg);
+
 /** Capability bits. */
 typedef enum {
     DAAP_KUBE_CAP_WATCH = (1u << 0)   /**< watch methods are implemented */
@@ -212,9 +220,20 @@ struct daap_kube_backend {
      *  without it */
     int  (*patch)(daap_kube_object **out, daap_kube_backend *be, const daap_kube_ref *ref,
                   const char *patch, size_t len);
+
+    /* version 3 */
+
+    /** Optional. As `list`, but each object goes through `map` as soon as
+     *  it is parsed and only what map keeps is appended to `out`: how the
+     *  core holds a list of 100,000 objects as small summaries, with no
+     *  more than a page of whole objects at once. The core lists and then
+     *  maps for backends without it. */
+    int  (*list_map)(daap_kube_list *out, daap_kube_backend *be, int kind,
+                     const char *namespace_, const char *label_selector,
+                     daap_kube_map_fn map, void *arg);
 };
 
-#define DAAP_KUBE_BACKEND_VERSION 2
+#define DAAP_KUBE_BACKEND_VERSION 3
 
 /**
  * Initialiser for a Kubernetes backend: this header's version, no name, no
