@@ -464,6 +464,25 @@ class ApiTests(unittest.TestCase):
         self.assertEqual(seen, ["sel-0", "sel-1", "sel-2", "sel-3"])
         self.assertEqual(pages, 2)
 
+    def test_pages_of_a_selector_that_matches_many(self):
+        # 30 labelled among 40: pages of 2 walk the key order, pages of 10 sort the matches;
+        # both must give every match once, in order, however they are cut.
+        for i in range(40):
+            labels = {"grp": "many"} if i % 4 else {"grp": "few"}
+            body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "many-%02d" % i, "labels": labels}}
+            self.assertEqual(self.c.post(CM, body).status, 201)
+        want = ["many-%02d" % i for i in range(40) if i % 4]
+        for limit in (2, 10, 0):
+            seen, cont = [], None
+            while True:
+                q = "?labelSelector=grp%%3Dmany&limit=%d" % limit + ("&continue=" + cont if cont else "")
+                r = self.c.get(CM + q)
+                seen += [o["metadata"]["name"] for o in r.json["items"]]
+                cont = r.json["metadata"].get("continue")
+                if not cont:
+                    break
+            self.assertEqual(seen, want, "limit %d" % limit)
+
     def test_table(self):
         self.assertEqual(self.c.post(CL, cluster("tbl-a")).status, 201)
         wait_for(lambda: cluster_ready(self.c, NS, "tbl-a"))
