@@ -15,8 +15,9 @@
  * - GET also after a connection broke mid-way and after 429/5xx, because
  *   reading twice is harmless (DAAP__RETRY_SAFE). POST, PATCH and DELETE
  *   are never repeated once sent: the server may have acted on them;
- *   except a create with an Idempotency-Key, which the server answers
- *   again instead of acting twice (DAAP__RETRY_SAFE too).
+ *   except a create with an Idempotency-Key and a password rotation (which
+ *   always sends a fresh one), which the server answers again instead of
+ *   acting twice (DAAP__RETRY_SAFE too).
  * - the readiness probe never: a probe must answer now.
  *
  * Errors: the server answers with RFC 9457 problem documents whose `code`
@@ -27,6 +28,7 @@
 #include "remote/remote.h"
 #include "db/db_parse.h"
 #include "errors.h"
+#include "ids.h"
 #include "transport/transport.h"
 
 #include <stdio.h>
@@ -424,14 +426,20 @@ static int remote_update_json(daap_db **out, void *self, const char *id, const c
 }
 
 /* A rotation answers 202 with the record: still the old password, and a
- * status_reason that says the rotation is under way. */
+ * status_reason that says the rotation is under way. It goes with a fresh
+ * Idempotency-Key, so the transport may send it again after a connection
+ * broke mid-way: the server answers a repeat from the key instead of
+ * refusing it as a second rotation (409). */
 static int remote_rotate_password(daap_db **out, void *self, const char *id, const char *team)
 {
     daap__remote *r = self;
     daap_buf path = DAAP_BUF_INIT;
+    char key[DAAP__UUID_STRLEN + 1];
     int rc = record_path(&path, id);
-    http_req q = { "POST", NULL, "", 0, team_or_default(r, team), DAAP__RETRY_UNSENT, 0 };
+    http_req q = { "POST", NULL, "", 0, team_or_default(r, team), DAAP__RETRY_SAFE, 0, key };
 
+    if (rc == 0)
+        rc = daap__uuid4(key);
     if (rc == 0)
         rc = daap__buf_puts(&path, "/rotate-password");
     q.path = path.ptr;

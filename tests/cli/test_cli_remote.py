@@ -413,6 +413,19 @@ class RetriedCreateTest(RemoteTest):
         self.assertExit(self.ctl_via(proxy, "create", "keyed-c", "--purpose", "x"), 0)
         self.assertNotEqual(proxy.keys[2], proxy.keys[3])
 
+    def test_rotation_whose_answer_was_lost_is_sent_again_with_its_key(self):
+        self.create_ready("rot-retried")
+        proxy = DroppingProxy(stack.url, drop=1)
+        self.addCleanup(proxy.close)
+        r = self.ctl_via(proxy, "rotate-password", "rot-retried")
+        self.assertExit(r, 0)
+        self.assertEqual(len(proxy.keys), 2, proxy.keys)  # the lost one, then its repeat
+        self.assertEqual(len(set(proxy.keys)), 1, proxy.keys)
+        self.assertIsNotNone(proxy.keys[0])
+        events = self.ctl("events", "rot-retried", "-o", "json").json()["items"]
+        started = [e["count"] for e in events if e["reason"] == "PasswordRotationStarted"]
+        self.assertEqual(started, [1], events)  # repeats would fold into a count
+
     def test_unreachable_server_is_retried_then_given_up(self):
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
